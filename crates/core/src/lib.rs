@@ -1,1 +1,23 @@
-pub fn _x() {}
+//! Starling's HTTP server core: hyper 1.x on tokio, with no knowledge of Node.
+//!
+//! The core owns sockets, HTTP parsing, keep-alive, limits and timeouts. It hands each request to an
+//! [`EventSink`] as an [`Event`] and takes the answer back through the [`Exchanges`] registry by id,
+//! so a binding (N-API, or a test) only has to move events one way and calls the other.
+#![deny(missing_docs)]
+
+mod body;
+mod config;
+mod connection;
+mod event;
+mod exchange;
+mod headers;
+mod listener;
+mod log;
+mod server;
+
+pub use body::ResponseBody;
+pub use config::{Bind, Config};
+pub use event::{ConnInfo, Event, EventSink, RequestHead};
+pub use exchange::{Exchanges, WriteOutcome};
+pub use headers::HeaderBlock;
+pub use server::Server;

@@ -1,0 +1,171 @@
+//! Response bodies: whole, streamed from the application, or read from a file by the core.
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tokio::io::AsyncRead;
+use tokio::sync::mpsc;
+
+use crate::exchange::StreamShared;
+
+/// One item of a streamed body: bytes, or an order to abort the response mid-way.
+#[derive(Debug)]
+pub(crate) enum Chunk {
+    Data(Bytes),
+    Abort,
+}
+
+/// The body of a response the core writes.
+pub struct ResponseBody {
+    kind: Kind,
+}
+
+enum Kind {
+    Full(Option<Bytes>),
+    Stream {
+        rx: mpsc::UnboundedReceiver<Chunk>,
+        shared: Arc<StreamShared>,
+        finished: bool,
+    },
+    File {
+        file: tokio::fs::File,
+        remaining: u64,
+        buf: Vec<u8>,
+    },
+}
+
+const FILE_CHUNK: usize = 128 * 1024;
+
+impl ResponseBody {
+    /// A body that is all there at once (possibly empty).
+    pub fn full(bytes: impl Into<Bytes>) -> Self {
+        let bytes = bytes.into();
+        ResponseBody {
+            kind: Kind::Full((!bytes.is_empty()).then_some(bytes)),
+        }
+    }
+
+    /// An empty body.
+    pub fn empty() -> Self {
+        ResponseBody {
+            kind: Kind::Full(None),
+        }
+    }
+
+    pub(crate) fn stream(rx: mpsc::UnboundedReceiver<Chunk>, shared: Arc<StreamShared>) -> Self {
+        ResponseBody {
+            kind: Kind::Stream {
+                rx,
+                shared,
+                finished: false,
+            },
+        }
+    }
+
+    pub(crate) fn file(file: tokio::fs::File, len: u64) -> Self {
+        ResponseBody {
+            kind: Kind::File {
+                file,
+                remaining: len,
+                buf: Vec::new(),
+            },
+        }
+    }
+}
+
+impl Body for ResponseBody {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        match &mut self.get_mut().kind {
+            Kind::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            Kind::Stream {
+                rx,
+                shared,
+                finished,
+            } => match rx.poll_recv(cx) {
+                Poll::Ready(Some(Chunk::Data(bytes))) => {
+                    shared.consumed(bytes.len());
+                    Poll::Ready(Some(Ok(Frame::data(bytes))))
+                }
+                Poll::Ready(Some(Chunk::Abort)) => {
+                    *finished = true;
+                    Poll::Ready(Some(Err(io::Error::other(
+                        "response aborted by the application",
+                    ))))
+                }
+                Poll::Ready(None) => {
+                    *finished = true;
+                    Poll::Ready(None)
+                }
+                Poll::Pending => Poll::Pending,
+            },
+            Kind::File {
+                file,
+                remaining,
+                buf,
+            } => {
+                if *remaining == 0 {
+                    return Poll::Ready(None);
+                }
+                let want = (*remaining).min(FILE_CHUNK as u64) as usize;
+                buf.resize(want, 0);
+                let mut read_buf = tokio::io::ReadBuf::new(&mut buf[..]);
+                match Pin::new(file).poll_read(cx, &mut read_buf) {
+                    Poll::Ready(Ok(())) => {
+                        let n = read_buf.filled().len();
+                        if n == 0 {
+                            // The file shrank after its length was announced: abort rather than
+                            // send a short body the client would wait on.
+                            *remaining = 0;
+                            return Poll::Ready(Some(Err(io::Error::new(
+                                io::ErrorKind::UnexpectedEof,
+                                "file shorter than announced",
+                            ))));
+                        }
+                        *remaining -= n as u64;
+                        Poll::Ready(Some(Ok(Frame::data(Bytes::copy_from_slice(&buf[..n])))))
+                    }
+                    Poll::Ready(Err(e)) => Poll::Ready(Some(Err(e))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.kind {
+            Kind::Full(bytes) => bytes.is_none(),
+            Kind::Stream { finished, .. } => *finished,
+            Kind::File { remaining, .. } => *remaining == 0,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.kind {
+            Kind::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
+            Kind::Stream { .. } => SizeHint::default(),
+            Kind::File { remaining, .. } => SizeHint::with_exact(*remaining),
+        }
+    }
+}
+
+impl Drop for ResponseBody {
+    fn drop(&mut self) {
+        if let Kind::Stream {
+            shared, finished, ..
+        } = &self.kind
+        {
+            if !*finished {
+                // hyper drops the body when the client goes away mid-response.
+                shared.body_dropped();
+            }
+        }
+    }
+}

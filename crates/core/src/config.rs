@@ -1,0 +1,68 @@
+//! Server configuration with documented defaults.
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where the server listens.
+#[derive(Clone, Debug)]
+pub enum Bind {
+    /// A TCP host and port; port 0 asks the OS for an ephemeral port.
+    Tcp {
+        /// Host name or IP literal (`127.0.0.1`, `::1`, `0.0.0.0`, `localhost`).
+        host: String,
+        /// Port, 0 for ephemeral.
+        port: u16,
+    },
+    /// A Unix domain socket path (removed first if a stale socket file is there).
+    Unix(PathBuf),
+}
+
+/// Everything the core needs to serve; `Config::default()` gives uvicorn-like defaults.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Where to listen.
+    pub bind: Bind,
+    /// Listen backlog (default 2048, as uvicorn).
+    pub backlog: u32,
+    /// Set SO_REUSEPORT so several processes can share the port (default true on TCP).
+    pub reuse_port: bool,
+    /// Close idle keep-alive connections after this long (default 5 s).
+    pub keep_alive_timeout: Duration,
+    /// Bound on receiving a whole request head: slowloris protection (default 30 s).
+    pub header_read_timeout: Duration,
+    /// Largest request head in bytes before 431 (default 64 KiB).
+    pub max_header_size: usize,
+    /// Largest request body in bytes before 413 (default: no limit).
+    pub max_body_size: Option<u64>,
+    /// Requests allowed in flight at once; the next gets 503 (default: no limit).
+    pub limit_concurrency: Option<usize>,
+    /// Bodies up to this size are read before the request is handed over (default 64 KiB).
+    pub inline_body_limit: usize,
+    /// Whether to write an access log line per request (default true).
+    pub access_log: bool,
+    /// The value of the `server` header added when the app sets none (`None` to add nothing).
+    pub server_header: Option<String>,
+    /// The scheme reported for requests (`http`, or `https` behind TLS).
+    pub scheme: &'static str,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            bind: Bind::Tcp {
+                host: "127.0.0.1".into(),
+                port: 8000,
+            },
+            backlog: 2048,
+            reuse_port: true,
+            keep_alive_timeout: Duration::from_secs(5),
+            header_read_timeout: Duration::from_secs(30),
+            max_header_size: 64 * 1024,
+            max_body_size: None,
+            limit_concurrency: None,
+            inline_body_limit: 64 * 1024,
+            access_log: true,
+            server_header: Some("starling".into()),
+            scheme: "http",
+        }
+    }
+}

@@ -1,0 +1,437 @@
+//! One connection: hyper's HTTP/1.1 state machine, the request service, and the keep-alive timer.
+use bytes::Bytes;
+use http::header::{
+    HeaderValue, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, SERVER, TRANSFER_ENCODING,
+};
+use http::{Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use hyper::body::{Body, Incoming};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use parking_lot::Mutex;
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::body::ResponseBody;
+use crate::config::Config;
+use crate::event::{ConnInfo, Event, RequestHead};
+use crate::exchange::{Exchanges, Reply};
+use crate::log;
+
+/// State every connection of a server shares.
+pub(crate) struct Shared {
+    pub config: Config,
+    pub exchanges: Exchanges,
+    pub in_flight: AtomicUsize,
+    pub server_header: Option<HeaderValue>,
+}
+
+/// Per-connection activity, for the keep-alive timer.
+struct Activity {
+    active: AtomicUsize,
+    last: Mutex<Instant>,
+}
+
+struct ActiveGuard<'a>(&'a Activity);
+
+impl Drop for ActiveGuard<'_> {
+    fn drop(&mut self) {
+        *self.0.last.lock() = Instant::now();
+        self.0.active.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Serves one connection until it closes, the keep-alive timer fires, or shutdown forces it.
+pub(crate) async fn serve<I>(
+    io: I,
+    conn: Arc<ConnInfo>,
+    shared: Arc<Shared>,
+    mut graceful: watch::Receiver<bool>,
+    mut force: watch::Receiver<bool>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let activity = Arc::new(Activity {
+        active: AtomicUsize::new(0),
+        last: Mutex::new(Instant::now()),
+    });
+    let service = {
+        let activity = activity.clone();
+        let shared = shared.clone();
+        hyper::service::service_fn(move |req| {
+            let shared = shared.clone();
+            let conn = conn.clone();
+            let activity = activity.clone();
+            async move {
+                activity.active.fetch_add(1, Ordering::AcqRel);
+                let _guard = ActiveGuard(&activity);
+                Ok::<_, Infallible>(handle(req, conn, &shared).await)
+            }
+        })
+    };
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .keep_alive(true)
+        .pipeline_flush(true)
+        .header_read_timeout(shared.config.header_read_timeout)
+        .max_buf_size(shared.config.max_header_size.max(8192) + 8192)
+        .max_header_size(shared.config.max_header_size);
+    let connection = builder
+        .serve_connection(TokioIo::new(io), service)
+        .with_upgrades();
+    tokio::pin!(connection);
+
+    let keep_alive = shared.config.keep_alive_timeout;
+    let mut closing = *graceful.borrow();
+    if closing {
+        connection.as_mut().graceful_shutdown();
+    }
+    loop {
+        let idle_deadline = {
+            let last = *activity.last.lock();
+            tokio::time::Instant::from_std(last + keep_alive)
+        };
+        tokio::select! {
+            result = connection.as_mut() => {
+                if let Err(err) = result {
+                    if !is_benign(&err) {
+                        log::error("connection", &err);
+                    }
+                }
+                return;
+            }
+            _ = tokio::time::sleep_until(idle_deadline), if !closing => {
+                let idle = activity.active.load(Ordering::Acquire) == 0
+                    && activity.last.lock().elapsed() >= keep_alive;
+                if idle {
+                    closing = true;
+                    connection.as_mut().graceful_shutdown();
+                }
+            }
+            _ = graceful.changed(), if !closing => {
+                closing = true;
+                connection.as_mut().graceful_shutdown();
+            }
+            _ = force.changed() => return,
+        }
+    }
+}
+
+fn is_benign(err: &hyper::Error) -> bool {
+    err.is_incomplete_message() || err.is_canceled() || err.is_closed() || err.is_timeout() || {
+        let text = err.to_string();
+        text.contains("connection reset")
+            || text.contains("broken pipe")
+            || text.contains("error shutting down")
+    }
+}
+
+fn plain(status: StatusCode, close: bool) -> Response<ResponseBody> {
+    let reason = status.canonical_reason().unwrap_or("Error");
+    let mut res = Response::new(ResponseBody::full(Bytes::from_static(reason.as_bytes())));
+    *res.status_mut() = status;
+    let headers = res.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(reason.len()));
+    if close {
+        headers.insert(CONNECTION, HeaderValue::from_static("close"));
+    }
+    res
+}
+
+/// Tells the application the request is gone if the service future is dropped while it waits.
+struct DisconnectGuard<'a> {
+    id: u32,
+    exchanges: &'a Exchanges,
+    armed: bool,
+}
+
+impl Drop for DisconnectGuard<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.exchanges.disconnect(self.id);
+        }
+    }
+}
+
+struct InFlight<'a>(&'a AtomicUsize);
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+async fn handle(
+    req: Request<Incoming>,
+    conn: Arc<ConnInfo>,
+    shared: &Shared,
+) -> Response<ResponseBody> {
+    let started = Instant::now();
+    let (parts, body) = req.into_parts();
+    let in_flight = shared.in_flight.fetch_add(1, Ordering::AcqRel);
+    let _in_flight = InFlight(&shared.in_flight);
+    let config = &shared.config;
+
+    let mut response = if config
+        .limit_concurrency
+        .is_some_and(|limit| in_flight >= limit)
+    {
+        plain(StatusCode::SERVICE_UNAVAILABLE, false)
+    } else if parts.headers.contains_key(TRANSFER_ENCODING)
+        && parts.headers.contains_key(CONTENT_LENGTH)
+    {
+        // Both framings at once is how requests get smuggled past proxies: refuse outright.
+        plain(StatusCode::BAD_REQUEST, true)
+    } else {
+        let declared = parts
+            .headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared
+            .zip(config.max_body_size)
+            .is_some_and(|(len, max)| len > max)
+        {
+            plain(StatusCode::PAYLOAD_TOO_LARGE, true)
+        } else {
+            dispatch(parts, body, declared, conn.clone(), shared).await
+        }
+    };
+
+    if let Some(server) = &shared.server_header {
+        response
+            .headers_mut()
+            .entry(SERVER)
+            .or_insert_with(|| server.clone());
+    }
+    if config.access_log {
+        log_access(&conn, &response, started);
+    }
+    response
+}
+
+fn log_access(conn: &ConnInfo, response: &Response<ResponseBody>, started: Instant) {
+    let (method, target, version) = response
+        .extensions()
+        .get::<LogHead>()
+        .map(|h| (h.method.as_str(), h.target.as_str(), h.version))
+        .unwrap_or(("-", "-", http::Version::HTTP_11));
+    log::access(log::AccessLine {
+        conn,
+        method,
+        target,
+        version,
+        status: response.status().as_u16(),
+        bytes: response.body().size_hint().exact(),
+        elapsed: started.elapsed(),
+    });
+}
+
+#[derive(Clone)]
+struct LogHead {
+    method: String,
+    target: String,
+    version: http::Version,
+}
+
+async fn dispatch(
+    parts: http::request::Parts,
+    mut body: Incoming,
+    declared: Option<u64>,
+    conn: Arc<ConnInfo>,
+    shared: &Shared,
+) -> Response<ResponseBody> {
+    let config = &shared.config;
+    let log_head = config.access_log.then(|| LogHead {
+        method: parts.method.to_string(),
+        target: parts
+            .uri
+            .path_and_query()
+            .map_or("/".into(), |p| p.to_string()),
+        version: parts.version,
+    });
+
+    let inline =
+        body.is_end_stream() || declared.is_some_and(|len| len <= config.inline_body_limit as u64);
+    let (first, credit_rx) = if body.is_end_stream() {
+        (Bytes::new(), None)
+    } else if inline {
+        match collect(&mut body, config.max_body_size).await {
+            Ok(bytes) => (bytes, None),
+            Err(status) => return plain(status, true),
+        }
+    } else {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (Bytes::new(), Some((tx, rx)))
+    };
+
+    let (reply_tx, reply_rx) = oneshot::channel();
+    let more_body = credit_rx.is_some();
+    let (credit_tx, credit_rx) = match credit_rx {
+        Some((tx, rx)) => (Some(tx), Some(rx)),
+        None => (None, None),
+    };
+    let exchanges = &shared.exchanges;
+    let id = exchanges.register(reply_tx, credit_tx);
+    if let Some(credit_rx) = credit_rx {
+        tokio::spawn(pump(
+            id,
+            body,
+            credit_rx,
+            exchanges.clone(),
+            config.max_body_size,
+        ));
+    }
+    let head = RequestHead {
+        method: parts.method,
+        uri: parts.uri,
+        version: parts.version,
+        headers: parts.headers,
+        conn,
+    };
+    exchanges.sink().push(Event::Request {
+        id,
+        head,
+        body: first,
+        more_body,
+    });
+
+    let mut guard = DisconnectGuard {
+        id,
+        exchanges,
+        armed: true,
+    };
+    let reply = reply_rx.await;
+    guard.armed = false;
+    let mut response = match reply {
+        Ok(reply) => build(reply).await,
+        // The application dropped the request without answering.
+        Err(_) => plain(StatusCode::INTERNAL_SERVER_ERROR, false),
+    };
+    if let Some(head) = log_head {
+        response.extensions_mut().insert(head);
+    }
+    response
+}
+
+async fn collect(body: &mut Incoming, max: Option<u64>) -> Result<Bytes, StatusCode> {
+    let mut buf = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| StatusCode::BAD_REQUEST)?;
+        if let Ok(data) = frame.into_data() {
+            buf.extend_from_slice(&data);
+            if max.is_some_and(|max| buf.len() as u64 > max) {
+                return Err(StatusCode::PAYLOAD_TOO_LARGE);
+            }
+        }
+    }
+    Ok(buf.freeze())
+}
+
+/// Reads the request body one chunk per credit, so a slow handler pushes back on the client.
+async fn pump(
+    id: u32,
+    mut body: Incoming,
+    mut credit: mpsc::UnboundedReceiver<()>,
+    exchanges: Exchanges,
+    max: Option<u64>,
+) {
+    let mut total: u64 = 0;
+    while credit.recv().await.is_some() {
+        loop {
+            match body.frame().await {
+                None => {
+                    exchanges.sink().push(Event::Body {
+                        id,
+                        chunk: Bytes::new(),
+                        more_body: false,
+                    });
+                    return;
+                }
+                Some(Ok(frame)) => {
+                    let Ok(chunk) = frame.into_data() else {
+                        continue;
+                    };
+                    total += chunk.len() as u64;
+                    if max.is_some_and(|max| total > max) {
+                        exchanges.fail(id, StatusCode::PAYLOAD_TOO_LARGE);
+                        return;
+                    }
+                    let more_body = !body.is_end_stream();
+                    exchanges.sink().push(Event::Body {
+                        id,
+                        chunk,
+                        more_body,
+                    });
+                    if !more_body {
+                        return;
+                    }
+                    break;
+                }
+                Some(Err(_)) => {
+                    // A broken chunk encoding or a client that left mid-body.
+                    exchanges.fail(id, StatusCode::BAD_REQUEST);
+                    return;
+                }
+            }
+        }
+    }
+}
+
+async fn build(reply: Reply) -> Response<ResponseBody> {
+    let (status, headers, body) = match reply {
+        Reply::Full {
+            status,
+            headers,
+            body,
+        } => (status, headers, ResponseBody::full(body)),
+        Reply::Stream {
+            status,
+            headers,
+            rx,
+            shared,
+        } => (status, headers, ResponseBody::stream(rx, shared)),
+        Reply::File {
+            status,
+            headers,
+            path,
+        } => match open_file(&path).await {
+            Ok((file, len)) => {
+                let mut res =
+                    response_with(status, headers.into_map(), ResponseBody::file(file, len));
+                res.headers_mut()
+                    .insert(CONTENT_LENGTH, HeaderValue::from(len));
+                return res;
+            }
+            Err(err) => {
+                log::error(&format!("sending file {}", path.display()), &err);
+                return plain(StatusCode::INTERNAL_SERVER_ERROR, false);
+            }
+        },
+    };
+    response_with(status, headers.into_map(), body)
+}
+
+fn response_with(
+    status: u16,
+    headers: http::HeaderMap,
+    body: ResponseBody,
+) -> Response<ResponseBody> {
+    let mut res = Response::new(body);
+    *res.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *res.headers_mut() = headers;
+    res
+}
+
+async fn open_file(path: &std::path::Path) -> std::io::Result<(tokio::fs::File, u64)> {
+    let file = tokio::fs::File::open(path).await?;
+    let len = file.metadata().await?.len();
+    Ok((file, len))
+}

@@ -1,0 +1,72 @@
+//! What the core tells its binding: requests, body chunks, disconnects and drains.
+use bytes::Bytes;
+use http::{HeaderMap, Method, Uri, Version};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Facts about a connection, shared by every request on it.
+#[derive(Debug)]
+pub struct ConnInfo {
+    /// The peer's address (`None` on a Unix socket).
+    pub client: Option<SocketAddr>,
+    /// The local address (`None` on a Unix socket).
+    pub server: Option<SocketAddr>,
+    /// `http` or `https`.
+    pub scheme: &'static str,
+}
+
+/// The head of a request as parsed by hyper.
+#[derive(Debug)]
+pub struct RequestHead {
+    /// Request method.
+    pub method: Method,
+    /// Request target as sent (path and query, still percent-encoded).
+    pub uri: Uri,
+    /// HTTP version.
+    pub version: Version,
+    /// Header fields, names lower-case.
+    pub headers: HeaderMap,
+    /// The connection this request came on.
+    pub conn: Arc<ConnInfo>,
+}
+
+/// One thing the binding must hand to the application.
+#[derive(Debug)]
+pub enum Event {
+    /// A new request. `body` holds what was read already; `more_body` says whether to ask for more.
+    Request {
+        /// Exchange id used in every later call.
+        id: u32,
+        /// Method, target, headers.
+        head: RequestHead,
+        /// The body, whole when `more_body` is false.
+        body: Bytes,
+        /// True when the body continues: call [`crate::Exchanges::read_more`].
+        more_body: bool,
+    },
+    /// A chunk of request body asked for with `read_more`.
+    Body {
+        /// Exchange id.
+        id: u32,
+        /// The bytes.
+        chunk: Bytes,
+        /// True when more follows.
+        more_body: bool,
+    },
+    /// The client went away, or the request can no longer be answered.
+    Disconnect {
+        /// Exchange id.
+        id: u32,
+    },
+    /// A streaming response's buffer drained below its low-water mark.
+    Drain {
+        /// Exchange id.
+        id: u32,
+    },
+}
+
+/// Receives events on tokio threads. Must not block.
+pub trait EventSink: Send + Sync + 'static {
+    /// Hands one event over.
+    fn push(&self, event: Event);
+}

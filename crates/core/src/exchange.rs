@@ -1,0 +1,286 @@
+//! The registry of requests waiting on the application, addressed by id.
+//!
+//! A request enters with a reply channel; the binding answers it by id with one call (`respond`),
+//! or streams (`start`, `write`, `end`), or asks the core to send a file (`send_file`).
+use bytes::Bytes;
+use http::StatusCode;
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::body::Chunk;
+use crate::event::{Event, EventSink};
+use crate::headers::HeaderBlock;
+
+/// A streamed response pauses the application above this many buffered bytes...
+const HIGH_WATER: usize = 256 * 1024;
+/// ...and resumes it below this many.
+const LOW_WATER: usize = 64 * 1024;
+
+/// What the application answered.
+pub(crate) enum Reply {
+    Full {
+        status: u16,
+        headers: HeaderBlock,
+        body: Bytes,
+    },
+    Stream {
+        status: u16,
+        headers: HeaderBlock,
+        rx: mpsc::UnboundedReceiver<Chunk>,
+        shared: Arc<StreamShared>,
+    },
+    File {
+        status: u16,
+        headers: HeaderBlock,
+        path: PathBuf,
+    },
+}
+
+/// What happened to a `write` on a streamed response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// Taken; write more.
+    Ready,
+    /// Taken, but the buffer is full: wait for [`Event::Drain`] before writing more.
+    Full,
+    /// The response is gone (client left, or unknown id); nothing was taken.
+    Closed,
+}
+
+struct Slot {
+    reply: Option<oneshot::Sender<Reply>>,
+    credit: Option<mpsc::UnboundedSender<()>>,
+    stream: Option<(mpsc::UnboundedSender<Chunk>, Arc<StreamShared>)>,
+}
+
+struct Inner {
+    slots: Mutex<HashMap<u32, Slot>>,
+    next_id: AtomicU32,
+    sink: Arc<dyn EventSink>,
+}
+
+/// The registry, cheap to clone.
+#[derive(Clone)]
+pub struct Exchanges {
+    inner: Arc<Inner>,
+}
+
+/// Flow-control state shared by a streamed response's writer (the app) and its body (hyper).
+pub(crate) struct StreamShared {
+    id: u32,
+    buffered: AtomicUsize,
+    want_drain: AtomicBool,
+    closed: AtomicBool,
+    exchanges: Exchanges,
+}
+
+impl StreamShared {
+    pub(crate) fn consumed(&self, n: usize) {
+        let left = self.buffered.fetch_sub(n, Ordering::AcqRel) - n;
+        if left < LOW_WATER && self.want_drain.swap(false, Ordering::AcqRel) {
+            self.exchanges.inner.sink.push(Event::Drain { id: self.id });
+        }
+    }
+
+    pub(crate) fn body_dropped(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.exchanges.disconnect(self.id);
+    }
+}
+
+impl Exchanges {
+    /// A registry that reports to `sink`.
+    pub fn new(sink: Arc<dyn EventSink>) -> Self {
+        Exchanges {
+            inner: Arc::new(Inner {
+                slots: Mutex::new(HashMap::new()),
+                next_id: AtomicU32::new(1),
+                sink,
+            }),
+        }
+    }
+
+    pub(crate) fn sink(&self) -> &Arc<dyn EventSink> {
+        &self.inner.sink
+    }
+
+    pub(crate) fn register(
+        &self,
+        reply: oneshot::Sender<Reply>,
+        credit: Option<mpsc::UnboundedSender<()>>,
+    ) -> u32 {
+        let mut slots = self.inner.slots.lock();
+        let mut id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        while id == 0 || slots.contains_key(&id) {
+            id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        }
+        slots.insert(
+            id,
+            Slot {
+                reply: Some(reply),
+                credit,
+                stream: None,
+            },
+        );
+        id
+    }
+
+    /// Number of requests the application has not finished answering.
+    pub fn pending(&self) -> usize {
+        self.inner.slots.lock().len()
+    }
+
+    /// Answers a request whole: status, headers and body in one call. False if the id is gone.
+    pub fn respond(&self, id: u32, status: u16, headers: HeaderBlock, body: Bytes) -> bool {
+        self.finish_with(
+            id,
+            Reply::Full {
+                status,
+                headers,
+                body,
+            },
+        )
+    }
+
+    /// Answers with the file at `path` as the body, read by the core. False if the id is gone.
+    pub fn send_file(&self, id: u32, status: u16, headers: HeaderBlock, path: PathBuf) -> bool {
+        self.finish_with(
+            id,
+            Reply::File {
+                status,
+                headers,
+                path,
+            },
+        )
+    }
+
+    fn finish_with(&self, id: u32, reply: Reply) -> bool {
+        let slot = self.inner.slots.lock().remove(&id);
+        match slot.and_then(|mut s| s.reply.take()) {
+            Some(tx) => tx.send(reply).is_ok(),
+            None => false,
+        }
+    }
+
+    /// Starts a streamed response. False if the id is gone or already started.
+    pub fn start(&self, id: u32, status: u16, headers: HeaderBlock) -> bool {
+        let mut slots = self.inner.slots.lock();
+        let Some(slot) = slots.get_mut(&id) else {
+            return false;
+        };
+        let Some(reply) = slot.reply.take() else {
+            return false;
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        let shared = Arc::new(StreamShared {
+            id,
+            buffered: AtomicUsize::new(0),
+            want_drain: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            exchanges: self.clone(),
+        });
+        slot.stream = Some((tx, shared.clone()));
+        drop(slots);
+        reply
+            .send(Reply::Stream {
+                status,
+                headers,
+                rx,
+                shared,
+            })
+            .is_ok()
+    }
+
+    /// Writes a chunk of a streamed response.
+    pub fn write(&self, id: u32, chunk: Bytes) -> WriteOutcome {
+        let slots = self.inner.slots.lock();
+        let Some((tx, shared)) = slots.get(&id).and_then(|s| s.stream.as_ref()) else {
+            return WriteOutcome::Closed;
+        };
+        if shared.closed.load(Ordering::Acquire) {
+            return WriteOutcome::Closed;
+        }
+        let len = chunk.len();
+        let total = shared.buffered.fetch_add(len, Ordering::AcqRel) + len;
+        if tx.send(Chunk::Data(chunk)).is_err() {
+            return WriteOutcome::Closed;
+        }
+        if total < HIGH_WATER {
+            return WriteOutcome::Ready;
+        }
+        shared.want_drain.store(true, Ordering::Release);
+        // The body may have drained between the add and the store; whoever clears the flag
+        // first owns the wake-up, so exactly one of "Ready" or a Drain event happens.
+        if shared.buffered.load(Ordering::Acquire) < LOW_WATER
+            && shared.want_drain.swap(false, Ordering::AcqRel)
+        {
+            return WriteOutcome::Ready;
+        }
+        WriteOutcome::Full
+    }
+
+    /// Ends a streamed response, optionally with a last chunk. False if the id is gone.
+    pub fn end(&self, id: u32, last: Option<Bytes>) -> bool {
+        let slot = self.inner.slots.lock().remove(&id);
+        let Some((tx, shared)) = slot.and_then(|s| s.stream) else {
+            return false;
+        };
+        if let Some(bytes) = last.filter(|b| !b.is_empty()) {
+            shared.buffered.fetch_add(bytes.len(), Ordering::AcqRel);
+            let _ = tx.send(Chunk::Data(bytes));
+        }
+        true
+    }
+
+    /// Abandons a request: a waiting one is answered 500, a streaming one is cut off.
+    pub fn abort(&self, id: u32) -> bool {
+        let slot = self.inner.slots.lock().remove(&id);
+        let Some(mut slot) = slot else { return false };
+        if let Some((tx, _)) = slot.stream.take() {
+            let _ = tx.send(Chunk::Abort);
+        }
+        // Dropping `reply` makes the waiting service answer 500.
+        true
+    }
+
+    /// Asks for the next chunk of a request body; it arrives as [`Event::Body`].
+    pub fn read_more(&self, id: u32) -> bool {
+        let slots = self.inner.slots.lock();
+        match slots.get(&id).and_then(|s| s.credit.as_ref()) {
+            Some(credit) => credit.send(()).is_ok(),
+            None => false,
+        }
+    }
+
+    /// The core answers for the application (e.g. 413 mid-body) and tells it the request is gone.
+    pub(crate) fn fail(&self, id: u32, status: StatusCode) {
+        let slot = self.inner.slots.lock().remove(&id);
+        let Some(mut slot) = slot else { return };
+        if let Some(tx) = slot.reply.take() {
+            let headers = HeaderBlock(b"connection\0close\0".to_vec());
+            let body = Bytes::from_static(status.canonical_reason().unwrap_or("Error").as_bytes());
+            let _ = tx.send(Reply::Full {
+                status: status.as_u16(),
+                headers,
+                body,
+            });
+        }
+        self.inner.sink.push(Event::Disconnect { id });
+    }
+
+    /// The request is gone (client left): forget it and tell the application, once.
+    pub(crate) fn disconnect(&self, id: u32) {
+        if self.inner.slots.lock().remove(&id).is_some() {
+            self.inner.sink.push(Event::Disconnect { id });
+        }
+    }
+
+    /// Whether the id still waits on the application.
+    pub fn is_pending(&self, id: u32) -> bool {
+        self.inner.slots.lock().contains_key(&id)
+    }
+}

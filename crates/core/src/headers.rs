@@ -1,0 +1,52 @@
+//! Response header blocks packed as `name\0value\0...` by the binding.
+use http::header::{HeaderName, HeaderValue};
+use http::HeaderMap;
+
+/// A packed header block: alternating names and values separated by NUL bytes.
+#[derive(Debug, Default, Clone)]
+pub struct HeaderBlock(pub Vec<u8>);
+
+impl HeaderBlock {
+    /// Decodes the block into a header map, skipping pairs that are not valid HTTP.
+    ///
+    /// Invalid names or values are dropped rather than failing the response: the app already
+    /// decided on a status, and a stray byte must not turn it into a 500 on the wire.
+    pub fn into_map(self) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        let mut parts = self.0.split(|b| *b == 0);
+        while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
+            if name.is_empty() {
+                continue;
+            }
+            let (Ok(name), Ok(value)) =
+                (HeaderName::from_bytes(name), HeaderValue::from_bytes(value))
+            else {
+                continue;
+            };
+            map.append(name, value);
+        }
+        map
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_pairs_and_keeps_repeats() {
+        let block =
+            HeaderBlock(b"content-type\0text/plain\0set-cookie\0a=1\0set-cookie\0b=2\0".to_vec());
+        let map = block.into_map();
+        assert_eq!(map["content-type"], "text/plain");
+        assert_eq!(map.get_all("set-cookie").iter().count(), 2);
+    }
+
+    #[test]
+    fn drops_invalid_pairs() {
+        let block = HeaderBlock(b"bad name\0x\0ok\0y\0\0z".to_vec());
+        let map = block.into_map();
+        assert_eq!(map.len(), 1);
+        assert_eq!(map["ok"], "y");
+    }
+}

@@ -1,0 +1,192 @@
+//! The server: bind, accept, and shut down gracefully.
+use http::header::HeaderValue;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{watch, Notify};
+
+use crate::config::{Bind, Config};
+use crate::connection::{self, Shared};
+use crate::event::{ConnInfo, EventSink};
+use crate::exchange::Exchanges;
+use crate::listener::{self, Listener};
+use crate::log;
+
+/// A running server. Dropping it does not stop it: call [`Server::shutdown`].
+pub struct Server {
+    local_addr: Option<SocketAddr>,
+    exchanges: Exchanges,
+    graceful: watch::Sender<bool>,
+    force: watch::Sender<bool>,
+    live: Arc<Live>,
+}
+
+/// Counts live connections so shutdown can wait for the last one.
+struct Live {
+    count: AtomicUsize,
+    idle: Notify,
+}
+
+struct LiveGuard(Arc<Live>);
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        if self.0.count.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
+impl Server {
+    /// Binds the listener and starts accepting on the current tokio runtime.
+    pub async fn bind(config: Config, sink: Arc<dyn EventSink>) -> io::Result<Server> {
+        let listener = match &config.bind {
+            Bind::Tcp { host, port } => Listener::Tcp(listener::bind_tcp(host, *port, &config)?),
+            #[cfg(unix)]
+            Bind::Unix(path) => Listener::Unix(listener::bind_unix(path)?),
+            #[cfg(not(unix))]
+            Bind::Unix(_) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    "unix sockets need a unix OS",
+                ))
+            }
+        };
+        let local_addr = match &listener {
+            Listener::Tcp(l) => Some(l.local_addr()?),
+            #[cfg(unix)]
+            Listener::Unix(_) => None,
+        };
+        let exchanges = Exchanges::new(sink);
+        let server_header = config
+            .server_header
+            .as_deref()
+            .and_then(|s| HeaderValue::from_str(s).ok());
+        let shared = Arc::new(Shared {
+            config,
+            exchanges: exchanges.clone(),
+            in_flight: AtomicUsize::new(0),
+            server_header,
+        });
+        let (graceful, graceful_rx) = watch::channel(false);
+        let (force, force_rx) = watch::channel(false);
+        let live = Arc::new(Live {
+            count: AtomicUsize::new(0),
+            idle: Notify::new(),
+        });
+        tokio::spawn(accept_loop(
+            listener,
+            shared,
+            graceful_rx,
+            force_rx,
+            live.clone(),
+        ));
+        Ok(Server {
+            local_addr,
+            exchanges,
+            graceful,
+            force,
+            live,
+        })
+    }
+
+    /// The bound address (`None` for a Unix socket); the real port when 0 was asked for.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.local_addr
+    }
+
+    /// The registry through which the application answers requests.
+    pub fn exchanges(&self) -> &Exchanges {
+        &self.exchanges
+    }
+
+    /// Connections currently open.
+    pub fn connections(&self) -> usize {
+        self.live.count.load(Ordering::Acquire)
+    }
+
+    /// Stops accepting, lets in-flight requests finish within `deadline`, closes idle keep-alive
+    /// connections, then cuts whatever is left.
+    pub async fn shutdown(&self, deadline: Duration) {
+        let _ = self.graceful.send(true);
+        let drained = async {
+            loop {
+                let idle = self.live.idle.notified();
+                if self.live.count.load(Ordering::Acquire) == 0 {
+                    return;
+                }
+                idle.await;
+            }
+        };
+        if tokio::time::timeout(deadline, drained).await.is_err() {
+            let _ = self.force.send(true);
+        }
+    }
+}
+
+async fn accept_loop(
+    listener: Listener,
+    shared: Arc<Shared>,
+    mut graceful: watch::Receiver<bool>,
+    force: watch::Receiver<bool>,
+    live: Arc<Live>,
+) {
+    let scheme = shared.config.scheme;
+    loop {
+        let accepted = tokio::select! {
+            _ = graceful.changed() => return,
+            accepted = accept(&listener) => accepted,
+        };
+        let (io, client, server) = match accepted {
+            Ok(x) => x,
+            Err(err) => {
+                // EMFILE and friends: wait a little instead of spinning.
+                log::error("accept", &err);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let conn = Arc::new(ConnInfo {
+            client,
+            server,
+            scheme,
+        });
+        live.count.fetch_add(1, Ordering::AcqRel);
+        let guard = LiveGuard(live.clone());
+        let (shared, graceful, force) = (shared.clone(), graceful.clone(), force.clone());
+        tokio::spawn(async move {
+            let _guard = guard;
+            match io {
+                Io::Tcp(stream) => connection::serve(stream, conn, shared, graceful, force).await,
+                #[cfg(unix)]
+                Io::Unix(stream) => connection::serve(stream, conn, shared, graceful, force).await,
+            }
+        });
+    }
+}
+
+enum Io {
+    Tcp(tokio::net::TcpStream),
+    #[cfg(unix)]
+    Unix(tokio::net::UnixStream),
+}
+
+type Accepted = (Io, Option<SocketAddr>, Option<SocketAddr>);
+
+async fn accept(listener: &Listener) -> io::Result<Accepted> {
+    match listener {
+        Listener::Tcp(l) => {
+            let (stream, peer) = l.accept().await?;
+            // Nagle against delayed ACKs turns pipelined keep-alive into 40 ms stalls.
+            stream.set_nodelay(true)?;
+            let local = stream.local_addr().ok();
+            Ok((Io::Tcp(stream), Some(peer), local))
+        }
+        #[cfg(unix)]
+        Listener::Unix(l) => {
+            let (stream, _) = l.accept().await?;
+            Ok((Io::Unix(stream), None, None))
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! Packs a batch of events into one `Uint32Array`, one latin1 string and at most one buffer.
+//!
+//! Record layouts (u32 words), by kind:
+//! - `REQUEST`: kind, id, flags, method(off,len), path(off,len), query(off,len), headers(off,len),
+//!   addresses(off,len), body(off,len) — strings index `strs`, body indexes `bin`. `flags` bit 0 is
+//!   `more_body`, bit 1 "has a query", bits 2..4 the HTTP version (0 = 1.0, 1 = 1.1, 2 = 2).
+//! - `BODY`: kind, id, more_body, body(off,len)
+//! - `DISCONNECT`, `DRAIN`: kind, id
+//! - `CLOSED`: kind, 0
+use napi::bindgen_prelude::{Buffer, FnArgs, Uint32Array};
+use starling_core::Event;
+use std::fmt::Write;
+
+use crate::lane::LaneEvent;
+use crate::latin1::Latin1;
+
+pub const REQUEST: u32 = 1;
+pub const BODY: u32 = 2;
+pub const DISCONNECT: u32 = 3;
+pub const DRAIN: u32 = 4;
+pub const CLOSED: u32 = 5;
+
+/// The arguments of one JS call.
+pub type Batch = FnArgs<(Uint32Array, Latin1, Option<Buffer>)>;
+
+#[derive(Default)]
+pub struct Encoder {
+    meta: Vec<u32>,
+    strs: Vec<u8>,
+    bin: Vec<u8>,
+    scratch: String,
+}
+
+impl Encoder {
+    fn str_span(&mut self, bytes: &[u8]) -> (u32, u32) {
+        let off = self.strs.len() as u32;
+        self.strs.extend_from_slice(bytes);
+        (off, bytes.len() as u32)
+    }
+
+    fn bin_span(&mut self, bytes: &[u8]) -> (u32, u32) {
+        let off = self.bin.len() as u32;
+        self.bin.extend_from_slice(bytes);
+        (off, bytes.len() as u32)
+    }
+
+    pub fn push(&mut self, event: LaneEvent) {
+        match event {
+            LaneEvent::Core(Event::Request {
+                id,
+                head,
+                body,
+                more_body,
+            }) => {
+                let version = match head.version {
+                    http::Version::HTTP_10 => 0,
+                    http::Version::HTTP_2 => 2,
+                    _ => 1,
+                };
+                let query = head.uri.query();
+                let flags =
+                    u32::from(more_body) | (u32::from(query.is_some()) << 1) | (version << 2);
+                let method = self.str_span(head.method.as_str().as_bytes());
+                let path = self.str_span(head.uri.path().as_bytes());
+                let query = self.str_span(query.unwrap_or("").as_bytes());
+                let start = self.strs.len() as u32;
+                for (name, value) in head.headers.iter() {
+                    self.strs.extend_from_slice(name.as_str().as_bytes());
+                    self.strs.push(0);
+                    self.strs.extend_from_slice(value.as_bytes());
+                    self.strs.push(0);
+                }
+                let headers = (start, self.strs.len() as u32 - start);
+                self.scratch.clear();
+                for addr in [head.conn.client, head.conn.server] {
+                    match addr {
+                        Some(a) => {
+                            let _ = write!(self.scratch, "{}\0{}\0", a.ip(), a.port());
+                        }
+                        None => self.scratch.push_str("\0\0"),
+                    }
+                }
+                self.scratch.push_str(head.conn.scheme);
+                let scratch = std::mem::take(&mut self.scratch);
+                let addrs = self.str_span(scratch.as_bytes());
+                self.scratch = scratch;
+                let body = self.bin_span(&body);
+                self.meta.extend_from_slice(&[
+                    REQUEST, id, flags, method.0, method.1, path.0, path.1, query.0, query.1,
+                    headers.0, headers.1, addrs.0, addrs.1, body.0, body.1,
+                ]);
+            }
+            LaneEvent::Core(Event::Body {
+                id,
+                chunk,
+                more_body,
+            }) => {
+                let body = self.bin_span(&chunk);
+                self.meta
+                    .extend_from_slice(&[BODY, id, u32::from(more_body), body.0, body.1]);
+            }
+            LaneEvent::Core(Event::Disconnect { id }) => {
+                self.meta.extend_from_slice(&[DISCONNECT, id])
+            }
+            LaneEvent::Core(Event::Drain { id }) => self.meta.extend_from_slice(&[DRAIN, id]),
+            LaneEvent::Closed => self.meta.extend_from_slice(&[CLOSED, 0]),
+        }
+    }
+
+    pub fn finish(self) -> Batch {
+        let bin = (!self.bin.is_empty()).then(|| Buffer::from(self.bin));
+        FnArgs::from((Uint32Array::new(self.meta), Latin1(self.strs), bin))
+    }
+}

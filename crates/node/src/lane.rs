@@ -1,0 +1,61 @@
+//! One queue and one doorbell: events from tokio threads wake the JS thread once per batch.
+use crossbeam_queue::SegQueue;
+use napi::bindgen_prelude::Unknown;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use parking_lot::Mutex;
+use starling_core::{Event, EventSink};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crate::encode::Batch;
+
+/// What the binding tells JS: the core's events, plus its own.
+pub enum LaneEvent {
+    Core(Event),
+    /// `close()` finished.
+    Closed,
+}
+
+/// The JS callback as a threadsafe function; its own callback drains the queue.
+pub type Doorbell = ThreadsafeFunction<(), Unknown<'static>, Batch, napi::Status, false>;
+
+/// The queue between tokio and the JS thread.
+pub struct Lane {
+    pub queue: SegQueue<LaneEvent>,
+    pub armed: AtomicBool,
+    pub doorbell: Mutex<Option<Arc<Doorbell>>>,
+}
+
+impl Lane {
+    pub fn new() -> Arc<Lane> {
+        Arc::new(Lane {
+            queue: SegQueue::new(),
+            armed: AtomicBool::new(false),
+            doorbell: Mutex::new(None),
+        })
+    }
+
+    pub fn push(&self, event: LaneEvent) {
+        self.queue.push(event);
+        // Ring only on the idle → armed edge: while JS has a wake-up pending, it will see this event.
+        if !self.armed.swap(true, Ordering::AcqRel) {
+            self.ring();
+        }
+    }
+
+    pub fn ring(&self) {
+        let bell = self.doorbell.lock().clone();
+        if let Some(bell) = bell {
+            bell.call((), ThreadsafeFunctionCallMode::NonBlocking);
+        }
+    }
+}
+
+/// The core's sink, feeding a lane.
+pub struct LaneSink(pub Arc<Lane>);
+
+impl EventSink for LaneSink {
+    fn push(&self, event: Event) {
+        self.0.push(LaneEvent::Core(event));
+    }
+}

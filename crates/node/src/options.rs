@@ -1,0 +1,62 @@
+//! The options object JS passes, converted into the core's configuration.
+use napi_derive::napi;
+use starling_core::{Bind, Config};
+use std::time::Duration;
+
+/// Server options as `serve()` passes them (durations in seconds, sizes in bytes).
+#[napi(object)]
+#[derive(Default)]
+pub struct ServerOptions {
+    pub host: Option<String>,
+    pub port: Option<u32>,
+    pub uds: Option<String>,
+    pub backlog: Option<u32>,
+    pub reuse_port: Option<bool>,
+    pub timeout_keep_alive: Option<f64>,
+    pub timeout_header_read: Option<f64>,
+    pub max_header_size: Option<u32>,
+    pub max_body_size: Option<f64>,
+    pub limit_concurrency: Option<u32>,
+    pub inline_body_limit: Option<u32>,
+    pub access_log: Option<bool>,
+    pub server_header: Option<String>,
+}
+
+fn seconds(value: Option<f64>, default: Duration) -> Duration {
+    value
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .map_or(default, Duration::from_secs_f64)
+}
+
+impl From<ServerOptions> for Config {
+    fn from(o: ServerOptions) -> Config {
+        let d = Config::default();
+        let bind = match o.uds {
+            Some(path) => Bind::Unix(path.into()),
+            None => Bind::Tcp {
+                host: o.host.unwrap_or_else(|| "127.0.0.1".into()),
+                port: o.port.unwrap_or(8000).min(u16::MAX as u32) as u16,
+            },
+        };
+        Config {
+            bind,
+            backlog: o.backlog.unwrap_or(d.backlog),
+            reuse_port: o.reuse_port.unwrap_or(d.reuse_port),
+            keep_alive_timeout: seconds(o.timeout_keep_alive, d.keep_alive_timeout),
+            header_read_timeout: seconds(o.timeout_header_read, d.header_read_timeout),
+            max_header_size: o.max_header_size.map_or(d.max_header_size, |v| v as usize),
+            max_body_size: o.max_body_size.filter(|v| *v >= 0.0).map(|v| v as u64),
+            limit_concurrency: o.limit_concurrency.map(|v| v as usize),
+            inline_body_limit: o
+                .inline_body_limit
+                .map_or(d.inline_body_limit, |v| v as usize),
+            access_log: o.access_log.unwrap_or(d.access_log),
+            server_header: match o.server_header {
+                Some(s) if s.is_empty() => None,
+                Some(s) => Some(s),
+                None => d.server_header,
+            },
+            scheme: d.scheme,
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! `NativeServer`: the class JS holds. Every method is synchronous; none builds a Promise.
+use bytes::Bytes;
+use napi::bindgen_prelude::{Function, Unknown};
+use napi::{Error, Result, Status};
+use napi_derive::napi;
+use starling_core::{Config, Exchanges, HeaderBlock, Server, WriteOutcome};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::encode::{Batch, Encoder};
+use crate::lane::{Lane, LaneEvent, LaneSink};
+use crate::latin1::{to_latin1_bytes, Latin1};
+use crate::options::ServerOptions;
+use crate::runtime;
+
+/// At most this many events per JS call, so timers and I/O callbacks get a turn.
+const MAX_BATCH: usize = 1024;
+
+/// A server bound by the core, answering through synchronous calls.
+#[napi]
+pub struct NativeServer {
+    lane: Arc<Lane>,
+    server: Option<Arc<Server>>,
+    exchanges: Option<Exchanges>,
+    config: Option<Config>,
+}
+
+fn headers(block: Option<String>) -> HeaderBlock {
+    HeaderBlock(block.map(to_latin1_bytes).unwrap_or_default())
+}
+
+#[napi]
+impl NativeServer {
+    /// `onEvents(meta, strs, bin)` is called on the JS thread with each batch (see `encode.rs`).
+    #[napi(constructor)]
+    pub fn new(
+        options: ServerOptions,
+        #[napi(ts_arg_type = "(meta: Uint32Array, strs: string, bin: Buffer | null) => void")]
+        on_events: Function<'_, (), Unknown<'static>>,
+    ) -> Result<Self> {
+        let lane = Lane::new();
+        let drain_lane = lane.clone();
+        let bell = on_events
+            .build_threadsafe_function::<()>()
+            .callee_handled::<false>()
+            .build_callback(move |_ctx| -> Result<Batch> {
+                let lane = &drain_lane;
+                lane.armed.store(false, Ordering::Release);
+                let mut encoder = Encoder::default();
+                let mut n = 0;
+                while let Some(event) = lane.queue.pop() {
+                    encoder.push(event);
+                    n += 1;
+                    if n == MAX_BATCH {
+                        if !lane.armed.swap(true, Ordering::AcqRel) {
+                            lane.ring();
+                        }
+                        break;
+                    }
+                }
+                Ok(encoder.finish())
+            })?;
+        *lane.doorbell.lock() = Some(Arc::new(bell));
+        Ok(NativeServer {
+            lane,
+            server: None,
+            exchanges: None,
+            config: Some(options.into()),
+        })
+    }
+
+    /// Binds and starts accepting. Returns the bound port (0 for a Unix socket).
+    #[napi]
+    pub fn listen(&mut self) -> Result<u32> {
+        let config = self
+            .config
+            .take()
+            .ok_or_else(|| Error::new(Status::GenericFailure, "already listening"))?;
+        let sink = Arc::new(LaneSink(self.lane.clone()));
+        let rt = runtime::get();
+        let server = rt
+            .block_on(async { Server::bind(config, sink).await })
+            .map_err(|e| Error::new(Status::GenericFailure, format!("cannot listen: {e}")))?;
+        let port = server.local_addr().map_or(0, |a| a.port() as u32);
+        self.exchanges = Some(server.exchanges().clone());
+        self.server = Some(Arc::new(server));
+        Ok(port)
+    }
+
+    fn ex(&self) -> Result<&Exchanges> {
+        self.exchanges
+            .as_ref()
+            .ok_or_else(|| Error::new(Status::GenericFailure, "server is not listening"))
+    }
+
+    /// Start + body + end in one call, with a string body (sent as UTF-8).
+    #[napi]
+    pub fn respond_text(
+        &self,
+        id: u32,
+        status: u32,
+        header_block: Option<String>,
+        body: String,
+    ) -> Result<bool> {
+        Ok(self
+            .ex()?
+            .respond(id, status as u16, headers(header_block), Bytes::from(body)))
+    }
+
+    /// Start + body + end in one call, with a bytes body.
+    #[napi]
+    pub fn respond_bytes(
+        &self,
+        id: u32,
+        status: u32,
+        header_block: Option<String>,
+        body: &[u8],
+    ) -> Result<bool> {
+        Ok(self.ex()?.respond(
+            id,
+            status as u16,
+            headers(header_block),
+            Bytes::copy_from_slice(body),
+        ))
+    }
+
+    /// Answers with a file the core reads and sends.
+    #[napi]
+    pub fn send_file(
+        &self,
+        id: u32,
+        status: u32,
+        header_block: Option<String>,
+        path: String,
+    ) -> Result<bool> {
+        Ok(self
+            .ex()?
+            .send_file(id, status as u16, headers(header_block), path.into()))
+    }
+
+    /// Starts a streamed response.
+    #[napi]
+    pub fn start(&self, id: u32, status: u32, header_block: Option<String>) -> Result<bool> {
+        Ok(self.ex()?.start(id, status as u16, headers(header_block)))
+    }
+
+    /// Writes a chunk: 1 = write more, 0 = buffer full (wait for a drain event), -1 = closed.
+    #[napi]
+    pub fn write(&self, id: u32, chunk: &[u8]) -> Result<i32> {
+        Ok(outcome(self.ex()?.write(id, Bytes::copy_from_slice(chunk))))
+    }
+
+    /// Writes a string chunk (UTF-8): same answers as `write`.
+    #[napi]
+    pub fn write_text(&self, id: u32, chunk: String) -> Result<i32> {
+        Ok(outcome(self.ex()?.write(id, Bytes::from(chunk))))
+    }
+
+    /// Ends a streamed response.
+    #[napi]
+    pub fn end(&self, id: u32) -> Result<bool> {
+        Ok(self.ex()?.end(id, None))
+    }
+
+    /// Asks for the next request-body chunk.
+    #[napi]
+    pub fn read_more(&self, id: u32) -> Result<bool> {
+        Ok(self.ex()?.read_more(id))
+    }
+
+    /// Abandons a request: 500 if nothing was sent, the connection cut if streaming.
+    #[napi]
+    pub fn abort(&self, id: u32) -> Result<bool> {
+        Ok(self.ex()?.abort(id))
+    }
+
+    /// Connections open now.
+    #[napi]
+    pub fn connections(&self) -> u32 {
+        self.server.as_ref().map_or(0, |s| s.connections() as u32)
+    }
+
+    /// Requests the application has not finished answering.
+    #[napi]
+    pub fn pending(&self) -> u32 {
+        self.exchanges.as_ref().map_or(0, |e| e.pending() as u32)
+    }
+
+    /// Graceful shutdown in the background; a `CLOSED` event arrives when it is done.
+    #[napi]
+    pub fn close(&mut self, deadline_seconds: f64) {
+        let lane = self.lane.clone();
+        let Some(server) = self.server.take() else {
+            lane.push(LaneEvent::Closed);
+            return;
+        };
+        let deadline = Duration::from_secs_f64(deadline_seconds.clamp(0.0, 1e6));
+        runtime::get().spawn(async move {
+            server.shutdown(deadline).await;
+            lane.push(LaneEvent::Closed);
+        });
+    }
+
+    /// Releases the doorbell so the event loop may exit; call after the `CLOSED` event.
+    #[napi]
+    pub fn dispose(&mut self) {
+        self.lane.doorbell.lock().take();
+    }
+}
+
+fn outcome(o: WriteOutcome) -> i32 {
+    match o {
+        WriteOutcome::Ready => 1,
+        WriteOutcome::Full => 0,
+        WriteOutcome::Closed => -1,
+    }
+}
+
+// Keep the latin1 type reachable for the generated typings.
+#[allow(dead_code)]
+fn _latin1_is_used(_: Latin1) {}

@@ -1,0 +1,410 @@
+/**
+ * The JS half of the bridge: decodes batches of core events into ASGI scopes and drives each
+ * request's `receive`/`send` with synchronous native calls. Internal; `serve()` is the public face.
+ */
+import type {
+  ASGIFunction,
+  Extensions,
+  HTTPReceiveMessage,
+  HTTPScope,
+  HeaderLike,
+  RawHeader,
+  SendMessage,
+} from './asgi.ts';
+import { EventKind, type NativeServer } from './native.ts';
+
+const EMPTY = new Uint8Array(0);
+const RESOLVED = Promise.resolve();
+const DISCONNECT: HTTPReceiveMessage = Object.freeze({ type: 'http.disconnect' }) as HTTPReceiveMessage;
+const ASGI_VERSIONS = Object.freeze({ version: '3.0', spec_version: '2.4' });
+const VERSIONS = ['1.0', '1.1', '2'];
+
+/** What the core supports, announced in every HTTP scope. */
+export const EXTENSIONS: Extensions = Object.freeze({
+  'http.response.pathsend': Object.freeze({}) as Record<string, never>,
+});
+
+/** Settings the dispatcher applies to every request. */
+export interface BridgeOptions {
+  rootPath: string;
+  /** Copied (shallowly) into each request's `scope.state`. */
+  state: Record<string, unknown>;
+  /** Rewrites client/scheme from X-Forwarded-* when the peer is trusted. */
+  proxy?: (scope: HTTPScope) => void;
+  /** Called with every error an app raised, after the response was settled. */
+  onError: (error: unknown) => void;
+  onRequestDone?: () => void;
+  onClosed: () => void;
+}
+
+// ---- lazy scope fields: parsed only when an app reads them -----------------------------------------
+
+const RAW = Symbol('starling.raw');
+interface RawParts {
+  strs: string;
+  headersAt: number;
+  headersLen: number;
+  path: string;
+  query: string;
+}
+type LazyScope = HTTPScope & { [RAW]: RawParts };
+
+function latin1(s: string): Uint8Array {
+  return Buffer.from(s, 'latin1');
+}
+
+function parseHeaders(raw: RawParts): RawHeader[] {
+  const out: RawHeader[] = [];
+  const { strs } = raw;
+  let at = raw.headersAt;
+  const end = at + raw.headersLen;
+  while (at < end) {
+    const nameEnd = strs.indexOf('\0', at);
+    const valueEnd = strs.indexOf('\0', nameEnd + 1);
+    out.push([latin1(strs.slice(at, nameEnd)), latin1(strs.slice(nameEnd + 1, valueEnd))]);
+    at = valueEnd + 1;
+  }
+  return out;
+}
+
+function lazy<K extends 'headers' | 'raw_path' | 'query_string'>(
+  key: K,
+  make: (raw: RawParts) => HTTPScope[K],
+): PropertyDescriptor {
+  const settle = (scope: LazyScope, value: unknown) =>
+    Object.defineProperty(scope, key, { value, writable: true, enumerable: true, configurable: true });
+  return {
+    enumerable: true,
+    configurable: true,
+    get(this: LazyScope) {
+      const value = make(this[RAW]);
+      settle(this, value);
+      return value;
+    },
+    set(this: LazyScope, value: unknown) {
+      settle(this, value);
+    },
+  };
+}
+
+const LAZY_FIELDS: PropertyDescriptorMap = {
+  headers: lazy('headers', parseHeaders),
+  raw_path: lazy('raw_path', (raw) => latin1(raw.path)),
+  query_string: lazy('query_string', (raw) => (raw.query ? latin1(raw.query) : EMPTY)),
+};
+
+/** Percent-decodes a path as UTF-8, replacing invalid sequences instead of throwing. */
+export function decodePath(raw: string): string {
+  if (!raw.includes('%')) return raw;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    const bytes: number[] = [];
+    for (let i = 0; i < raw.length; i++) {
+      const hex = raw.charCodeAt(i) === 37 ? raw.slice(i + 1, i + 3) : '';
+      if (/^[0-9a-fA-F]{2}$/.test(hex)) {
+        bytes.push(parseInt(hex, 16));
+        i += 2;
+      } else bytes.push(raw.charCodeAt(i) & 0xff);
+    }
+    return Buffer.from(bytes).toString('utf8');
+  }
+}
+
+function address(strs: string, host: string, port: string): [string, number] | null {
+  void strs;
+  return host ? [host, Number(port)] : null;
+}
+
+// ---- response helpers --------------------------------------------------------------------------
+
+/** Packs headers as `name\0value\0...` (latin1 text), the form the core takes. */
+export function packHeaders(headers: Iterable<HeaderLike> | undefined): string | null {
+  if (!headers) return null;
+  let out = '';
+  for (const [name, value] of headers) {
+    out += (typeof name === 'string' ? name : Buffer.from(name).toString('latin1')) + '\0';
+    out += (typeof value === 'string' ? value : Buffer.from(value).toString('latin1')) + '\0';
+  }
+  return out;
+}
+
+function protocolError(message: string): Error {
+  return new RuntimeError(message);
+}
+
+/** Raised in the app when it breaks the ASGI message order. */
+export class RuntimeError extends Error {
+  override name = 'RuntimeError';
+}
+
+// ---- one request -------------------------------------------------------------------------------
+
+const enum Phase {
+  Waiting,
+  Started,
+  Streaming,
+  Done,
+}
+
+class Exchange {
+  phase = Phase.Waiting;
+  status = 200;
+  headers: string | null = null;
+  /** Body bytes delivered so far: first the inline body, later chunks from `readMore`. */
+  pendingBody: Uint8Array | null;
+  moreBody: boolean;
+  bodyDone: boolean;
+  disconnected = false;
+  waitingReceive: ((m: HTTPReceiveMessage) => void) | null = null;
+  waitingDrain: (() => void) | null = null;
+
+  constructor(
+    readonly id: number,
+    readonly native: NativeServer,
+    readonly bridge: Bridge,
+    body: Uint8Array,
+    moreBody: boolean,
+  ) {
+    this.pendingBody = body;
+    this.moreBody = moreBody;
+    this.bodyDone = false;
+  }
+
+  receive = (): Promise<HTTPReceiveMessage> => {
+    if (this.disconnected || this.phase === Phase.Done) return Promise.resolve(DISCONNECT);
+    if (this.pendingBody) {
+      const body = this.pendingBody;
+      this.pendingBody = null;
+      if (!this.moreBody || body.length > 0) {
+        if (!this.moreBody) this.bodyDone = true;
+        return Promise.resolve({ type: 'http.request', body, more_body: this.moreBody });
+      }
+    }
+    if (this.bodyDone || !this.moreBody) {
+      // The body is over: the next message is the disconnect, whenever it comes.
+      return new Promise((resolve) => (this.waitingReceive = resolve));
+    }
+    this.native.readMore(this.id);
+    return new Promise((resolve) => (this.waitingReceive = resolve));
+  };
+
+  onBody(chunk: Uint8Array, more: boolean): void {
+    this.moreBody = more;
+    if (!more) this.bodyDone = true;
+    const waiter = this.waitingReceive;
+    if (waiter) {
+      this.waitingReceive = null;
+      waiter({ type: 'http.request', body: chunk, more_body: more });
+    } else this.pendingBody = chunk;
+  }
+
+  onDisconnect(): void {
+    this.disconnected = true;
+    this.bridge.forget(this.id);
+    const waiter = this.waitingReceive;
+    this.waitingReceive = null;
+    waiter?.(DISCONNECT);
+    const drain = this.waitingDrain;
+    this.waitingDrain = null;
+    drain?.();
+  }
+
+  onDrain(): void {
+    const drain = this.waitingDrain;
+    this.waitingDrain = null;
+    drain?.();
+  }
+
+  send = (message: SendMessage): Promise<void> => {
+    switch (message.type) {
+      case 'http.response.start':
+        if (this.phase !== Phase.Waiting) {
+          throw protocolError(`Unexpected ASGI message 'http.response.start' sent, after response already started.`);
+        }
+        this.phase = Phase.Started;
+        this.status = message.status;
+        this.headers = packHeaders(message.headers);
+        return RESOLVED;
+      case 'http.response.body':
+        return this.sendBody(message.body ?? EMPTY, message.more_body === true);
+      case 'http.response.pathsend':
+        if (this.phase !== Phase.Started) {
+          throw protocolError(`Unexpected ASGI message 'http.response.pathsend' sent, before response start.`);
+        }
+        this.complete();
+        if (!this.disconnected) this.native.sendFile(this.id, this.status, this.headers, message.path);
+        return RESOLVED;
+      default:
+        throw protocolError(`Unexpected ASGI message '${message.type}' sent for an HTTP request.`);
+    }
+  };
+
+  private sendBody(body: string | Uint8Array, more: boolean): Promise<void> {
+    if (this.phase === Phase.Waiting) {
+      throw protocolError(`Unexpected ASGI message 'http.response.body' sent, before response start.`);
+    }
+    if (this.phase === Phase.Done) {
+      throw protocolError(`Unexpected ASGI message 'http.response.body' sent, after response already completed.`);
+    }
+    const native = this.native;
+    if (this.phase === Phase.Started && !more) {
+      // The common case: start + body + end in one native call.
+      this.complete();
+      if (this.disconnected) return RESOLVED;
+      if (typeof body === 'string') native.respondText(this.id, this.status, this.headers, body);
+      else native.respondBytes(this.id, this.status, this.headers, body);
+      return RESOLVED;
+    }
+    if (this.phase === Phase.Started) {
+      this.phase = Phase.Streaming;
+      if (!this.disconnected) native.start(this.id, this.status, this.headers);
+    }
+    if (this.disconnected) {
+      if (!more) this.complete();
+      return RESOLVED;
+    }
+    let outcome = 1;
+    if (body.length > 0) {
+      outcome = typeof body === 'string' ? native.writeText(this.id, body) : native.write(this.id, body);
+    }
+    if (!more) {
+      this.complete();
+      native.end(this.id);
+      return RESOLVED;
+    }
+    if (outcome === 0) return new Promise((resolve) => (this.waitingDrain = resolve));
+    if (outcome < 0) this.onDisconnect();
+    return RESOLVED;
+  }
+
+  private complete(): void {
+    this.phase = Phase.Done;
+    this.bridge.forget(this.id);
+    // After the response, `receive()` reports the disconnect (ASGI: the request is over).
+    const waiter = this.waitingReceive;
+    this.waitingReceive = null;
+    waiter?.(DISCONNECT);
+  }
+
+  /** The app returned or threw: make sure the client gets an answer either way. */
+  settle(error: unknown): void {
+    if (this.phase === Phase.Done || this.disconnected) {
+      this.phase = Phase.Done;
+      this.bridge.forget(this.id);
+      if (error !== undefined) this.bridge.options.onError(error);
+      return;
+    }
+    const streaming = this.phase === Phase.Streaming;
+    this.complete();
+    if (streaming) this.native.abort(this.id);
+    else
+      this.native.respondText(
+        this.id,
+        500,
+        'content-type\0text/plain; charset=utf-8\0connection\0close\0',
+        'Internal Server Error',
+      );
+    this.bridge.options.onError(
+      error ?? new RuntimeError('ASGI callable returned without completing response.'),
+    );
+  }
+}
+
+// ---- the dispatcher ----------------------------------------------------------------------------
+
+/** Decodes event batches and runs the app for each request. */
+export class Bridge {
+  readonly #live = new Map<number, Exchange>();
+  native!: NativeServer;
+
+  constructor(
+    readonly app: ASGIFunction,
+    readonly options: BridgeOptions,
+  ) {}
+
+  forget(id: number): void {
+    this.#live.delete(id);
+  }
+
+  /** In-flight requests the app has not answered. */
+  get inFlight(): number {
+    return this.#live.size;
+  }
+
+  onEvents = (meta: Uint32Array, strs: string, bin: Buffer | null): void => {
+    let i = 0;
+    const n = meta.length;
+    while (i < n) {
+      const kind = meta[i]!;
+      const id = meta[i + 1]!;
+      if (kind === EventKind.Request) {
+        this.#request(meta, i, strs, bin);
+        i += 15;
+      } else if (kind === EventKind.Body) {
+        const off = meta[i + 3]!;
+        const chunk = bin && meta[i + 4]! > 0 ? bin.subarray(off, off + meta[i + 4]!) : EMPTY;
+        this.#live.get(id)?.onBody(chunk, meta[i + 2] === 1);
+        i += 5;
+      } else if (kind === EventKind.Disconnect) {
+        this.#live.get(id)?.onDisconnect();
+        i += 2;
+      } else if (kind === EventKind.Drain) {
+        this.#live.get(id)?.onDrain();
+        i += 2;
+      } else {
+        i += 2;
+        this.options.onClosed();
+      }
+    }
+  };
+
+  #request(meta: Uint32Array, i: number, strs: string, bin: Buffer | null): void {
+    const id = meta[i + 1]!;
+    const flags = meta[i + 2]!;
+    const method = strs.slice(meta[i + 3]!, meta[i + 3]! + meta[i + 4]!);
+    const rawPath = strs.slice(meta[i + 5]!, meta[i + 5]! + meta[i + 6]!);
+    const query = strs.slice(meta[i + 7]!, meta[i + 7]! + meta[i + 8]!);
+    const addrs = strs.slice(meta[i + 11]!, meta[i + 11]! + meta[i + 12]!).split('\0');
+    const bodyLen = meta[i + 14]!;
+    const body = bodyLen > 0 && bin ? bin.subarray(meta[i + 13]!, meta[i + 13]! + bodyLen) : EMPTY;
+    const { rootPath, state } = this.options;
+    const path = decodePath(rawPath);
+    const scope = {
+      type: 'http',
+      asgi: ASGI_VERSIONS,
+      http_version: VERSIONS[(flags >> 2) & 3] ?? '1.1',
+      method,
+      scheme: addrs[4] || 'http',
+      path: rootPath ? rootPath + path : path,
+      root_path: rootPath,
+      client: address(strs, addrs[0]!, addrs[1]!),
+      server: address(strs, addrs[2]!, addrs[3]!),
+      state: { ...state },
+      extensions: EXTENSIONS,
+      [RAW]: { strs, headersAt: meta[i + 9]!, headersLen: meta[i + 10]!, path: rawPath, query },
+    } as unknown as LazyScope;
+    Object.defineProperties(scope, LAZY_FIELDS);
+    this.options.proxy?.(scope);
+
+    const exchange = new Exchange(id, this.native, this, body, (flags & 1) === 1);
+    this.#live.set(id, exchange);
+    let result: Promise<void>;
+    try {
+      result = this.app(scope, exchange.receive, exchange.send);
+    } catch (error) {
+      exchange.settle(error);
+      return;
+    }
+    result.then(
+      () => {
+        exchange.settle(undefined);
+        this.options.onRequestDone?.();
+      },
+      (error: unknown) => {
+        exchange.settle(error ?? new Error('ASGI app rejected without an error'));
+        this.options.onRequestDone?.();
+      },
+    );
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * The only module that touches the native addon: finds the binary for this platform and types it.
+ * Order: `STARLING_NATIVE_PATH`, then `starling.<triple>.node` at the package root (a source build),
+ * then the `starling-<triple>` platform package.
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Options the core takes (seconds and bytes). */
+export interface NativeServerOptions {
+  host?: string;
+  port?: number;
+  uds?: string;
+  backlog?: number;
+  reusePort?: boolean;
+  timeoutKeepAlive?: number;
+  timeoutHeaderRead?: number;
+  maxHeaderSize?: number;
+  maxBodySize?: number;
+  limitConcurrency?: number;
+  inlineBodyLimit?: number;
+  accessLog?: boolean;
+  serverHeader?: string;
+}
+
+/** Called on the JS thread once per batch of events (layout in crates/node/src/encode.rs). */
+export type NativeEventHandler = (meta: Uint32Array, strs: string, bin: Buffer | null) => void;
+
+/** The addon's server class. Every method is synchronous. */
+export interface NativeServer {
+  listen(): number;
+  respondText(id: number, status: number, headers: string | null, body: string): boolean;
+  respondBytes(id: number, status: number, headers: string | null, body: Uint8Array): boolean;
+  sendFile(id: number, status: number, headers: string | null, path: string): boolean;
+  start(id: number, status: number, headers: string | null): boolean;
+  write(id: number, chunk: Uint8Array): number;
+  writeText(id: number, chunk: string): number;
+  end(id: number): boolean;
+  readMore(id: number): boolean;
+  abort(id: number): boolean;
+  connections(): number;
+  pending(): number;
+  close(deadlineSeconds: number): void;
+  dispose(): void;
+}
+
+interface Addon {
+  NativeServer: new (options: NativeServerOptions, onEvents: NativeEventHandler) => NativeServer;
+}
+
+/** Event kinds in the `meta` array. */
+export const enum EventKind {
+  Request = 1,
+  Body = 2,
+  Disconnect = 3,
+  Drain = 4,
+  Closed = 5,
+}
+
+function platformTriple(): string {
+  let abi = '';
+  if (process.platform === 'linux') {
+    const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
+    abi = report?.header?.glibcVersionRuntime ? '-gnu' : '-musl';
+  } else if (process.platform === 'win32') abi = '-msvc';
+  return `${process.platform}-${process.arch}${abi}`;
+}
+
+let addon: Addon | undefined;
+
+/** Loads the addon once; throws a clear error naming what was tried. */
+export function loadAddon(): Addon {
+  if (addon) return addon;
+  const require = createRequire(import.meta.url);
+  const triple = platformTriple();
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+  const candidates = [process.env.STARLING_NATIVE_PATH, join(root, `starling.${triple}.node`)].filter(
+    (p): p is string => !!p && existsSync(p),
+  );
+  const errors: string[] = [];
+  for (const path of [...candidates, `starling-${triple}`]) {
+    try {
+      addon = require(path) as Addon;
+      return addon;
+    } catch (error) {
+      errors.push(`${path}: ${(error as Error).message}`);
+    }
+  }
+  throw new Error(
+    `starling: no native addon for ${triple}. Run \`npm run build:native\` (needs Rust) or install ` +
+      `starling-${triple}.\n${errors.join('\n')}`,
+  );
+}

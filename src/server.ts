@@ -1,0 +1,171 @@
+/**
+ * `serve(app, options)`: runs an ASGI app on the native core (uvicorn's `run`, as a function).
+ *
+ * @example
+ * ```ts
+ * import { serve, PlainTextResponse } from 'starling';
+ * const server = await serve(new PlainTextResponse('hi'), { port: 0 });
+ * console.log(server.url); // http://127.0.0.1:<port>
+ * await server.close();
+ * ```
+ */
+import type { ASGIApp, HTTPScope } from './asgi.ts';
+import { Bridge } from './_bridge.ts';
+import { Lifespan, type LifespanMode } from './_lifespan.ts';
+import { loadAddon, type NativeServer } from './native.ts';
+import { toASGIFunction } from './_utils.ts';
+
+/** Options of `serve()`: uvicorn's settings in camelCase. Durations in seconds, sizes in bytes. */
+export interface ServeOptions {
+  host?: string;
+  port?: number;
+  /** Listen on a Unix domain socket instead of TCP. */
+  uds?: string;
+  /** Run N processes sharing the port (SO_REUSEPORT), restarting any that die. */
+  workers?: number;
+  rootPath?: string;
+  /** Trust X-Forwarded-For / X-Forwarded-Proto from `forwardedAllowIps`. */
+  proxyHeaders?: boolean;
+  forwardedAllowIps?: string | string[];
+  /** At most N requests in flight; the next gets 503 at once. */
+  limitConcurrency?: number;
+  /** Close the server after N requests (a crude leak guard, as in uvicorn). */
+  limitMaxRequests?: number;
+  backlog?: number;
+  timeoutKeepAlive?: number;
+  timeoutHeaderRead?: number;
+  /** How long `close()` waits for in-flight requests (default 30 s). */
+  timeoutGracefulShutdown?: number;
+  maxHeaderSize?: number;
+  maxBodySize?: number;
+  wsMaxSize?: number;
+  wsPingInterval?: number;
+  wsPingTimeout?: number;
+  wsPerMessageDeflate?: boolean;
+  lifespan?: LifespanMode;
+  accessLog?: boolean;
+  logLevel?: 'critical' | 'error' | 'warning' | 'info' | 'debug' | 'trace';
+  /** `server` response header; empty string to send none. */
+  serverHeader?: string;
+  ssl?: { certFile: string; keyFile: string };
+}
+
+/** A running server. */
+export interface Server {
+  /** `http://host:port`, or `unix:/path` on a Unix socket. */
+  readonly url: string;
+  /** The bound port (the real one when `port: 0` was asked for). */
+  readonly port: number;
+  /** Requests the app is still answering. */
+  readonly inFlight: number;
+  /** Graceful shutdown: stop accepting, let in-flight requests finish, run lifespan shutdown. */
+  close(): Promise<void>;
+}
+
+function trustedProxy(options: ServeOptions): ((scope: HTTPScope) => void) | undefined {
+  if (!options.proxyHeaders) return undefined;
+  const raw = options.forwardedAllowIps ?? process.env.FORWARDED_ALLOW_IPS ?? '127.0.0.1';
+  const allowed = new Set((Array.isArray(raw) ? raw : raw.split(',')).map((s) => s.trim()));
+  const any = allowed.has('*');
+  return (scope) => {
+    const peer = scope.client?.[0];
+    if (!any && (!peer || !allowed.has(peer))) return;
+    for (const [name, value] of scope.headers) {
+      const key = Buffer.from(name).toString('latin1');
+      const text = Buffer.from(value).toString('latin1');
+      if (key === 'x-forwarded-proto') scope.scheme = text.trim().toLowerCase();
+      else if (key === 'x-forwarded-for') {
+        const hops = text.split(',').map((h) => h.trim());
+        const host = hops[hops.length - 1];
+        if (host) scope.client = [host, 0];
+      }
+    }
+  };
+}
+
+function logLevelAllows(options: ServeOptions, level: 'info' | 'error'): boolean {
+  const order = ['trace', 'debug', 'info', 'warning', 'error', 'critical'];
+  return order.indexOf(level) >= order.indexOf(options.logLevel ?? 'info');
+}
+
+/** Serves `app` until `close()` is called. Resolves once the socket is bound and startup ran. */
+export async function serve(app: ASGIApp, options: ServeOptions = {}): Promise<Server> {
+  if (options.ssl) {
+    throw new Error('starling: TLS is not built into the core yet; terminate TLS in a proxy in front.');
+  }
+  const fn = toASGIFunction(app);
+  const lifespan = new Lifespan(fn, options.lifespan ?? 'auto', (m) => {
+    if (logLevelAllows(options, 'info')) console.error(m);
+  });
+  await lifespan.startup();
+
+  let closed!: () => void;
+  const whenClosed = new Promise<void>((resolve) => (closed = resolve));
+  let served = 0;
+  let closing: Promise<void> | undefined;
+  const bridge = new Bridge(fn, {
+    rootPath: options.rootPath ?? '',
+    state: lifespan.state,
+    proxy: trustedProxy(options),
+    onError: (error) => {
+      if (logLevelAllows(options, 'error')) {
+        console.error('ERROR:    Exception in ASGI application\n', error);
+      }
+    },
+    onRequestDone: options.limitMaxRequests
+      ? () => {
+          if (++served === options.limitMaxRequests) void close();
+        }
+      : undefined,
+    onClosed: () => closed(),
+  });
+  const { NativeServer: Native } = loadAddon();
+  const native: NativeServer = new Native(
+    {
+      host: options.host ?? '127.0.0.1',
+      port: options.port ?? 8000,
+      uds: options.uds,
+      backlog: options.backlog,
+      timeoutKeepAlive: options.timeoutKeepAlive,
+      timeoutHeaderRead: options.timeoutHeaderRead,
+      maxHeaderSize: options.maxHeaderSize,
+      maxBodySize: options.maxBodySize,
+      limitConcurrency: options.limitConcurrency,
+      accessLog: (options.accessLog ?? true) && logLevelAllows(options, 'info'),
+      serverHeader: options.serverHeader,
+    },
+    bridge.onEvents,
+  );
+  bridge.native = native;
+  let port: number;
+  try {
+    port = native.listen();
+  } catch (error) {
+    native.dispose();
+    await lifespan.shutdown();
+    throw error;
+  }
+  const host = options.host ?? '127.0.0.1';
+  const url = options.uds
+    ? `unix:${options.uds}`
+    : `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      native.close(options.timeoutGracefulShutdown ?? 30);
+      await whenClosed;
+      native.dispose();
+      await lifespan.shutdown();
+    })();
+    return closing;
+  };
+
+  return {
+    url,
+    port,
+    get inFlight() {
+      return bridge.inFlight;
+    },
+    close,
+  };
+}
