@@ -54,7 +54,8 @@ export class Lifespan {
         reply?.reject(new LifespanError(message.message || message.type));
         return;
       default:
-        throw new LifespanError(`Unexpected ASGI message '${message.type}' sent during lifespan.`);
+        // Not a LifespanError: in `auto` mode this reads as "the app has no lifespan support".
+        throw new Error(`Unexpected ASGI message '${message.type}' sent during lifespan.`);
     }
   };
 

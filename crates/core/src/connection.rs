@@ -76,7 +76,7 @@ pub(crate) async fn serve<I>(
     builder
         .timer(TokioTimer::new())
         .keep_alive(true)
-        .pipeline_flush(true)
+        .pipeline_flush(false)
         .header_read_timeout(shared.config.header_read_timeout)
         .max_buf_size(shared.config.max_header_size.max(8192) + 8192)
         .max_header_size(shared.config.max_header_size);
@@ -121,13 +121,13 @@ pub(crate) async fn serve<I>(
     }
 }
 
+/// Errors a client causes (resets, early closes, bad framing hyper already answered) are noise;
+/// only set `STARLING_DEBUG` to see them.
 fn is_benign(err: &hyper::Error) -> bool {
-    err.is_incomplete_message() || err.is_canceled() || err.is_closed() || err.is_timeout() || {
-        let text = err.to_string();
-        text.contains("connection reset")
-            || text.contains("broken pipe")
-            || text.contains("error shutting down")
-    }
+    std::env::var_os("STARLING_DEBUG").is_none()
+        || err.is_incomplete_message()
+        || err.is_canceled()
+        || err.is_closed()
 }
 
 fn plain(status: StatusCode, close: bool) -> Response<ResponseBody> {

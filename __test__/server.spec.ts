@@ -1,0 +1,519 @@
+import test from 'ava';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import http from 'node:http';
+import type { ASGIFunction, HTTPScope, Receive, Scope, Send } from '../src/asgi.ts';
+import { serve, type ServeOptions, type Server } from '../src/server.ts';
+import { connect, exchange, readAll, readUntil, sleep, statusLines } from './_net.ts';
+
+const quiet: ServeOptions = { port: 0, accessLog: false, logLevel: 'critical', lifespan: 'off' };
+
+async function withServer(app: ASGIFunction, options: ServeOptions, run: (s: Server) => Promise<void>) {
+  const server = await serve(app, { ...quiet, ...options });
+  try {
+    await run(server);
+  } finally {
+    await server.close();
+  }
+}
+
+async function readBody(receive: Receive): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for (;;) {
+    const m = await receive();
+    if (m.type !== 'http.request') return Buffer.concat(parts);
+    parts.push(Buffer.from(m.body));
+    if (!m.more_body) return Buffer.concat(parts);
+  }
+}
+
+const text =
+  (body: string, status = 200): ASGIFunction =>
+  async (scope, _r, send) => {
+    if (scope.type !== 'http') return;
+    await send({ type: 'http.response.start', status, headers: [['content-type', 'text/plain']] });
+    await send({ type: 'http.response.body', body });
+  };
+
+const echo: ASGIFunction = async (scope, receive, send) => {
+  if (scope.type !== 'http') return;
+  const body = await readBody(receive);
+  await send({ type: 'http.response.start', status: 200, headers: [['x-length', String(body.length)]] });
+  await send({ type: 'http.response.body', body });
+};
+
+test('serves a request over a real socket with date and server headers', async (t) => {
+  await withServer(text('Hello, world!'), {}, async (server) => {
+    t.regex(server.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    t.true(server.port > 0);
+    const res = await fetch(server.url);
+    t.is(res.status, 200);
+    t.is(await res.text(), 'Hello, world!');
+    t.is(res.headers.get('content-length'), '13');
+    t.is(res.headers.get('server'), 'starling');
+    t.truthy(res.headers.get('date'));
+  });
+});
+
+test('the scope carries ASGI keys: decoded path, raw path, query, lower-case headers, addresses', async (t) => {
+  let seen: HTTPScope | undefined;
+  const app: ASGIFunction = async (scope, receive, send) => {
+    seen = { ...(scope as HTTPScope) };
+    await text('ok')(scope, receive, send);
+  };
+  await withServer(app, { rootPath: '/api' }, async (server) => {
+    await fetch(`${server.url}/caf%C3%A9/a%20b?q=1&r=%20`, { headers: { 'X-Custom': 'Yes' } });
+  });
+  const scope = seen!;
+  t.is(scope.type, 'http');
+  t.deepEqual(scope.asgi, { version: '3.0', spec_version: '2.4' });
+  t.is(scope.http_version, '1.1');
+  t.is(scope.method, 'GET');
+  t.is(scope.scheme, 'http');
+  t.is(scope.path, '/api/café/a b');
+  t.is(scope.root_path, '/api');
+  t.is(Buffer.from(scope.raw_path).toString(), '/caf%C3%A9/a%20b');
+  t.is(Buffer.from(scope.query_string).toString(), 'q=1&r=%20');
+  const headers = scope.headers.map(([k, v]) => [Buffer.from(k).toString(), Buffer.from(v).toString()]);
+  t.deepEqual(
+    headers.find(([k]) => k === 'x-custom'),
+    ['x-custom', 'Yes'],
+  );
+  t.is(scope.client?.[0], '127.0.0.1');
+  t.is(typeof scope.client?.[1], 'number');
+  t.is(scope.server?.[0], '127.0.0.1');
+  t.truthy(scope.extensions?.['http.response.pathsend']);
+});
+
+test('a lazily parsed scope survives spreading and reassignment', async (t) => {
+  const app: ASGIFunction = async (scope, receive, send) => {
+    const copy = { ...scope } as HTTPScope;
+    t.true(Array.isArray(copy.headers));
+    (scope as HTTPScope).headers = [];
+    t.deepEqual((scope as HTTPScope).headers, []);
+    await text('ok')(scope, receive, send);
+  };
+  await withServer(app, {}, async (server) => {
+    t.is((await fetch(server.url)).status, 200);
+  });
+});
+
+test('small bodies arrive whole with the request; large ones stream in chunks', async (t) => {
+  await withServer(echo, {}, async (server) => {
+    const small = await fetch(server.url, { method: 'POST', body: 'abc' });
+    t.is(await small.text(), 'abc');
+    const big = Buffer.alloc(3 * 1024 * 1024, 'x');
+    const res = await fetch(server.url, { method: 'POST', body: big });
+    t.is(res.headers.get('x-length'), String(big.length));
+    t.true(Buffer.from(await res.arrayBuffer()).equals(big));
+  });
+});
+
+test('chunked request bodies are read', async (t) => {
+  await withServer(echo, {}, async (server) => {
+    const reply = await exchange(
+      server.port,
+      'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n',
+    );
+    t.regex(reply, /^HTTP\/1\.1 200/);
+    t.regex(reply, /x-length: 5/);
+    t.true(reply.endsWith('abcde'));
+  });
+});
+
+test('a streamed response arrives in order, chunked, including a large one with backpressure', async (t) => {
+  const chunk = Buffer.alloc(64 * 1024, 'y');
+  const app: ASGIFunction = async (scope, _r, send) => {
+    const count = scope.type === 'http' && scope.path === '/big' ? 160 : 3;
+    await send({ type: 'http.response.start', status: 200, headers: [] });
+    for (let i = 0; i < count; i++) {
+      await send({ type: 'http.response.body', body: count === 3 ? `part${i};` : chunk, more_body: true });
+    }
+    await send({ type: 'http.response.body', body: '', more_body: false });
+  };
+  await withServer(app, {}, async (server) => {
+    const res = await fetch(server.url);
+    t.is(res.headers.get('transfer-encoding'), 'chunked');
+    t.is(await res.text(), 'part0;part1;part2;');
+    const big = await fetch(`${server.url}/big`);
+    t.is((await big.arrayBuffer()).byteLength, 160 * chunk.length);
+  });
+});
+
+test('keep-alive serves several requests on one connection, and pipelined ones in order', async (t) => {
+  const app: ASGIFunction = async (scope, r, send) => text((scope as HTTPScope).path)(scope, r, send);
+  await withServer(app, {}, async (server) => {
+    const socket = await connect(server.port);
+    const reply = readUntil(socket, (s) => statusLines(s).length === 3 && s.endsWith('/c'));
+    socket.write('GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\nGET /c HTTP/1.1\r\nHost: x\r\n\r\n');
+    const text1 = await reply;
+    t.is(statusLines(text1).length, 3);
+    t.true(text1.indexOf('/a') < text1.indexOf('/b') && text1.indexOf('/b') < text1.indexOf('/c'));
+    const again = readUntil(socket, (s) => s.endsWith('/d'));
+    socket.write('GET /d HTTP/1.1\r\nHost: x\r\n\r\n');
+    t.regex(await again, /200 OK/);
+    socket.destroy();
+  });
+});
+
+test('HEAD sends headers with the length but no body', async (t) => {
+  await withServer(text('twelve bytes'), {}, async (server) => {
+    const reply = await exchange(server.port, 'HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    t.regex(reply, /content-length: 12/);
+    t.true(reply.endsWith('\r\n\r\n'));
+  });
+});
+
+test('Expect: 100-continue gets an interim response before the body is sent', async (t) => {
+  await withServer(echo, {}, async (server) => {
+    const socket = await connect(server.port);
+    const interim = readUntil(socket, (s) => s.includes('100 Continue'));
+    socket.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 70000\r\nExpect: 100-continue\r\n\r\n');
+    t.regex(await interim, /HTTP\/1\.1 100 Continue/);
+    const rest = readUntil(socket, (s) => s.includes('x-length: 70000'));
+    socket.write(Buffer.alloc(70000, 'z'));
+    t.regex(await rest, /200 OK/);
+    socket.destroy();
+  });
+});
+
+test('malformed requests get 400 and the server keeps serving others', async (t) => {
+  await withServer(text('fine'), {}, async (server) => {
+    for (const bad of ['GARBAGE\r\n\r\n', 'GET / HTTP/9.9\r\n\r\n', 'GET / HTTP/1.1\r\nBad Header\r\n\r\n']) {
+      const reply = await exchange(server.port, bad, 1500);
+      t.regex(reply, /^HTTP\/1\.1 400/, bad);
+    }
+    t.is(await (await fetch(server.url)).text(), 'fine');
+  });
+});
+
+test('an oversized request head gets 431', async (t) => {
+  await withServer(text('fine'), { maxHeaderSize: 8192 }, async (server) => {
+    const reply = await exchange(server.port, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20000)}\r\n\r\n`);
+    t.regex(reply, /^HTTP\/1\.1 431/);
+    t.is(await (await fetch(server.url)).text(), 'fine');
+  });
+});
+
+test('bodies over maxBodySize get 413, declared or streamed', async (t) => {
+  await withServer(echo, { maxBodySize: 1000 }, async (server) => {
+    const declared = await exchange(server.port, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n');
+    t.regex(declared, /^HTTP\/1\.1 413/);
+    const big = Buffer.alloc(200 * 1024, 'q').toString();
+    const streamed = await exchange(
+      server.port,
+      `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${(big.length).toString(16)}\r\n${big}\r\n0\r\n\r\n`,
+    );
+    t.regex(streamed, /^HTTP\/1\.1 413/);
+    t.is(await (await fetch(server.url, { method: 'POST', body: 'ok' })).text(), 'ok');
+  });
+});
+
+test('smuggling attempts are refused: both framings, or broken chunk sizes', async (t) => {
+  await withServer(echo, {}, async (server) => {
+    // Both framings: chunked wins, Content-Length is ignored and the connection closes after
+    // the one response (RFC 9112 §6.3), so the request hidden behind it is never served.
+    const both = await exchange(
+      server.port,
+      'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n',
+    );
+    t.is(statusLines(both).length, 1);
+    t.regex(both, /connection: close/);
+    t.notRegex(both, /smuggled/);
+    const badChunk = await exchange(
+      server.port,
+      'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n',
+    );
+    t.regex(badChunk, /^HTTP\/1\.1 400/);
+    t.is((await fetch(server.url)).status, 200);
+  });
+});
+
+test('a handler that throws gets 500 and the connection stays usable', async (t) => {
+  const app: ASGIFunction = async (scope, r, send) => {
+    if ((scope as HTTPScope).path === '/boom') throw new Error('boom');
+    await text('after')(scope, r, send);
+  };
+  await withServer(app, {}, async (server) => {
+    const socket = await connect(server.port);
+    const first = readUntil(socket, (s) => s.includes('Internal Server Error'));
+    socket.write('GET /boom HTTP/1.1\r\nHost: x\r\n\r\n');
+    t.regex(await first, /^HTTP\/1\.1 500/);
+    socket.destroy();
+    t.is(await (await fetch(server.url)).text(), 'after');
+  });
+});
+
+test('a handler that returns without responding gets 500', async (t) => {
+  await withServer(async () => {}, {}, async (server) => {
+    t.is((await fetch(server.url)).status, 500);
+  });
+});
+
+test('protocol errors are thrown in the handler, not in the server', async (t) => {
+  const errors: string[] = [];
+  const app: ASGIFunction = async (_scope, _r, send) => {
+    try {
+      await send({ type: 'http.response.body', body: 'too early' });
+    } catch (e) {
+      errors.push((e as Error).message);
+    }
+    await send({ type: 'http.response.start', status: 201 });
+    try {
+      await send({ type: 'http.response.start', status: 202 });
+    } catch (e) {
+      errors.push((e as Error).message);
+    }
+    await send({ type: 'http.response.body', body: 'done' });
+    try {
+      await send({ type: 'http.response.body', body: 'late' });
+    } catch (e) {
+      errors.push((e as Error).message);
+    }
+  };
+  await withServer(app, {}, async (server) => {
+    const res = await fetch(server.url);
+    t.is(res.status, 201);
+    t.is(await res.text(), 'done');
+  });
+  t.is(errors.length, 3);
+  t.regex(errors[1]!, /already started/);
+  t.regex(errors[2]!, /already completed/);
+});
+
+test('a client that leaves mid-body makes receive() report http.disconnect', async (t) => {
+  let resolveSeen!: (type: string) => void;
+  const seen = new Promise<string>((r) => (resolveSeen = r));
+  const app: ASGIFunction = async (_scope, receive) => {
+    for (;;) {
+      const m = await receive();
+      if (m.type === 'http.disconnect') return resolveSeen(m.type);
+    }
+  };
+  await withServer(app, {}, async (server) => {
+    const socket = await connect(server.port);
+    socket.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n' + 'a'.repeat(100000));
+    await sleep(100);
+    socket.destroy();
+    t.is(await seen, 'http.disconnect');
+  });
+});
+
+test('a client that leaves while the handler works makes receive() report http.disconnect', async (t) => {
+  let resolveSeen!: (type: string) => void;
+  const seen = new Promise<string>((r) => (resolveSeen = r));
+  const app: ASGIFunction = async (_scope, receive) => {
+    await receive();
+    resolveSeen((await receive()).type);
+  };
+  await withServer(app, {}, async (server) => {
+    const socket = await connect(server.port);
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await sleep(100);
+    socket.destroy();
+    t.is(await seen, 'http.disconnect');
+  });
+});
+
+test('a client that leaves mid-response stops the stream and is reported', async (t) => {
+  let resolveSeen!: (n: number) => void;
+  const seen = new Promise<number>((r) => (resolveSeen = r));
+  const app: ASGIFunction = async (_scope, receive, send) => {
+    let gone = false;
+    void (async () => {
+      while ((await receive()).type !== 'http.disconnect');
+      gone = true;
+    })();
+    await send({ type: 'http.response.start', status: 200 });
+    let sent = 0;
+    while (!gone && sent < 100000) {
+      await send({ type: 'http.response.body', body: Buffer.alloc(16384), more_body: true });
+      sent++;
+    }
+    resolveSeen(sent);
+  };
+  await withServer(app, {}, async (server) => {
+    const socket = await connect(server.port);
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await readUntil(socket, (s) => s.length > 100000);
+    socket.destroy();
+    t.true((await seen) < 100000);
+  });
+});
+
+test('limitConcurrency answers 503 at once beyond the limit', async (t) => {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const app: ASGIFunction = async (scope, r, send) => {
+    if ((scope as HTTPScope).path === '/slow') await gate;
+    await text('ok')(scope, r, send);
+  };
+  await withServer(app, { limitConcurrency: 1 }, async (server) => {
+    const slow = fetch(`${server.url}/slow`);
+    await sleep(100);
+    t.is((await fetch(server.url)).status, 503);
+    release();
+    t.is((await slow).status, 200);
+  });
+});
+
+test('close() lets in-flight requests finish and then stops accepting', async (t) => {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const app: ASGIFunction = async (scope, r, send) => {
+    await gate;
+    await text('finished')(scope, r, send);
+  };
+  const server = await serve(app, quiet);
+  const inflight = fetch(server.url);
+  await sleep(100);
+  t.is(server.inFlight, 1);
+  const closing = server.close();
+  await sleep(50);
+  release();
+  t.is(await (await inflight).text(), 'finished');
+  await closing;
+  await t.throwsAsync(() => fetch(server.url));
+});
+
+test('idle keep-alive connections are closed after timeoutKeepAlive', async (t) => {
+  await withServer(text('ok'), { timeoutKeepAlive: 0.3 }, async (server) => {
+    const socket = await connect(server.port);
+    const all = readAll(socket, 3000);
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    const started = Date.now();
+    t.regex(await all, /200 OK/);
+    const elapsed = Date.now() - started;
+    t.true(elapsed >= 250 && elapsed < 2500, `closed after ${elapsed} ms`);
+  });
+});
+
+test('a client that trickles its request head is cut off (slowloris)', async (t) => {
+  await withServer(text('ok'), { timeoutHeaderRead: 0.3 }, async (server) => {
+    const socket = await connect(server.port);
+    const all = readAll(socket, 3000);
+    socket.write('GET / HTTP/1.1\r\n');
+    const started = Date.now();
+    await all;
+    t.true(Date.now() - started < 2500);
+  });
+});
+
+test('listens on a Unix domain socket', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'starling-'));
+  const uds = join(dir, 's.sock');
+  await withServer(text('over uds'), { uds }, async (server) => {
+    t.is(server.url, `unix:${uds}`);
+    const body = await new Promise<string>((resolve, reject) => {
+      http
+        .get({ socketPath: uds, path: '/' }, (res) => {
+          let b = '';
+          res.on('data', (d) => (b += d));
+          res.on('end', () => resolve(b));
+        })
+        .on('error', reject);
+    });
+    t.is(body, 'over uds');
+  });
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('listens on IPv6 loopback', async (t) => {
+  await withServer(text('v6'), { host: '::1' }, async (server) => {
+    t.regex(server.url, /^http:\/\/\[::1\]:\d+$/);
+    t.is(await (await fetch(server.url)).text(), 'v6');
+  });
+});
+
+test('two servers can share a port with SO_REUSEPORT', async (t) => {
+  const a = await serve(text('a'), quiet);
+  const b = await serve(text('b'), { ...quiet, port: a.port });
+  t.is(b.port, a.port);
+  await a.close();
+  t.is(await (await fetch(b.url)).text(), 'b');
+  await b.close();
+});
+
+test('lifespan runs around serving and its state reaches each request', async (t) => {
+  const events: string[] = [];
+  const app: ASGIFunction = async (scope: Scope, receive, send: Send) => {
+    if (scope.type === 'lifespan') {
+      for (;;) {
+        const m = await receive();
+        if (m.type === 'lifespan.startup') {
+          scope.state!.db = 'connected';
+          events.push('startup');
+          await send({ type: 'lifespan.startup.complete' });
+        } else if (m.type === 'lifespan.shutdown') {
+          events.push('shutdown');
+          await send({ type: 'lifespan.shutdown.complete' });
+          return;
+        }
+      }
+    }
+    await text(String((scope as HTTPScope).state?.db))(scope, receive, send);
+  };
+  await withServer(app, { lifespan: 'on' }, async (server) => {
+    t.is(await (await fetch(server.url)).text(), 'connected');
+  });
+  t.deepEqual(events, ['startup', 'shutdown']);
+});
+
+test('a failing lifespan startup rejects serve()', async (t) => {
+  const app: ASGIFunction = async (scope, receive, send) => {
+    if (scope.type === 'lifespan') {
+      await receive();
+      await send({ type: 'lifespan.startup.failed', message: 'no database' });
+    }
+  };
+  await t.throwsAsync(() => serve(app, { ...quiet, lifespan: 'auto' }), { message: /no database/ });
+});
+
+test('an app without lifespan support is served in auto mode', async (t) => {
+  const app: ASGIFunction = async (scope, r, s) => {
+    if (scope.type === 'lifespan') throw new Error('unsupported');
+    await text('still served')(scope, r, s);
+  };
+  await withServer(app, { lifespan: 'auto' }, async (server) => {
+    t.is(await (await fetch(server.url)).text(), 'still served');
+  });
+});
+
+test('http.response.pathsend has the core send a file', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'starling-'));
+  const file = join(dir, 'data.bin');
+  const data = Buffer.alloc(300 * 1024, 'f');
+  writeFileSync(file, data);
+  const app: ASGIFunction = async (_scope, _r, send) => {
+    await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'application/octet-stream']] });
+    await send({ type: 'http.response.pathsend', path: file });
+  };
+  await withServer(app, {}, async (server) => {
+    const res = await fetch(server.url);
+    t.is(res.headers.get('content-length'), String(data.length));
+    t.true(Buffer.from(await res.arrayBuffer()).equals(data));
+  });
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('limitMaxRequests closes the server after N requests', async (t) => {
+  const server = await serve(text('n'), { ...quiet, limitMaxRequests: 2 });
+  await fetch(server.url);
+  await fetch(server.url);
+  await server.close();
+  await t.throwsAsync(() => fetch(server.url));
+});
+
+test('proxyHeaders takes client and scheme from a trusted proxy', async (t) => {
+  let scope: HTTPScope | undefined;
+  const app: ASGIFunction = async (s, r, send) => {
+    scope = s as HTTPScope;
+    await text('ok')(s, r, send);
+  };
+  await withServer(app, { proxyHeaders: true, forwardedAllowIps: '127.0.0.1' }, async (server) => {
+    await fetch(server.url, { headers: { 'x-forwarded-for': '10.1.2.3', 'x-forwarded-proto': 'https' } });
+  });
+  t.is(scope?.scheme, 'https');
+  t.is(scope?.client?.[0], '10.1.2.3');
+});
