@@ -28,7 +28,11 @@ export function readAll(socket: net.Socket, ms = 3000): Promise<string> {
 }
 
 /** Reads until `predicate(text)` holds, the socket closes, or `ms` pass. */
-export function readUntil(socket: net.Socket, predicate: (text: string) => boolean, ms = 3000): Promise<string> {
+export function readUntil(
+  socket: net.Socket,
+  predicate: (text: string) => boolean,
+  ms = 3000,
+): Promise<string> {
   return new Promise((resolve) => {
     let out = '';
     const timer = setTimeout(() => finish(), ms);

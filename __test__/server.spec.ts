@@ -146,7 +146,9 @@ test('keep-alive serves several requests on one connection, and pipelined ones i
   await withServer(app, {}, async (server) => {
     const socket = await connect(server.port);
     const reply = readUntil(socket, (s) => statusLines(s).length === 3 && s.endsWith('/c'));
-    socket.write('GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\nGET /c HTTP/1.1\r\nHost: x\r\n\r\n');
+    socket.write(
+      'GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\nGET /c HTTP/1.1\r\nHost: x\r\n\r\n',
+    );
     const text1 = await reply;
     t.is(statusLines(text1).length, 3);
     t.true(text1.indexOf('/a') < text1.indexOf('/b') && text1.indexOf('/b') < text1.indexOf('/c'));
@@ -190,7 +192,10 @@ test('malformed requests get 400 and the server keeps serving others', async (t)
 
 test('an oversized request head gets 431', async (t) => {
   await withServer(text('fine'), { maxHeaderSize: 8192 }, async (server) => {
-    const reply = await exchange(server.port, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20000)}\r\n\r\n`);
+    const reply = await exchange(
+      server.port,
+      `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20000)}\r\n\r\n`,
+    );
     t.regex(reply, /^HTTP\/1\.1 431/);
     t.is(await (await fetch(server.url)).text(), 'fine');
   });
@@ -198,12 +203,15 @@ test('an oversized request head gets 431', async (t) => {
 
 test('bodies over maxBodySize get 413, declared or streamed', async (t) => {
   await withServer(echo, { maxBodySize: 1000 }, async (server) => {
-    const declared = await exchange(server.port, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n');
+    const declared = await exchange(
+      server.port,
+      'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n',
+    );
     t.regex(declared, /^HTTP\/1\.1 413/);
     const big = Buffer.alloc(200 * 1024, 'q').toString();
     const streamed = await exchange(
       server.port,
-      `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${(big.length).toString(16)}\r\n${big}\r\n0\r\n\r\n`,
+      `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${big.length.toString(16)}\r\n${big}\r\n0\r\n\r\n`,
     );
     t.regex(streamed, /^HTTP\/1\.1 413/);
     t.is(await (await fetch(server.url, { method: 'POST', body: 'ok' })).text(), 'ok');
@@ -246,9 +254,13 @@ test('a handler that throws gets 500 and the connection stays usable', async (t)
 });
 
 test('a handler that returns without responding gets 500', async (t) => {
-  await withServer(async () => {}, {}, async (server) => {
-    t.is((await fetch(server.url)).status, 500);
-  });
+  await withServer(
+    async () => {},
+    {},
+    async (server) => {
+      t.is((await fetch(server.url)).status, 500);
+    },
+  );
 });
 
 test('protocol errors are thrown in the handler, not in the server', async (t) => {
@@ -486,7 +498,11 @@ test('http.response.pathsend has the core send a file', async (t) => {
   const data = Buffer.alloc(300 * 1024, 'f');
   writeFileSync(file, data);
   const app: ASGIFunction = async (_scope, _r, send) => {
-    await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'application/octet-stream']] });
+    await send({
+      type: 'http.response.start',
+      status: 200,
+      headers: [['content-type', 'application/octet-stream']],
+    });
     await send({ type: 'http.response.pathsend', path: file });
   };
   await withServer(app, {}, async (server) => {

@@ -82,7 +82,9 @@ for (let round = 0; round < rounds; round++) {
         const jsUs = ((jsThreadTicks(child.pid) - before) * TICK_US) / Math.max(1, r.total);
         (results[c.name] ??= {})[name] ??= [];
         results[c.name][name].push({ ...r, jsUs });
-        console.error(`round ${round + 1} ${c.name} ${name}: ${r.rps.toFixed(0)} req/s p99 ${r.p99}ms js ${jsUs.toFixed(2)}µs`);
+        console.error(
+          `round ${round + 1} ${c.name} ${name}: ${r.rps.toFixed(0)} req/s p99 ${r.p99}ms js ${jsUs.toFixed(2)}µs`,
+        );
       }
     } finally {
       child.kill('SIGKILL');

@@ -37,61 +37,72 @@ export interface BridgeOptions {
   onClosed: () => void;
 }
 
-// ---- lazy scope fields: parsed only when an app reads them -----------------------------------------
+// ---- lazy headers: parsed only when an app reads them ------------------------------------------
 
-const RAW = Symbol('starling.raw');
-interface RawParts {
+interface RawHeaders {
   strs: string;
-  headersAt: number;
-  headersLen: number;
-  path: string;
-  query: string;
+  at: number;
+  len: number;
 }
-type LazyScope = HTTPScope & { [RAW]: RawParts };
 
 function latin1(s: string): Uint8Array {
   return Buffer.from(s, 'latin1');
 }
 
-function parseHeaders(raw: RawParts): RawHeader[] {
-  const out: RawHeader[] = [];
+function parseHeaders(raw: RawHeaders, into: RawHeader[]): void {
   const { strs } = raw;
-  let at = raw.headersAt;
-  const end = at + raw.headersLen;
+  let at = raw.at;
+  const end = at + raw.len;
   while (at < end) {
     const nameEnd = strs.indexOf('\0', at);
     const valueEnd = strs.indexOf('\0', nameEnd + 1);
-    out.push([latin1(strs.slice(at, nameEnd)), latin1(strs.slice(nameEnd + 1, valueEnd))]);
+    into.push([latin1(strs.slice(at, nameEnd)), latin1(strs.slice(nameEnd + 1, valueEnd))]);
     at = valueEnd + 1;
   }
-  return out;
 }
 
-function lazy<K extends 'headers' | 'raw_path' | 'query_string'>(
-  key: K,
-  make: (raw: RawParts) => HTTPScope[K],
-): PropertyDescriptor {
-  const settle = (scope: LazyScope, value: unknown) =>
-    Object.defineProperty(scope, key, { value, writable: true, enumerable: true, configurable: true });
-  return {
-    enumerable: true,
-    configurable: true,
-    get(this: LazyScope) {
-      const value = make(this[RAW]);
-      settle(this, value);
-      return value;
-    },
-    set(this: LazyScope, value: unknown) {
-      settle(this, value);
-    },
-  };
+/**
+ * `scope.headers` is a real array behind a Proxy that fills it on first touch: apps that never read
+ * headers never pay for them, and spreading or copying the scope keeps working (the value is an
+ * ordinary own property). Every trap fills first, then forwards.
+ */
+class LazyHeaders implements ProxyHandler<RawHeader[]> {
+  #raw: RawHeaders | null;
+  constructor(raw: RawHeaders) {
+    this.#raw = raw;
+  }
+  #fill(target: RawHeader[]): RawHeader[] {
+    if (this.#raw) {
+      parseHeaders(this.#raw, target);
+      this.#raw = null;
+    }
+    return target;
+  }
+  get(target: RawHeader[], key: string | symbol): unknown {
+    const filled = this.#fill(target);
+    const value = Reflect.get(filled, key, filled);
+    // Array methods must run against the real array, not the proxy, to stay fast.
+    return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(filled) : value;
+  }
+  set(target: RawHeader[], key: string | symbol, value: unknown): boolean {
+    return Reflect.set(this.#fill(target), key, value);
+  }
+  has(target: RawHeader[], key: string | symbol): boolean {
+    return Reflect.has(this.#fill(target), key);
+  }
+  ownKeys(target: RawHeader[]): ArrayLike<string | symbol> {
+    return Reflect.ownKeys(this.#fill(target));
+  }
+  getOwnPropertyDescriptor(target: RawHeader[], key: string | symbol): PropertyDescriptor | undefined {
+    return Reflect.getOwnPropertyDescriptor(this.#fill(target), key);
+  }
+  deleteProperty(target: RawHeader[], key: string | symbol): boolean {
+    return Reflect.deleteProperty(this.#fill(target), key);
+  }
+  defineProperty(target: RawHeader[], key: string | symbol, desc: PropertyDescriptor): boolean {
+    return Reflect.defineProperty(this.#fill(target), key, desc);
+  }
 }
-
-const LAZY_FIELDS: PropertyDescriptorMap = {
-  headers: lazy('headers', parseHeaders),
-  raw_path: lazy('raw_path', (raw) => latin1(raw.path)),
-  query_string: lazy('query_string', (raw) => (raw.query ? latin1(raw.query) : EMPTY)),
-};
 
 /** Percent-decodes a path as UTF-8, replacing invalid sequences instead of throwing. */
 export function decodePath(raw: string): string {
@@ -111,8 +122,7 @@ export function decodePath(raw: string): string {
   }
 }
 
-function address(strs: string, host: string, port: string): [string, number] | null {
-  void strs;
+function address(host: string, port: string): [string, number] | null {
   return host ? [host, Number(port)] : null;
 }
 
@@ -220,7 +230,9 @@ class Exchange {
     switch (message.type) {
       case 'http.response.start':
         if (this.phase !== Phase.Waiting) {
-          throw protocolError(`Unexpected ASGI message 'http.response.start' sent, after response already started.`);
+          throw protocolError(
+            `Unexpected ASGI message 'http.response.start' sent, after response already started.`,
+          );
         }
         this.phase = Phase.Started;
         this.status = message.status;
@@ -230,7 +242,9 @@ class Exchange {
         return this.sendBody(message.body ?? EMPTY, message.more_body === true);
       case 'http.response.pathsend':
         if (this.phase !== Phase.Started) {
-          throw protocolError(`Unexpected ASGI message 'http.response.pathsend' sent, before response start.`);
+          throw protocolError(
+            `Unexpected ASGI message 'http.response.pathsend' sent, before response start.`,
+          );
         }
         this.complete();
         if (!this.disconnected) this.native.sendFile(this.id, this.status, this.headers, message.path);
@@ -245,7 +259,9 @@ class Exchange {
       throw protocolError(`Unexpected ASGI message 'http.response.body' sent, before response start.`);
     }
     if (this.phase === Phase.Done) {
-      throw protocolError(`Unexpected ASGI message 'http.response.body' sent, after response already completed.`);
+      throw protocolError(
+        `Unexpected ASGI message 'http.response.body' sent, after response already completed.`,
+      );
     }
     const native = this.native;
     if (this.phase === Phase.Started && !more) {
@@ -370,21 +386,22 @@ export class Bridge {
     const body = bodyLen > 0 && bin ? bin.subarray(meta[i + 13]!, meta[i + 13]! + bodyLen) : EMPTY;
     const { rootPath, state } = this.options;
     const path = decodePath(rawPath);
-    const scope = {
+    const scope: HTTPScope = {
       type: 'http',
       asgi: ASGI_VERSIONS,
       http_version: VERSIONS[(flags >> 2) & 3] ?? '1.1',
       method,
       scheme: addrs[4] || 'http',
       path: rootPath ? rootPath + path : path,
+      raw_path: latin1(rawPath),
+      query_string: query ? latin1(query) : EMPTY,
       root_path: rootPath,
-      client: address(strs, addrs[0]!, addrs[1]!),
-      server: address(strs, addrs[2]!, addrs[3]!),
+      headers: new Proxy([], new LazyHeaders({ strs, at: meta[i + 9]!, len: meta[i + 10]! })),
+      client: address(addrs[0]!, addrs[1]!),
+      server: address(addrs[2]!, addrs[3]!),
       state: { ...state },
       extensions: EXTENSIONS,
-      [RAW]: { strs, headersAt: meta[i + 9]!, headersLen: meta[i + 10]!, path: rawPath, query },
-    } as unknown as LazyScope;
-    Object.defineProperties(scope, LAZY_FIELDS);
+    };
     this.options.proxy?.(scope);
 
     const exchange = new Exchange(id, this.native, this, body, (flags & 1) === 1);

@@ -29,7 +29,7 @@ export type RawHeader = [name: Bytes, value: Bytes];
 export type HeaderLike = [name: BytesLike, value: BytesLike];
 
 /** `[host, port]` of a client or server, or `null` when unknown (a Unix socket). */
-export type Address = [host: string, port: number] | null;
+export type ScopeAddress = [host: string, port: number] | null;
 
 /** The spec version block shared by every scope. */
 export interface ASGIVersions {
@@ -56,8 +56,8 @@ interface ConnectionScope {
   query_string: Bytes;
   root_path: string;
   headers: RawHeader[];
-  client: Address;
-  server: Address;
+  client: ScopeAddress;
+  server: ScopeAddress;
   /** A copy of the lifespan state, per request. */
   state?: Record<string, unknown>;
   extensions?: Extensions;
@@ -200,12 +200,10 @@ export interface LifespanShutdownFailedEvent {
 
 export type HTTPReceiveMessage = HTTPRequestEvent | HTTPDisconnectEvent;
 export type HTTPSendMessage =
-  | HTTPResponseStartEvent
-  | HTTPResponseBodyEvent
-  | HTTPResponseTrailersEvent
-  | HTTPResponsePathsendEvent;
+  HTTPResponseStartEvent | HTTPResponseBodyEvent | HTTPResponseTrailersEvent | HTTPResponsePathsendEvent;
 
-export type WebSocketReceiveMessage = WebSocketConnectEvent | WebSocketReceiveEvent | WebSocketDisconnectEvent;
+export type WebSocketReceiveMessage =
+  WebSocketConnectEvent | WebSocketReceiveEvent | WebSocketDisconnectEvent;
 export type WebSocketSendMessage =
   | WebSocketAcceptEvent
   | WebSocketSendEvent

@@ -14,6 +14,8 @@ import { Bridge } from './_bridge.ts';
 import { Lifespan, type LifespanMode } from './_lifespan.ts';
 import { loadAddon, type NativeServer } from './native.ts';
 import { toASGIFunction } from './_utils.ts';
+import { announceWorker, supervise, workerPort } from './_workers.ts';
+import cluster from 'node:cluster';
 
 /** Options of `serve()`: uvicorn's settings in camelCase. Durations in seconds, sizes in bytes. */
 export interface ServeOptions {
@@ -93,6 +95,8 @@ export async function serve(app: ASGIApp, options: ServeOptions = {}): Promise<S
   if (options.ssl) {
     throw new Error('starling: TLS is not built into the core yet; terminate TLS in a proxy in front.');
   }
+  if ((options.workers ?? 1) > 1 && cluster.isPrimary) return supervise(options);
+  options = { ...options, port: workerPort() ?? options.port };
   const fn = toASGIFunction(app);
   const lifespan = new Lifespan(fn, options.lifespan ?? 'auto', (m) => {
     if (logLevelAllows(options, 'info')) console.error(m);
@@ -160,7 +164,7 @@ export async function serve(app: ASGIApp, options: ServeOptions = {}): Promise<S
     return closing;
   };
 
-  return {
+  const server: Server = {
     url,
     port,
     get inFlight() {
@@ -168,4 +172,6 @@ export async function serve(app: ASGIApp, options: ServeOptions = {}): Promise<S
     },
     close,
   };
+  announceWorker(server);
+  return server;
 }

@@ -15,3 +15,4 @@ async function app(scope: Scope, _receive: Receive, send: Send): Promise<void> {
 }
 const server = await serve(app, { port: Number(process.env.PORT ?? 0), accessLog: false, lifespan: 'off' });
 console.log(`READY ${server.port}`);
+process.once('SIGINT', () => void server.close().then(() => process.exit(0)));

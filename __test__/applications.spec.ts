@@ -1,0 +1,479 @@
+import test from 'ava';
+import type { ASGIApp, Receive, Scope, Send } from '../src/asgi.ts';
+import { Starling } from '../src/applications.ts';
+import { HTTPException, WebSocketException } from '../src/exceptions.ts';
+import { Middleware } from '../src/middleware/index.ts';
+import type { Request } from '../src/requests.ts';
+import { JSONResponse, PlainTextResponse, Response } from '../src/responses.ts';
+import { Host, Mount, Route, Router, WebSocketRoute } from '../src/routing.ts';
+import { TestClient } from '../src/testclient.ts';
+import type { WebSocket } from '../src/websockets.ts';
+
+const ok =
+  (body = 'ok') =>
+  async () =>
+    new PlainTextResponse(body);
+const call = (app: ASGIApp): ((s: Scope, r: Receive, w: Send) => Promise<void>) =>
+  typeof app === 'function' ? app : app.asgi;
+
+/** A pure-ASGI middleware appending its name to an `x-order` header. */
+class Order {
+  constructor(
+    readonly app: ASGIApp,
+    readonly options: { name: string },
+  ) {}
+  asgi = async (scope: Scope, receive: Receive, send: Send) => {
+    await call(this.app)(scope, receive, async (message) => {
+      if (message.type === 'http.response.start')
+        message = { ...message, headers: [...(message.headers ?? []), ['x-order', this.options.name]] };
+      await send(message);
+    });
+  };
+}
+
+test('an app routes requests and exposes routes, router and state', async (t) => {
+  const app = new Starling({ routes: [new Route('/', ok('home'), { name: 'home' })] });
+  app.state.version = 1;
+  t.is((await new TestClient(app).get('/')).text, 'home');
+  t.is(app.routes, app.router.routes);
+  t.is(String(app.urlPathFor('home')), '/');
+  t.is(app.state.version, 1);
+});
+
+test('request.app is the application', async (t) => {
+  const app: Starling = new Starling({
+    routes: [new Route('/', async (r: Request) => new PlainTextResponse(String(r.app === app)))],
+  });
+  t.is((await new TestClient(app).get('/')).text, 'true');
+});
+
+test('app.route, mount, host and websocketRoute add routes', async (t) => {
+  const app = new Starling();
+  app.route('/r', ok('r'), { methods: ['POST'] });
+  app.addRoute('/a', ok('a'));
+  app.mount('/m', new Router({ routes: [new Route('/x', ok('mx'))] }), { name: 'm' });
+  app.host('api.example.org', new PlainTextResponse('api'), { name: 'api' });
+  app.websocketRoute('/ws', async (ws: WebSocket) => {
+    await ws.accept();
+    await ws.sendText('ws');
+    await ws.close();
+  });
+  app.addWebSocketRoute('/ws2', async (ws: WebSocket) => ws.close(1001));
+  const client = new TestClient(app);
+  t.is((await client.post('/r')).text, 'r');
+  t.is((await client.get('/a')).text, 'a');
+  t.is((await client.get('/m/x')).text, 'mx');
+  t.is((await new TestClient(app, { baseUrl: 'http://api.example.org' }).get('/zzz')).text, 'api');
+  const ws = await client.websocketConnect('/ws');
+  t.is(await ws.receiveText(), 'ws');
+  t.true(app.routes.some((r) => r instanceof Mount) && app.routes.some((r) => r instanceof Host));
+});
+
+test('a miss inside an app is a 404 from HTTPException, which a 404 handler can replace', async (t) => {
+  t.is((await new TestClient(new Starling()).get('/x')).text, 'Not Found');
+  const app = new Starling({
+    exceptionHandlers: {
+      404: async (r: Request) => new JSONResponse({ missing: r.url.path }, { status: 404 }),
+    },
+  });
+  const res = await new TestClient(app).get('/x');
+  t.is(res.status, 404);
+  t.deepEqual(res.json(), { missing: '/x' });
+});
+
+test('HTTPException becomes a plain response with its status, detail and headers', async (t) => {
+  const app = new Starling({
+    routes: [
+      new Route('/teapot', async () => {
+        throw new HTTPException(418, { detail: 'short and stout', headers: { 'x-tea': 'earl grey' } });
+      }),
+      new Route('/empty', async () => {
+        throw new HTTPException(204);
+      }),
+      new Route('/notmod', async () => {
+        throw new HTTPException(304);
+      }),
+    ],
+  });
+  const client = new TestClient(app);
+  const res = await client.get('/teapot');
+  t.is(res.status, 418);
+  t.is(res.text, 'short and stout');
+  t.is(res.headers.get('x-tea'), 'earl grey');
+  const empty = await client.get('/empty');
+  t.is(empty.status, 204);
+  t.is(empty.text, '');
+  t.is(empty.headers.get('content-length'), null);
+  t.is((await client.get('/notmod')).status, 304);
+});
+
+test('exception handlers can be keyed by error class, nearest class first, as a Map or pairs', async (t) => {
+  class AppError extends Error {}
+  class NotAllowed extends AppError {}
+  const route = (error: Error) => async () => {
+    throw error;
+  };
+  const routes = [
+    new Route('/base', route(new AppError('a'))),
+    new Route('/sub', route(new NotAllowed('n'))),
+    new Route('/type', route(new TypeError('t'))),
+  ];
+  const handler = (name: string) => async (_r: Request, exc: Error) =>
+    new PlainTextResponse(`${name}:${exc.message}`, { status: 400 });
+  const app = new Starling({
+    routes,
+    exceptionHandlers: new Map<number | typeof AppError, any>([
+      [AppError, handler('app')],
+      [NotAllowed, handler('sub')],
+    ]),
+  });
+  const client = new TestClient(app);
+  t.is((await client.get('/base')).text, 'app:a');
+  t.is((await client.get('/sub')).text, 'sub:n');
+  await t.throwsAsync(() => client.get('/type'), { instanceOf: TypeError });
+  const pairs = new Starling({ routes, exceptionHandlers: [[AppError, handler('pair')]] });
+  t.is((await new TestClient(pairs).get('/sub')).text, 'pair:n');
+});
+
+test('a handler receives the same request object the endpoint used', async (t) => {
+  const app = new Starling({
+    routes: [
+      new Route('/', async (request: Request) => {
+        request.state.marker = 'set by endpoint';
+        throw new HTTPException(400);
+      }),
+    ],
+    exceptionHandlers: {
+      400: async (request: Request) => new PlainTextResponse(String(request.state.marker), { status: 400 }),
+    },
+  });
+  t.is((await new TestClient(app).get('/')).text, 'set by endpoint');
+});
+
+test('unhandled errors give a plain 500 and are rethrown to the client', async (t) => {
+  const app = new Starling({
+    routes: [
+      new Route('/', async () => {
+        throw new Error('kaboom');
+      }),
+    ],
+  });
+  await t.throwsAsync(() => new TestClient(app).get('/'), { message: 'kaboom' });
+  const res = await new TestClient(app, { raiseServerExceptions: false }).get('/');
+  t.is(res.status, 500);
+  t.is(res.text, 'Internal Server Error');
+});
+
+test('a 500 or Error handler answers unhandled errors, and also HTTPException(500)', async (t) => {
+  const routes = [
+    new Route('/crash', async () => {
+      throw new Error('crash');
+    }),
+    new Route('/http500', async () => {
+      throw new HTTPException(500, { detail: 'explicit' });
+    }),
+  ];
+  const handler = async (_r: Request, exc: Error) =>
+    new JSONResponse({ error: exc.message }, { status: 500 });
+  for (const exceptionHandlers of [
+    { 500: handler },
+    [[Error, handler]] as [typeof Error, typeof handler][],
+  ]) {
+    const client = new TestClient(new Starling({ routes, exceptionHandlers }), {
+      raiseServerExceptions: false,
+    });
+    t.deepEqual((await client.get('/crash')).json(), { error: 'crash' });
+    const res = await client.get('/http500');
+    t.is(res.status, 500);
+    t.deepEqual(res.json(), { error: '500: explicit' });
+  }
+});
+
+test('debug shows the stack as HTML for browsers and as text otherwise', async (t) => {
+  const app = new Starling({
+    debug: true,
+    routes: [
+      new Route('/', async () => {
+        throw new Error('debug me');
+      }),
+    ],
+  });
+  const client = new TestClient(app, { raiseServerExceptions: false });
+  const html = await client.get('/', { headers: { accept: 'text/html' } });
+  t.is(html.status, 500);
+  t.regex(html.headers.get('content-type') ?? '', /text\/html/);
+  t.true(html.text.includes('<h1>500 Server Error</h1>'));
+  t.true(html.text.includes('debug me'));
+  const plain = await client.get('/');
+  t.regex(plain.headers.get('content-type') ?? '', /text\/plain/);
+  t.true(plain.text.startsWith('Error: debug me'));
+});
+
+test('an error after the response started is not handled again', async (t) => {
+  const app = new Starling({
+    routes: [
+      new Route('/', async (_scope: Scope, _receive: Receive, send: Send) => {
+        await send({ type: 'http.response.start', status: 200, headers: [] });
+        throw new HTTPException(400);
+      }),
+    ],
+  });
+  await t.throwsAsync(() => new TestClient(app).get('/'), {
+    message: 'Caught handled exception, but response already started.',
+  });
+});
+
+test('middleware runs outermost first, and addMiddleware adds a new outermost one', async (t) => {
+  const app = new Starling({
+    routes: [new Route('/', ok())],
+    middleware: [new Middleware(Order, { name: 'first' }), new Middleware(Order, { name: 'second' })],
+  });
+  app.addMiddleware(Order, { name: 'added' });
+  const res = await new TestClient(app).get('/');
+  t.deepEqual(res.headers.getAll('x-order'), ['second', 'first', 'added']);
+  t.throws(() => app.addMiddleware(Order, { name: 'late' }), {
+    message: 'Cannot add middleware after an application has started',
+  });
+});
+
+test('user middleware sees handled HTTP errors as responses but not unhandled errors', async (t) => {
+  const app = new Starling({
+    routes: [
+      new Route('/403', async () => {
+        throw new HTTPException(403);
+      }),
+      new Route('/500', async () => {
+        throw new Error('x');
+      }),
+    ],
+    middleware: [new Middleware(Order, { name: 'mw' })],
+  });
+  const client = new TestClient(app, { raiseServerExceptions: false });
+  t.is((await client.get('/403')).headers.get('x-order'), 'mw');
+  const res = await client.get('/500');
+  t.is(res.status, 500);
+  t.is(res.headers.get('x-order'), null);
+});
+
+test('addExceptionHandler registers handlers before the app starts', async (t) => {
+  const app = new Starling();
+  app.addExceptionHandler(404, async () => new PlainTextResponse('custom', { status: 404 }));
+  t.is((await new TestClient(app).get('/nope')).text, 'custom');
+});
+
+test('a WebSocketException closes the socket with its code and reason', async (t) => {
+  const app = new Starling({
+    routes: [
+      new WebSocketRoute('/ws', async (ws: WebSocket) => {
+        await ws.accept();
+        throw new WebSocketException(1008, 'policy');
+      }),
+    ],
+  });
+  const ws = await new TestClient(app).websocketConnect('/ws');
+  const error = await t.throwsAsync(() => ws.receiveText());
+  t.like(error, { code: 1008, reason: 'policy' });
+});
+
+test('an HTTPException before accept denies the handshake with an HTTP response', async (t) => {
+  const app = new Starling({
+    routes: [
+      new WebSocketRoute('/ws', async () => {
+        throw new HTTPException(401, { detail: 'who are you' });
+      }),
+    ],
+  });
+  const error = await t.throwsAsync(() => new TestClient(app).websocketConnect('/ws'));
+  t.like(error, { status: 401, text: 'who are you' });
+});
+
+test('the lifespan generator runs around the app and its yielded state reaches requests', async (t) => {
+  const events: string[] = [];
+  const app = new Starling({
+    lifespan: async function* (application) {
+      events.push(`startup:${application instanceof Starling}`);
+      yield { db: 'connected' };
+      events.push('shutdown');
+    },
+    routes: [new Route('/', async (r: Request) => new PlainTextResponse(String(r.state.db)))],
+  });
+  await TestClient.run(app, async (client) => {
+    t.is((await client.get('/')).text, 'connected');
+    t.deepEqual(events, ['startup:true']);
+  });
+  t.deepEqual(events, ['startup:true', 'shutdown']);
+});
+
+test('per-request state is a copy: changes do not leak between requests', async (t) => {
+  const app = new Starling({
+    lifespan: async function* () {
+      yield { count: 0 };
+    },
+    routes: [
+      new Route('/', async (r: Request) => {
+        r.state.count = (r.state.count as number) + 1;
+        return new PlainTextResponse(String(r.state.count));
+      }),
+    ],
+  });
+  await TestClient.run(app, async (client) => {
+    t.is((await client.get('/')).text, '1');
+    t.is((await client.get('/')).text, '1');
+  });
+});
+
+test('onStartup and onShutdown hooks run, in order', async (t) => {
+  const events: string[] = [];
+  const app = new Starling({
+    onStartup: [() => events.push('a'), async () => events.push('b')],
+    onShutdown: [() => events.push('z')],
+  });
+  const client = new TestClient(app);
+  await client.start();
+  t.deepEqual(events, ['a', 'b']);
+  await client.stop();
+  t.deepEqual(events, ['a', 'b', 'z']);
+});
+
+test('a failing startup reports lifespan.startup.failed and rejects', async (t) => {
+  const app = new Starling({
+    lifespan: async function* () {
+      throw new Error('db down');
+    },
+  });
+  await t.throwsAsync(() => new TestClient(app).start(), { message: 'db down' });
+});
+
+test('a failing shutdown rejects stop', async (t) => {
+  const app = new Starling({
+    onShutdown: [
+      () => {
+        throw new Error('cannot close');
+      },
+    ],
+  });
+  const client = new TestClient(app);
+  await client.start();
+  await t.throwsAsync(() => client.stop(), { message: 'cannot close' });
+});
+
+test('a lifespan that yields twice is an error at shutdown', async (t) => {
+  const app = new Starling({
+    lifespan: async function* () {
+      yield;
+      yield;
+    },
+  });
+  const client = new TestClient(app);
+  await client.start();
+  await t.throwsAsync(() => client.stop(), { message: /yield only once/ });
+});
+
+test('sync generator lifespans work too', async (t) => {
+  const events: string[] = [];
+  const app = new Starling({
+    lifespan: function* () {
+      events.push('up');
+      yield { mode: 'sync' };
+      events.push('down');
+    },
+  });
+  await TestClient.run(app, async () => {});
+  t.deepEqual(events, ['up', 'down']);
+});
+
+test('lifespans of mounted and hosted sub-apps run too, and their state is shared', async (t) => {
+  const events: string[] = [];
+  const sub = new Starling({
+    lifespan: async function* () {
+      events.push('sub up');
+      yield { sub: 'ready' };
+      events.push('sub down');
+    },
+    routes: [new Route('/', async (r: Request) => new PlainTextResponse(`${r.state.main}/${r.state.sub}`))],
+  });
+  const hosted = new Router({
+    onStartup: [() => events.push('host up')],
+    onShutdown: [() => events.push('host down')],
+  });
+  const app = new Starling({
+    lifespan: async function* () {
+      events.push('main up');
+      yield { main: 'ok' };
+      events.push('main down');
+    },
+    routes: [
+      new Mount('/sub', { app: sub }),
+      new Mount('/static', {
+        app: async (scope: Scope) => {
+          if (scope.type !== 'http') throw new Error('http only');
+        },
+      }),
+      new Host('h.example.org', hosted),
+    ],
+  });
+  await TestClient.run(app, async (client) => {
+    t.is((await client.get('/sub/')).text, 'ok/ready');
+  });
+  t.deepEqual(events, ['main up', 'sub up', 'host up', 'host down', 'sub down', 'main down']);
+});
+
+test('a failing sub-app startup fails the whole startup', async (t) => {
+  const sub = new Starling({
+    onStartup: [
+      () => {
+        throw new Error('sub failed');
+      },
+    ],
+  });
+  const app = new Starling({ routes: [new Mount('/sub', { app: sub })] });
+  await t.throwsAsync(() => new TestClient(app).start(), { message: 'sub failed' });
+});
+
+test('a failing sub-app shutdown fails the shutdown', async (t) => {
+  const sub = new Starling({
+    onShutdown: [
+      () => {
+        throw new Error('sub stop failed');
+      },
+    ],
+  });
+  const client = new TestClient(new Starling({ routes: [new Mount('/sub', { app: sub })] }));
+  await client.start();
+  await t.throwsAsync(() => client.stop(), { message: 'sub stop failed' });
+});
+
+test('lifespan state needs a server that supports it', async (t) => {
+  const router = new Router({
+    lifespan: async function* () {
+      yield { x: 1 };
+    },
+  });
+  const sent: string[] = [];
+  const messages = [{ type: 'lifespan.startup' as const }, { type: 'lifespan.shutdown' as const }];
+  await t.throwsAsync(
+    () =>
+      router.asgi(
+        { type: 'lifespan', asgi: { version: '3.0', spec_version: '2.4' } },
+        async () => messages.shift()!,
+        async (m) => void sent.push(m.type),
+      ),
+    { message: 'The server does not support "state" in the lifespan scope.' },
+  );
+  t.deepEqual(sent, ['lifespan.startup.failed']);
+});
+
+test('app.asgi works detached, as a plain function', async (t) => {
+  const app = new Starling({ routes: [new Route('/', ok('detached'))] });
+  const fn = app.asgi;
+  t.is((await new TestClient(fn).get('/')).text, 'detached');
+});
+
+test('a Response subclass endpoint result is sent as is', async (t) => {
+  const app = new Starling({
+    routes: [new Route('/', async () => new Response('raw', { status: 201, mediaType: 'text/x' }))],
+  });
+  const res = await new TestClient(app).get('/');
+  t.is(res.status, 201);
+  t.is(res.text, 'raw');
+});

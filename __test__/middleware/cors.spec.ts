@@ -1,0 +1,239 @@
+import test from 'ava';
+import { CORSMiddleware } from '../../src/middleware/cors.ts';
+import { call, textApp } from '../_asgi.ts';
+
+const preflight = (origin: string, extra: Record<string, string> = {}) => ({
+  method: 'OPTIONS',
+  headers: { origin, 'access-control-request-method': 'GET', ...extra },
+});
+
+test('a preflight with all origins allowed answers 200 OK with a wildcard origin', async (t) => {
+  const app = new CORSMiddleware(textApp(), {
+    allowOrigins: ['*'],
+    allowHeaders: ['*'],
+    allowMethods: ['*'],
+    exposeHeaders: ['X-Status'],
+  });
+  const res = await call(
+    app,
+    '/',
+    preflight('https://example.org', { 'access-control-request-headers': 'X-Example' }),
+  );
+  t.is(res.status, 200);
+  t.is(res.text, 'OK');
+  t.is(res.header('access-control-allow-origin'), '*');
+  t.is(res.header('access-control-allow-headers'), 'X-Example');
+  t.is(res.header('access-control-allow-methods'), 'DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT, QUERY');
+  t.is(res.header('access-control-max-age'), '600');
+  t.is(res.header('access-control-allow-credentials'), undefined);
+  t.true(res.header('vary')!.startsWith('Origin, Access-Control-Request-Method'));
+});
+
+test('a simple request with all origins allowed gets a wildcard origin and exposed headers', async (t) => {
+  const app = new CORSMiddleware(textApp(), { allowOrigins: ['*'], exposeHeaders: ['X-Status', 'X-Other'] });
+  const res = await call(app, '/', { headers: { origin: 'https://example.org' } });
+  t.is(res.status, 200);
+  t.is(res.text, 'Homepage');
+  t.is(res.header('access-control-allow-origin'), '*');
+  t.is(res.header('access-control-expose-headers'), 'X-Status, X-Other');
+});
+
+test('a request without an Origin header gets no CORS headers', async (t) => {
+  const app = new CORSMiddleware(textApp(), { allowOrigins: ['*'], allowCredentials: true });
+  const res = await call(app, '/');
+  t.is(res.header('access-control-allow-origin'), undefined);
+  t.is(res.header('access-control-allow-credentials'), undefined);
+});
+
+test('credentials with all origins echo the origin instead of a wildcard', async (t) => {
+  const app = new CORSMiddleware(textApp(), { allowOrigins: ['*'], allowCredentials: true });
+  const res = await call(app, '/', { headers: { origin: 'https://example.org' } });
+  t.is(res.header('access-control-allow-origin'), 'https://example.org');
+  t.is(res.header('access-control-allow-credentials'), 'true');
+  t.is(res.header('vary'), 'Origin');
+  const pre = await call(app, '/', preflight('https://example.org'));
+  t.is(pre.status, 200);
+  t.is(pre.header('access-control-allow-origin'), 'https://example.org');
+  t.is(pre.header('access-control-allow-credentials'), 'true');
+});
+
+test('explicit origins are echoed when allowed and omitted when not', async (t) => {
+  const app = new CORSMiddleware(textApp(), { allowOrigins: ['https://example.org'] });
+  const ok = await call(app, '/', { headers: { origin: 'https://example.org' } });
+  t.is(ok.header('access-control-allow-origin'), 'https://example.org');
+  t.is(ok.header('vary'), 'Origin');
+  const other = await call(app, '/', { headers: { origin: 'https://another.org' } });
+  t.is(other.status, 200);
+  t.is(other.header('access-control-allow-origin'), undefined);
+  t.is(other.header('vary'), 'Origin');
+});
+
+test('Vary from the app is kept and Origin appended', async (t) => {
+  const app = new CORSMiddleware(textApp('x', 200, [['vary', 'Accept-Encoding']]), {
+    allowOrigins: ['https://example.org'],
+  });
+  const res = await call(app, '/', { headers: { origin: 'https://example.org' } });
+  t.is(res.header('vary'), 'Accept-Encoding, Origin');
+});
+
+test('a disallowed preflight answers 400 naming the origin, method and headers that failed', async (t) => {
+  const app = new CORSMiddleware(textApp(), {
+    allowOrigins: ['https://example.org'],
+    allowHeaders: ['X-Example'],
+  });
+  const res = await call(
+    app,
+    '/',
+    preflight('https://another.org', {
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'X-Nope',
+    }),
+  );
+  t.is(res.status, 400);
+  t.is(res.text, 'Disallowed CORS origin, method, headers');
+  t.is(res.header('access-control-allow-origin'), undefined);
+  t.is(
+    res.header('access-control-allow-headers'),
+    'Accept, Accept-Language, Content-Language, Content-Type, X-Example',
+  );
+});
+
+test('requested headers are allowed case-insensitively and the safelisted ones always', async (t) => {
+  const app = new CORSMiddleware(textApp(), {
+    allowOrigins: ['https://example.org'],
+    allowHeaders: ['X-Example'],
+  });
+  const res = await call(
+    app,
+    '/',
+    preflight('https://example.org', { 'access-control-request-headers': 'x-example, Content-Type' }),
+  );
+  t.is(res.status, 200);
+  t.is(res.header('access-control-allow-origin'), 'https://example.org');
+});
+
+test('the preflight never reaches the app', async (t) => {
+  let called = false;
+  const app = new CORSMiddleware(async () => void (called = true), { allowOrigins: ['*'] });
+  await call(app, '/', preflight('https://example.org'));
+  t.false(called);
+});
+
+test('an OPTIONS request without Access-Control-Request-Method is passed to the app', async (t) => {
+  const app = new CORSMiddleware(textApp('from app'), { allowOrigins: ['*'] });
+  const res = await call(app, '/', { method: 'OPTIONS', headers: { origin: 'https://example.org' } });
+  t.is(res.text, 'from app');
+});
+
+test('allowOriginRegex must match the whole origin', async (t) => {
+  const app = new CORSMiddleware(textApp(), { allowOriginRegex: 'https://.*\\.example\\.org' });
+  const ok = await call(app, '/', { headers: { origin: 'https://api.example.org' } });
+  t.is(ok.header('access-control-allow-origin'), 'https://api.example.org');
+  const evil = await call(app, '/', { headers: { origin: 'https://api.example.org.evil.com' } });
+  t.is(evil.header('access-control-allow-origin'), undefined);
+  const pre = await call(app, '/', preflight('https://api.example.org.evil.com'));
+  t.is(pre.status, 400);
+  t.is(pre.text, 'Disallowed CORS origin');
+});
+
+test('private network preflights need allowPrivateNetwork', async (t) => {
+  const headers = { 'access-control-request-private-network': 'true' };
+  const denied = await call(
+    new CORSMiddleware(textApp(), { allowOrigins: ['*'] }),
+    '/',
+    preflight('https://a.org', headers),
+  );
+  t.is(denied.status, 400);
+  t.is(denied.text, 'Disallowed CORS private-network');
+  const allowed = await call(
+    new CORSMiddleware(textApp(), { allowOrigins: ['*'], allowPrivateNetwork: true }),
+    '/',
+    preflight('https://a.org', headers),
+  );
+  t.is(allowed.status, 200);
+  t.is(allowed.header('access-control-allow-private-network'), 'true');
+});
+
+test('the default options allow only GET preflights and a custom max age is sent', async (t) => {
+  const app = new CORSMiddleware(textApp(), { allowOrigins: ['https://a.org'], maxAge: 5 });
+  const res = await call(app, '/', preflight('https://a.org', { 'access-control-request-method': 'DELETE' }));
+  t.is(res.status, 400);
+  t.is(res.text, 'Disallowed CORS method');
+  t.is(res.header('access-control-allow-methods'), 'GET');
+  t.is(res.header('access-control-max-age'), '5');
+});
+
+test('an error before the response still reaches the browser as a 500 with CORS headers', async (t) => {
+  const app = new CORSMiddleware(
+    async () => {
+      throw new Error('boom');
+    },
+    { allowOrigins: ['https://example.org'] },
+  );
+  const messages: unknown[] = [];
+  const scope = (await import('../_asgi.ts')).makeScope('/', { headers: { origin: 'https://example.org' } });
+  await t.throwsAsync(
+    app.asgi(
+      scope,
+      async () => ({ type: 'http.disconnect' }),
+      async (m) => void messages.push(m),
+    ),
+    { message: 'boom' },
+  );
+  const res = (await import('../_asgi.ts')).collect(scope, messages as never);
+  t.is(res.status, 500);
+  t.is(res.text, 'Internal Server Error');
+  t.is(res.header('access-control-allow-origin'), 'https://example.org');
+});
+
+test('an error without an Origin header, or after the response started, is only rethrown', async (t) => {
+  const failing = new CORSMiddleware(
+    async () => {
+      throw new Error('boom');
+    },
+    { allowOrigins: ['*'] },
+  );
+  await t.throwsAsync(call(failing, '/'), { message: 'boom' });
+  const late = new CORSMiddleware(
+    async (_s, _r, send) => {
+      await send({ type: 'http.response.start', status: 200 });
+      throw new Error('late');
+    },
+    { allowOrigins: ['*'] },
+  );
+  await t.throwsAsync(call(late, '/', { headers: { origin: 'https://a.org' } }), { message: 'late' });
+});
+
+test('non-http scopes pass through untouched', async (t) => {
+  let seen = '';
+  const app = new CORSMiddleware(
+    { asgi: async (scope) => void (seen = scope.type) },
+    { allowOrigins: ['*'] },
+  );
+  await app.asgi(
+    { type: 'lifespan', asgi: { version: '3.0', spec_version: '2.4' } },
+    async () => ({ type: 'lifespan.startup' }),
+    async () => {},
+  );
+  t.is(seen, 'lifespan');
+});
+
+test('inside an app, an unhandled error still gives the browser a 500 with CORS headers', async (t) => {
+  const { Starling } = await import('../../src/applications.ts');
+  const { Route } = await import('../../src/routing.ts');
+  const { Middleware } = await import('../../src/middleware/index.ts');
+  const { TestClient } = await import('../../src/testclient.ts');
+  const app = new Starling({
+    routes: [
+      new Route('/fail', async () => {
+        throw new Error('boom');
+      }),
+    ],
+    middleware: [new Middleware(CORSMiddleware, { allowOrigins: ['https://example.org'] })],
+  });
+  const res = await new TestClient(app, { raiseServerExceptions: false }).get('/fail', {
+    headers: { origin: 'https://example.org' },
+  });
+  t.is(res.status, 500);
+  t.is(res.headers.get('access-control-allow-origin'), 'https://example.org');
+});

@@ -1,0 +1,484 @@
+import test from 'ava';
+import type { ASGIApp, Receive, Scope, Send } from '../src/asgi.ts';
+import { Starling } from '../src/applications.ts';
+import { registerConvertor } from '../src/convertors.ts';
+import { HTTPException } from '../src/exceptions.ts';
+import { Middleware } from '../src/middleware/index.ts';
+import type { Request } from '../src/requests.ts';
+import { JSONResponse, PlainTextResponse, Response } from '../src/responses.ts';
+import {
+  compilePath,
+  Host,
+  Match,
+  Mount,
+  NoMatchFound,
+  Route,
+  Router,
+  WebSocketRoute,
+} from '../src/routing.ts';
+import { TestClient } from '../src/testclient.ts';
+import type { WebSocket } from '../src/websockets.ts';
+
+const text = (body: string) => async () => new PlainTextResponse(body);
+const params = async (request: Request) => new JSONResponse(request.pathParams);
+
+const rawApp = async (scope: Scope, _receive: Receive, send: Send) => {
+  const s = scope as Scope & { path: string; root_path: string };
+  await new JSONResponse({ path: s.path, rootPath: s.root_path }).asgi(scope, _receive, send);
+};
+
+test('a router dispatches to the first route whose path matches', async (t) => {
+  const router = new Router({
+    routes: [
+      new Route('/', text('home')),
+      new Route('/users', text('users')),
+      new Route('/users', text('shadowed')),
+    ],
+  });
+  const client = new TestClient(router);
+  t.is((await client.get('/')).text, 'home');
+  t.is((await client.get('/users')).text, 'users');
+});
+
+test('a miss is a plain 404 Not Found', async (t) => {
+  const res = await new TestClient(new Router({ routes: [new Route('/', text('home'))] })).get('/nope');
+  t.is(res.status, 404);
+  t.is(res.text, 'Not Found');
+});
+
+test('a wrong method is a 405 with an Allow header listing the methods', async (t) => {
+  const router = new Router({ routes: [new Route('/', text('x'), { methods: ['get', 'POST'] })] });
+  const res = await new TestClient(router).put('/');
+  t.is(res.status, 405);
+  t.is(res.text, 'Method Not Allowed');
+  t.is(res.headers.get('allow'), 'GET, HEAD, POST');
+});
+
+test('a wrong method inside an app raises HTTPException(405) that handlers can render', async (t) => {
+  const app = new Starling({
+    routes: [new Route('/', text('x'), { methods: ['POST'] })],
+    exceptionHandlers: {
+      405: async (_r: Request, exc: HTTPException) =>
+        new JSONResponse({ allow: exc.headers?.Allow }, { status: 405 }),
+    },
+  });
+  const res = await new TestClient(app).get('/');
+  t.is(res.status, 405);
+  t.deepEqual(res.json(), { allow: 'POST' });
+});
+
+test('a later route with the right method wins over an earlier partial match', async (t) => {
+  const router = new Router({
+    routes: [new Route('/', text('get')), new Route('/', text('post'), { methods: ['POST'] })],
+  });
+  const client = new TestClient(router);
+  t.is((await client.post('/')).text, 'post');
+  t.is((await client.get('/')).text, 'get');
+  t.is((await client.delete('/')).status, 405);
+});
+
+test('HEAD is served wherever GET is, without a body', async (t) => {
+  const route = new Route('/', text('hello'));
+  t.deepEqual([...(route.methods ?? [])], ['GET', 'HEAD']);
+  const res = await new TestClient(new Router({ routes: [route] })).head('/');
+  t.is(res.status, 200);
+  t.is(res.headers.get('content-length'), '5');
+  t.is(res.text, '');
+});
+
+test('path params are converted by their convertor', async (t) => {
+  const router = new Router({
+    routes: [
+      new Route('/int/{x:int}', params),
+      new Route('/float/{x:float}', params),
+      new Route('/path/{x:path}', params),
+      new Route('/uuid/{x:uuid}', params),
+      new Route('/str/{x}', params),
+      new Route('/two/{a}/{b:int}', params),
+    ],
+  });
+  const client = new TestClient(router);
+  t.deepEqual((await client.get('/int/5')).json(), { x: 5 });
+  t.is((await client.get('/int/x')).status, 404);
+  t.deepEqual((await client.get('/float/2.5')).json(), { x: 2.5 });
+  t.deepEqual((await client.get('/path/a/b/c')).json(), { x: 'a/b/c' });
+  t.deepEqual((await client.get('/uuid/EC38DF32CEDA4B0E9E5C31F3A8AA3F6A')).json(), {
+    x: 'ec38df32-ceda-4b0e-9e5c-31f3a8aa3f6a',
+  });
+  t.deepEqual((await client.get('/str/a%20b')).json(), { x: 'a b' });
+  t.deepEqual((await client.get('/two/x/2')).json(), { a: 'x', b: 2 });
+});
+
+test('regex characters and colons in paths are literal', async (t) => {
+  const router = new Router({
+    routes: [new Route('/{username}:disable', params), new Route('/a.b', text('dot'))],
+  });
+  const client = new TestClient(router);
+  t.deepEqual((await client.get('/bob:disable')).json(), { username: 'bob' });
+  t.is((await client.get('/a.b')).text, 'dot');
+  t.is((await client.get('/axb')).status, 404);
+});
+
+test('custom convertors can be registered and reversed', async (t) => {
+  registerConvertor('hex', {
+    regex: '[0-9a-f]+',
+    convert: (v: string) => parseInt(v, 16),
+    toString: (n: number) => n.toString(16),
+  });
+  const router = new Router({ routes: [new Route('/hex/{n:hex}', params, { name: 'hex' })] });
+  t.deepEqual((await new TestClient(router).get('/hex/ff')).json(), { n: 255 });
+  t.is(String(router.urlPathFor('hex', { n: 255 })), '/hex/ff');
+});
+
+test('compilePath builds a regex, a format and convertors, and rejects duplicates and unknown convertors', (t) => {
+  const { regex, format, convertors } = compilePath('/users/{id:int}/{name}');
+  t.deepEqual({ ...regex.exec('/users/1/bob')?.groups }, { id: '1', name: 'bob' });
+  t.is(format, '/users/{id}/{name}');
+  t.deepEqual(Object.keys(convertors), ['id', 'name']);
+  t.throws(() => compilePath('/{id}/{id}'), { message: 'Duplicated param name id at path /{id}/{id}' });
+  t.throws(() => compilePath('/{a}/{b}/{a}/{b}'), {
+    message: 'Duplicated param names a, b at path /{a}/{b}/{a}/{b}',
+  });
+  t.throws(() => compilePath('/{x:nope}'), { message: /Unknown path convertor 'nope'/ });
+  const host = compilePath('{sub}.example.org:8000');
+  t.is(host.format, '{sub}.example.org');
+  t.truthy(host.regex.exec('API.example.org'));
+});
+
+test('urlPathFor reverses names with exactly the route params, and names the miss', (t) => {
+  const router = new Router({
+    routes: [
+      new Route('/', text('home'), { name: 'home' }),
+      new Route('/users/{id:int}', params, { name: 'user' }),
+      new Route('/f/{x:float}', params, { name: 'f' }),
+      new WebSocketRoute('/ws', async () => {}, { name: 'ws' }),
+    ],
+  });
+  t.is(String(router.urlPathFor('home')), '/');
+  t.is(String(router.urlPathFor('user', { id: 7 })), '/users/7');
+  t.is(String(router.urlPathFor('f', { x: 25.5 })), '/f/25.5');
+  t.is(router.urlPathFor('ws').protocol, 'websocket');
+  const error = t.throws(() => router.urlPathFor('user', { id: 1, extra: 2 }), { instanceOf: NoMatchFound });
+  t.is(error?.message, 'No route exists for name "user" and params "id, extra".');
+  t.throws(() => router.urlPathFor('nope'), { message: 'No route exists for name "nope" and params "".' });
+  t.throws(() => router.urlPathFor('user', { id: -1 }));
+  t.throws(() => router.urlPathFor('f', { x: NaN }));
+});
+
+test('a route is named after its endpoint function by default', (t) => {
+  async function listUsers() {
+    return new Response();
+  }
+  t.is(new Route('/', listUsers).name, 'listUsers');
+  t.is(new Route('/', listUsers, { name: null }).name, null);
+  t.throws(() => new Route('no-slash', listUsers), { message: /must start with '\/'/ });
+});
+
+test('a missing or extra trailing slash redirects (307) to the existing route, keeping the query', async (t) => {
+  const router = new Router({ routes: [new Route('/a', text('a')), new Route('/b/', text('b'))] });
+  const client = new TestClient(router, { followRedirects: false });
+  let res = await client.get('/a/?x=1');
+  t.is(res.status, 307);
+  t.is(res.headers.get('location'), 'http://testserver/a?x=1');
+  res = await client.post('/b');
+  t.is(res.status, 307);
+  t.is(res.headers.get('location'), 'http://testserver/b/');
+  t.is((await new TestClient(router).get('/b')).text, 'b');
+});
+
+test('redirectSlashes false turns slash mismatches into 404s', async (t) => {
+  const router = new Router({ routes: [new Route('/a', text('a'))], redirectSlashes: false });
+  t.is((await new TestClient(router).get('/a/')).status, 404);
+});
+
+test('a router defaultApp answers misses', async (t) => {
+  const router = new Router({ routes: [], defaultApp: new PlainTextResponse('fallback', { status: 418 }) });
+  t.is((await new TestClient(router).get('/x')).status, 418);
+});
+
+test('a mount serves a sub-router under its prefix, and the bare prefix too', async (t) => {
+  const router = new Router({
+    routes: [new Mount('/users', { routes: [new Route('/', text('list')), new Route('/{id:int}', params)] })],
+  });
+  const client = new TestClient(router, { followRedirects: false });
+  t.is((await client.get('/users/')).text, 'list');
+  const bare = await client.get('/users');
+  t.is(bare.status, 200);
+  t.is(bare.text, 'list');
+  t.deepEqual((await client.get('/users/3')).json(), { id: 3 });
+  t.is((await client.get('/usersx')).status, 404);
+});
+
+test('a mounted app sees root_path grow by the prefix and the full path', async (t) => {
+  const router = new Router({ routes: [new Mount('/api', { app: rawApp })] });
+  const client = new TestClient(router);
+  t.deepEqual((await client.get('/api/x/y')).json(), { path: '/api/x/y', rootPath: '/api' });
+  t.deepEqual((await new TestClient(router, { rootPath: '/root' }).get('/root/api/x')).json(), {
+    path: '/root/api/x',
+    rootPath: '/root/api',
+  });
+});
+
+test('mounts take path params and pass them down', async (t) => {
+  const router = new Router({
+    routes: [
+      new Mount('/org/{org}', { routes: [new Route('/repo/{repo}', params, { name: 'repo' })], name: 'org' }),
+    ],
+  });
+  t.deepEqual((await new TestClient(router).get('/org/acme/repo/web')).json(), { org: 'acme', repo: 'web' });
+  t.is(String(router.urlPathFor('org:repo', { org: 'acme', repo: 'web' })), '/org/acme/repo/web');
+});
+
+test('urlPathFor reverses through named and unnamed mounts, and to a mount path', (t) => {
+  const users = new Mount('/users', {
+    routes: [new Route('/', text('x'), { name: 'list' }), new Route('/{id}', params, { name: 'one' })],
+    name: 'users',
+  });
+  const anon = new Mount('/anon', { routes: [new Route('/here', text('x'), { name: 'here' })] });
+  const statics = new Mount('/static', { app: rawApp, name: 'static' });
+  const router = new Router({ routes: [users, anon, statics] });
+  t.is(String(router.urlPathFor('users:list')), '/users/');
+  t.is(String(router.urlPathFor('users:one', { id: 'bob' })), '/users/bob');
+  t.is(String(router.urlPathFor('here')), '/anon/here');
+  t.is(String(router.urlPathFor('static', { path: '/css/app.css' })), '/static/css/app.css');
+  t.throws(() => router.urlPathFor('users:nope'), { instanceOf: NoMatchFound });
+  t.deepEqual(
+    users.routes.map((r) => r.name),
+    ['list', 'one'],
+  );
+  t.deepEqual(statics.routes, []);
+});
+
+test('a mount needs exactly one of app or routes', (t) => {
+  t.throws(() => new Mount('/x'), { message: /either 'app' or 'routes'/ });
+  t.throws(() => new Mount('/x', { app: rawApp, routes: [] }));
+  t.throws(() => new Mount('x', { app: rawApp }));
+  t.is(new Mount('/x/', { app: rawApp }).path, '/x');
+});
+
+test('double mounts reverse and serve through both prefixes', async (t) => {
+  const inner = new Mount('/inner', {
+    routes: [new Route('/leaf', text('leaf'), { name: 'leaf' })],
+    name: 'inner',
+  });
+  const app = new Starling({ routes: [new Mount('/outer', { routes: [inner], name: 'outer' })] });
+  t.is(String(app.urlPathFor('outer:inner:leaf')), '/outer/inner/leaf');
+  t.is((await new TestClient(app).get('/outer/inner/leaf')).text, 'leaf');
+});
+
+test('request.urlFor builds absolute URLs including the root path', async (t) => {
+  const app = new Starling({
+    routes: [
+      new Route(
+        '/users/{id}',
+        async (request: Request) => new PlainTextResponse(String(request.urlFor('user', { id: 'me' }))),
+        { name: 'user' },
+      ),
+      new Mount('/sub', {
+        routes: [
+          new Route('/x', async (r: Request) => new PlainTextResponse(String(r.urlFor('user', { id: 'y' })))),
+        ],
+      }),
+    ],
+  });
+  t.is((await new TestClient(app).get('/users/1')).text, 'http://testserver/users/me');
+  t.is(
+    (await new TestClient(app, { rootPath: '/app' }).get('/app/users/1')).text,
+    'http://testserver/app/users/me',
+  );
+  t.is((await new TestClient(app).get('/sub/x')).text, 'http://testserver/users/y');
+});
+
+test('hosts route by the Host header, ignoring the port, with params', async (t) => {
+  const api = new Router({ routes: [new Route('/', params, { name: 'root' })] });
+  const router = new Router({
+    routes: [
+      new Host('www.example.org', new PlainTextResponse('www'), { name: 'www' }),
+      new Host('{sub}.example.org', api, { name: 'subs' }),
+    ],
+  });
+  const client = new TestClient(router, { baseUrl: 'https://foo.example.org:8443' });
+  t.deepEqual((await client.get('/')).json(), { sub: 'foo' });
+  t.is((await new TestClient(router, { baseUrl: 'http://www.example.org' }).get('/')).text, 'www');
+  t.is((await new TestClient(router).get('/')).status, 404);
+  const url = router.urlPathFor('subs:root', { sub: 'bar' });
+  t.is(url.host, 'bar.example.org');
+  t.is(String(url), '/');
+  t.is(router.urlPathFor('www', { path: '/x' }).host, 'www.example.org');
+  t.throws(() => router.urlPathFor('subs:root'), { instanceOf: NoMatchFound });
+  t.throws(() => new Host('/bad', api));
+});
+
+test('urlFor gives an absolute URL on a Host route', async (t) => {
+  const sub = new Router({ routes: [new Route('/', text('sub'), { name: 'home' })] });
+  const app = new Starling({
+    routes: [
+      new Host('{s}.example.org', sub, { name: 'sub' }),
+      new Route('/', async (r: Request) => new PlainTextResponse(String(r.urlFor('sub:home', { s: 'api' })))),
+    ],
+  });
+  t.is((await new TestClient(app).get('/')).text, 'http://api.example.org/');
+});
+
+test('websocket routes match websocket scopes and close when nothing matches', async (t) => {
+  const router = new Router({
+    routes: [
+      new WebSocketRoute('/ws/{room}', async (ws: WebSocket) => {
+        await ws.accept();
+        await ws.sendJson(ws.pathParams);
+        await ws.close();
+      }),
+    ],
+  });
+  const ws = await new TestClient(router).websocketConnect('/ws/lobby');
+  t.deepEqual(await ws.receiveJson(), { room: 'lobby' });
+  const miss = await t.throwsAsync(() => new TestClient(router).websocketConnect('/nope'));
+  t.is((miss as unknown as { code: number }).code, 1000);
+});
+
+test('a websocket route inside a mount and host is reachable', async (t) => {
+  const echo = new WebSocketRoute('/ws', async (ws: WebSocket) => {
+    await ws.accept();
+    await ws.sendText(ws.url.path);
+    await ws.close();
+  });
+  const router = new Router({ routes: [new Mount('/m', { routes: [echo] })] });
+  const ws = await new TestClient(router).websocketConnect('/m/ws');
+  t.is(await ws.receiveText(), '/m/ws');
+});
+
+test('routes, mounts and standalone routes are ASGI apps on their own', async (t) => {
+  const route = new Route('/', text('alone'));
+  t.is((await new TestClient(route).get('/')).text, 'alone');
+  t.is((await new TestClient(route).get('/x')).status, 404);
+  const postOnly = new Route('/', text('x'), { methods: ['POST'] });
+  const res = await new TestClient(postOnly).get('/');
+  t.is(res.status, 405);
+  t.is(res.headers.get('allow'), 'POST');
+  const wsRoute = new WebSocketRoute('/ws', async (ws: WebSocket) => ws.close());
+  await t.throwsAsync(() => new TestClient(wsRoute).websocketConnect('/other'));
+  const mount = new Mount('/m', { app: rawApp });
+  t.is((await new TestClient(mount).get('/m/x')).json().rootPath, '/m');
+});
+
+test('ASGI apps, classes and 3-argument functions can be route endpoints for every method', async (t) => {
+  const router = new Router({
+    routes: [new Route('/fn', rawApp), new Route('/obj', new PlainTextResponse('obj'))],
+  });
+  const client = new TestClient(router);
+  t.is((await client.post('/fn')).json().path, '/fn');
+  t.is((await client.delete('/obj')).text, 'obj');
+  t.is(new Route('/fn', rawApp).methods, null);
+});
+
+test('route middleware wraps only that route and sees handled errors as responses', async (t) => {
+  class Tag {
+    constructor(
+      readonly app: ASGIApp,
+      readonly options: { value: string },
+    ) {}
+    asgi = async (scope: Scope, receive: Receive, send: Send) => {
+      const app = typeof this.app === 'function' ? this.app : this.app.asgi;
+      await app(scope, receive, async (message) => {
+        if (message.type === 'http.response.start')
+          message = { ...message, headers: [...(message.headers ?? []), ['x-tag', this.options.value]] };
+        await send(message);
+      });
+    };
+  }
+  const forbidden = async () => {
+    throw new HTTPException(403);
+  };
+  const app = new Starling({
+    routes: [
+      new Route('/tagged', text('t'), { middleware: [new Middleware(Tag, { value: 'route' })] }),
+      new Route('/plain', text('p')),
+      new Mount('/m', {
+        routes: [new Route('/x', forbidden)],
+        middleware: [new Middleware(Tag, { value: 'mount' })],
+      }),
+    ],
+  });
+  const client = new TestClient(app);
+  t.is((await client.get('/tagged')).headers.get('x-tag'), 'route');
+  t.is((await client.get('/plain')).headers.get('x-tag'), null);
+  const res = await client.get('/m/x');
+  t.is(res.status, 403);
+  t.is(res.headers.get('x-tag'), 'mount');
+});
+
+test('router middleware wraps the whole router', async (t) => {
+  const seen: string[] = [];
+  const logger =
+    (app: (s: Scope, r: Receive, w: Send) => Promise<void>) => async (s: Scope, r: Receive, w: Send) => {
+      seen.push(s.type);
+      await app(s, r, w);
+    };
+  const router = new Router({ routes: [new Route('/', text('x'))], middleware: [new Middleware(logger)] });
+  await new TestClient(router).get('/');
+  t.deepEqual(seen, ['http']);
+});
+
+test('an error in a mounted app propagates to the client', async (t) => {
+  const sub = new Starling({
+    routes: [
+      new Route('/boom', async () => {
+        throw new Error('sub boom');
+      }),
+    ],
+  });
+  const app = new Starling({ routes: [new Mount('/sub', { app: sub })] });
+  await t.throwsAsync(() => new TestClient(app).get('/sub/boom'), { message: 'sub boom' });
+});
+
+test('the router sets scope.router once and routes set endpoint and path_params', async (t) => {
+  let seen: Record<string, unknown> = {};
+  const inner = new Router({
+    routes: [
+      new Route('/x/{id}', async (request: Request) => {
+        seen = request.scope;
+        return new Response();
+      }),
+    ],
+  });
+  const outer = new Router({ routes: [new Mount('/m', { app: inner })] });
+  await new TestClient(outer).get('/m/x/1');
+  t.is(seen.router, outer);
+  t.deepEqual(seen.path_params, { id: '1' });
+  t.is(typeof seen.endpoint, 'function');
+});
+
+test('Match orders NONE < PARTIAL < FULL and route.matches reports it', (t) => {
+  t.true(Match.NONE < Match.PARTIAL && Match.PARTIAL < Match.FULL);
+  const route = new Route('/', text('x'));
+  const scope = { type: 'http', method: 'POST', path: '/', root_path: '', headers: [] } as unknown as Scope;
+  t.is(route.matches(scope)[0], Match.PARTIAL);
+  t.is(route.matches({ ...scope, method: 'GET' } as Scope)[0], Match.FULL);
+  t.is(route.matches({ type: 'lifespan' } as unknown as Scope)[0], Match.NONE);
+});
+
+test('a router rejects unknown scope types', async (t) => {
+  const router = new Router();
+  await t.throwsAsync(
+    () =>
+      router.asgi(
+        { type: 'weird' } as unknown as Scope,
+        async () => ({ type: 'http.disconnect' }),
+        async () => {},
+      ),
+    { message: /Unsupported scope type/ },
+  );
+});
+
+test('router helper methods append routes', async (t) => {
+  const router = new Router();
+  router.addRoute('/a', text('a'), { name: 'a' });
+  router.addWebSocketRoute('/ws', async (ws: WebSocket) => ws.close(), { name: 'ws' });
+  router.mount('/m', rawApp, { name: 'm' });
+  router.host('h.example.org', rawApp, { name: 'h' });
+  t.deepEqual(
+    router.routes.map((r) => r.name),
+    ['a', 'ws', 'm', 'h'],
+  );
+  t.is((await new TestClient(router).get('/a')).text, 'a');
+});

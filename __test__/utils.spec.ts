@@ -1,0 +1,118 @@
+import test from 'ava';
+import {
+  concatBytes,
+  getRoutePath,
+  guessMediaType,
+  isASGIApp,
+  isAsyncIterable,
+  isIterable,
+  latin1Decode,
+  latin1Encode,
+  parseQueryString,
+  quote,
+  quotePlus,
+  toASGIFunction,
+  toBytes,
+  toHeaderBytes,
+  unquote,
+  unquotePlus,
+  urlencode,
+  utf8Decode,
+  utf8Encode,
+} from '../src/_utils.ts';
+import type { Receive, Scope, Send } from '../src/asgi.ts';
+
+test('toASGIFunction accepts a function or an object with asgi', async (t) => {
+  const calls: string[] = [];
+  const fn = async () => void calls.push('fn');
+  t.is(toASGIFunction(fn), fn);
+  const obj = {
+    name: 'obj',
+    async asgi(_s: Scope, _r: Receive, _x: Send) {
+      calls.push(this.name);
+    },
+  };
+  await toASGIFunction(obj)({} as Scope, (async () => ({})) as unknown as Receive, async () => {});
+  t.deepEqual(calls, ['obj']);
+  t.throws(() => toASGIFunction({} as never), { instanceOf: TypeError });
+  t.throws(() => toASGIFunction(null as never), { instanceOf: TypeError });
+  t.true(isASGIApp(fn));
+  t.true(isASGIApp(obj));
+  t.false(isASGIApp({}));
+  t.false(isASGIApp(null));
+});
+
+test('latin-1 and UTF-8 conversions round-trip', (t) => {
+  t.deepEqual([...latin1Encode('é\u00ff')], [0xe9, 0xff]);
+  t.is(latin1Decode(new Uint8Array([0x63, 0x61, 0x66, 0xe9])), 'café');
+  const long = 'x'.repeat(20000);
+  t.is(latin1Decode(latin1Encode(long)), long);
+  t.deepEqual([...utf8Encode('é')], [0xc3, 0xa9]);
+  t.is(utf8Decode(new Uint8Array([0xc3, 0xa9])), 'é');
+  t.deepEqual([...toBytes('é')], [0xc3, 0xa9]);
+  t.deepEqual([...toBytes(null)], []);
+  const bytes = new Uint8Array([1]);
+  t.is(toBytes(bytes), bytes);
+  t.deepEqual([...toHeaderBytes('é')], [0xe9]);
+  t.is(toHeaderBytes(bytes), bytes);
+});
+
+test('concatBytes joins chunks', (t) => {
+  const one = new Uint8Array([1]);
+  t.is(concatBytes([one]), one);
+  t.deepEqual([...concatBytes([one, new Uint8Array([2, 3])])], [1, 2, 3]);
+  t.deepEqual([...concatBytes([])], []);
+});
+
+test('iterable checks tell sync and async iterables apart', (t) => {
+  t.true(isIterable([]));
+  t.false(isIterable(null));
+  t.true(isAsyncIterable((async function* () {})()));
+  t.false(isAsyncIterable([]));
+});
+
+test('quote and unquote follow Python urllib.parse', (t) => {
+  t.is(quote('/a b/é?'), '/a%20b/%C3%A9%3F');
+  t.is(quote('a/b', ''), 'a%2Fb');
+  t.is(quotePlus('a b&c/d'), 'a+b%26c%2Fd');
+  t.is(unquote('a%20b%C3%A9'), 'a bé');
+  t.is(unquote('100%'), '100%');
+  t.is(unquote('%zz'), '%zz');
+  t.is(unquote('%e9'), '\ufffd');
+  t.is(unquotePlus('a+b%2B'), 'a b+');
+  t.is(unquote('plain'), 'plain');
+});
+
+test('query strings parse with blank values and encode back', (t) => {
+  t.deepEqual(parseQueryString('a=1&b=&c&&d=x+y'), [
+    ['a', '1'],
+    ['b', ''],
+    ['c', ''],
+    ['d', 'x y'],
+  ]);
+  t.deepEqual(parseQueryString(''), []);
+  t.is(
+    urlencode([
+      ['a', 1],
+      ['b c', 'd&e'],
+    ]),
+    'a=1&b+c=d%26e',
+  );
+});
+
+test('getRoutePath strips root_path only on a segment boundary', (t) => {
+  t.is(getRoutePath({ path: '/api/users', root_path: '/api' }), '/users');
+  t.is(getRoutePath({ path: '/api', root_path: '/api' }), '');
+  t.is(getRoutePath({ path: '/apiary', root_path: '/api' }), '/apiary');
+  t.is(getRoutePath({ path: '/x', root_path: '' }), '/x');
+  t.is(getRoutePath({ path: '/x' }), '/x');
+});
+
+test('guessMediaType knows common extensions', (t) => {
+  t.is(guessMediaType('a/b/index.HTML'), 'text/html');
+  t.is(guessMediaType('C:\\x\\app.js'), 'text/javascript');
+  t.is(guessMediaType('photo.jpeg'), 'image/jpeg');
+  t.is(guessMediaType('README'), null);
+  t.is(guessMediaType('x.unknownext'), null);
+  t.is(guessMediaType('.hidden'), null);
+});

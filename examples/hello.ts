@@ -1,0 +1,9 @@
+// The seed's hello world: `node --import tsx examples/hello.ts`, or
+// `npx starling examples/hello.ts:app --port 8000` (under `node --import tsx`).
+import { Starling, Route, JSONResponse, serve } from '../src/index.ts';
+
+export const app = new Starling({
+  routes: [new Route('/', async () => new JSONResponse({ hello: 'world' }))],
+});
+
+if (import.meta.url === `file://${process.argv[1]}`) await serve(app, { host: '0.0.0.0', port: 8000 });

@@ -1,0 +1,45 @@
+// `npm test`: everything CI checks, in order, with one closing line of totals.
+// Rust: cargo test + clippy (warnings are errors). TypeScript: typecheck, then ava under c8 coverage.
+import { spawnSync } from 'node:child_process';
+
+const steps = [];
+let passed = 0;
+let failed = 0;
+
+function run(name, cmd, args, count) {
+  console.log(`\n=== ${name}: ${cmd} ${args.join(' ')}`);
+  const res = spawnSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 1 << 28 });
+  const out = `${res.stdout ?? ''}${res.stderr ?? ''}`;
+  process.stdout.write(out);
+  const ok = res.status === 0;
+  const counted = count?.(out) ?? { passed: ok ? 1 : 0, failed: ok ? 0 : 1 };
+  if (!ok && counted.failed === 0) counted.failed = 1;
+  passed += counted.passed;
+  failed += counted.failed;
+  steps.push(`${ok ? 'ok  ' : 'FAIL'} ${name} (${counted.passed} passed, ${counted.failed} failed)`);
+  return ok;
+}
+
+const cargoCount = (out) => {
+  let p = 0;
+  let f = 0;
+  for (const m of out.matchAll(/test result: \w+\. (\d+) passed; (\d+) failed/g)) {
+    p += Number(m[1]);
+    f += Number(m[2]);
+  }
+  return { passed: p, failed: f };
+};
+const avaCount = (out) => ({
+  passed: Number(/(\d+) tests? passed/.exec(out)?.[1] ?? 0),
+  failed: Number(/(\d+) tests? failed/.exec(out)?.[1] ?? 0) + Number(/(\d+) uncaught exceptions?/.exec(out)?.[1] ?? 0),
+});
+
+run('rust tests', 'cargo', ['test', '--workspace', '--locked'], cargoCount);
+run('rust lint', 'cargo', ['clippy', '--workspace', '--all-targets', '--locked', '--', '-D', 'warnings']);
+run('typescript typecheck', 'npx', ['tsc', '-p', 'tsconfig.json']);
+run('typescript tests + coverage', 'npx', ['c8', '--reporter=text-summary', 'ava'], avaCount);
+
+console.log('\n=== summary');
+for (const s of steps) console.log(s);
+console.log(`${passed} passed, ${failed} failed`);
+process.exitCode = failed === 0 ? 0 : 1;

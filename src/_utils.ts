@@ -1,0 +1,256 @@
+/**
+ * Small internal helpers shared by every module: byte/string conversions and app normalisation.
+ *
+ * Not part of the public API (never re-exported from `index.ts`).
+ */
+import type { ASGIApp, ASGIFunction, BytesLike } from './asgi.ts';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8');
+
+/** Turns an app in either form (function or object with `.asgi`) into a plain ASGI function. */
+export function toASGIFunction(app: ASGIApp): ASGIFunction {
+  if (typeof app === 'function') return app;
+  if (app !== null && typeof app === 'object' && typeof app.asgi === 'function') {
+    return (scope, receive, send) => app.asgi(scope, receive, send);
+  }
+  throw new TypeError('Expected an ASGI app: a function (scope, receive, send) or an object with .asgi');
+}
+
+/** True when `value` is an ASGI app in either form. */
+export function isASGIApp(value: unknown): value is ASGIApp {
+  if (typeof value === 'function') return true;
+  return (
+    value !== null && typeof value === 'object' && typeof (value as { asgi?: unknown }).asgi === 'function'
+  );
+}
+
+/** UTF-8 encodes a string. */
+export function utf8Encode(s: string): Uint8Array {
+  return encoder.encode(s);
+}
+
+/** Decodes UTF-8 bytes (invalid sequences become U+FFFD). */
+export function utf8Decode(bytes: Uint8Array): string {
+  return decoder.decode(bytes);
+}
+
+/** Encodes a string as latin-1 (one byte per code unit; code points above 0xFF are truncated like Node's 'latin1'). */
+export function latin1Encode(s: string): Uint8Array {
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i) & 0xff;
+  return out;
+}
+
+/** Decodes bytes as latin-1: every byte maps to the code point of the same value. */
+export function latin1Decode(bytes: Uint8Array): string {
+  let out = '';
+  // Chunked so a large header value does not blow the argument limit of fromCharCode.
+  for (let i = 0; i < bytes.length; i += 8192) {
+    out += String.fromCharCode(...bytes.subarray(i, i + 8192));
+  }
+  return out;
+}
+
+/** Bytes from a body-like value: strings are UTF-8. */
+export function toBytes(value: BytesLike | null | undefined): Uint8Array {
+  if (value == null) return new Uint8Array(0);
+  return typeof value === 'string' ? encoder.encode(value) : value;
+}
+
+/** Bytes from a header-like value: strings are latin-1. */
+export function toHeaderBytes(value: BytesLike): Uint8Array {
+  return typeof value === 'string' ? latin1Encode(value) : value;
+}
+
+/** Concatenates byte chunks into one array. */
+export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  let total = 0;
+  for (const c of chunks) total += c.length;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.length;
+  }
+  return out;
+}
+
+/** True when a value is an async iterable. */
+export function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return (
+    value != null &&
+    typeof (value as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function'
+  );
+}
+
+/** True when a value is a (sync) iterable. */
+export function isIterable(value: unknown): value is Iterable<unknown> {
+  return value != null && typeof (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function';
+}
+
+// ---- Percent-encoding, with Python's urllib.parse semantics (what Starlette's behaviour is built on) ----
+
+const ALWAYS_SAFE = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~';
+const HEX = '0123456789ABCDEF';
+
+/**
+ * Percent-encodes `s` as UTF-8, leaving letters, digits, `_.-~` and the characters of `safe` as they are
+ * (Python's `urllib.parse.quote`).
+ */
+export function quote(s: string, safe = '/'): string {
+  let out = '';
+  for (const byte of encoder.encode(s)) {
+    const ch = String.fromCharCode(byte);
+    if (byte < 0x80 && (ALWAYS_SAFE.includes(ch) || safe.includes(ch))) out += ch;
+    else out += '%' + HEX[byte >> 4] + HEX[byte & 15];
+  }
+  return out;
+}
+
+/** Like {@link quote}, but spaces become `+` and `/` is not safe by default (form encoding). */
+export function quotePlus(s: string, safe = ''): string {
+  return quote(s, safe + ' ').replaceAll(' ', '+');
+}
+
+function hexValue(code: number): number {
+  if (code >= 48 && code <= 57) return code - 48;
+  if (code >= 65 && code <= 70) return code - 55;
+  if (code >= 97 && code <= 102) return code - 87;
+  return -1;
+}
+
+/** Decodes `%XX` escapes as UTF-8 (invalid sequences become U+FFFD); malformed escapes are kept verbatim. */
+export function unquote(s: string): string {
+  if (!s.includes('%')) return s;
+  let out = '';
+  let pending: number[] = [];
+  const flush = () => {
+    if (pending.length) out += decoder.decode(new Uint8Array(pending));
+    pending = [];
+  };
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === '%' && i + 2 < s.length) {
+      const hi = hexValue(s.charCodeAt(i + 1));
+      const lo = hexValue(s.charCodeAt(i + 2));
+      if (hi >= 0 && lo >= 0) {
+        pending.push(hi * 16 + lo);
+        i += 2;
+        continue;
+      }
+    }
+    flush();
+    out += s[i];
+  }
+  flush();
+  return out;
+}
+
+/** {@link unquote} after turning `+` into spaces (form decoding). */
+export function unquotePlus(s: string): string {
+  return unquote(s.replaceAll('+', ' '));
+}
+
+/** Parses `a=1&b=&c` into pairs, keeping blank values (Python's `parse_qsl(..., keep_blank_values=True)`). */
+export function parseQueryString(qs: string): [string, string][] {
+  const pairs: [string, string][] = [];
+  if (!qs) return pairs;
+  for (const part of qs.split('&')) {
+    if (!part) continue;
+    const eq = part.indexOf('=');
+    const name = eq === -1 ? part : part.slice(0, eq);
+    const value = eq === -1 ? '' : part.slice(eq + 1);
+    pairs.push([unquotePlus(name), unquotePlus(value)]);
+  }
+  return pairs;
+}
+
+/** Form-encodes pairs: `a=1&b=x+y` (Python's `urlencode`). */
+export function urlencode(pairs: Iterable<readonly [string, unknown]>): string {
+  const parts: string[] = [];
+  for (const [k, v] of pairs) parts.push(`${quotePlus(String(k))}=${quotePlus(String(v))}`);
+  return parts.join('&');
+}
+
+/**
+ * The path used for routing: `path` without the `root_path` prefix, stripped only on a segment boundary
+ * (ASGI's `path` includes `root_path`).
+ */
+export function getRoutePath(scope: { path: string; root_path?: string }): string {
+  const root = scope.root_path ?? '';
+  if (!root) return scope.path;
+  if (scope.path === root) return '';
+  if (scope.path.startsWith(root + '/')) return scope.path.slice(root.length);
+  return scope.path;
+}
+
+// ---- Media types, for FileResponse and StaticFiles (the common entries of Python's mimetypes table) ----
+
+const MEDIA_TYPES: Record<string, string> = {
+  txt: 'text/plain',
+  text: 'text/plain',
+  log: 'text/plain',
+  html: 'text/html',
+  htm: 'text/html',
+  css: 'text/css',
+  csv: 'text/csv',
+  js: 'text/javascript',
+  mjs: 'text/javascript',
+  md: 'text/markdown',
+  xml: 'text/xml',
+  json: 'application/json',
+  map: 'application/json',
+  webmanifest: 'application/manifest+json',
+  pdf: 'application/pdf',
+  zip: 'application/zip',
+  gz: 'application/gzip',
+  tar: 'application/x-tar',
+  wasm: 'application/wasm',
+  bin: 'application/octet-stream',
+  yaml: 'application/yaml',
+  yml: 'application/yaml',
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  gif: 'image/gif',
+  webp: 'image/webp',
+  avif: 'image/avif',
+  svg: 'image/svg+xml',
+  ico: 'image/vnd.microsoft.icon',
+  bmp: 'image/bmp',
+  tif: 'image/tiff',
+  tiff: 'image/tiff',
+  mp3: 'audio/mpeg',
+  wav: 'audio/x-wav',
+  ogg: 'audio/ogg',
+  oga: 'audio/ogg',
+  flac: 'audio/flac',
+  mp4: 'video/mp4',
+  m4a: 'audio/mp4',
+  webm: 'video/webm',
+  mov: 'video/quicktime',
+  avi: 'video/x-msvideo',
+  mpeg: 'video/mpeg',
+  woff: 'font/woff',
+  woff2: 'font/woff2',
+  ttf: 'font/ttf',
+  otf: 'font/otf',
+  eot: 'application/vnd.ms-fontobject',
+  ics: 'text/calendar',
+  rtf: 'application/rtf',
+  doc: 'application/msword',
+  xls: 'application/vnd.ms-excel',
+  ppt: 'application/vnd.ms-powerpoint',
+  docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  pptx: 'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+};
+
+/** The media type for a file name by its extension, or `null` when unknown. */
+export function guessMediaType(path: string): string | null {
+  const name = path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1);
+  const dot = name.lastIndexOf('.');
+  if (dot <= 0 && !name.startsWith('.')) return null;
+  return MEDIA_TYPES[name.slice(dot + 1).toLowerCase()] ?? null;
+}

@@ -1,0 +1,124 @@
+/**
+ * ServerErrorMiddleware, the outermost layer: any error that escapes the app becomes a 500 (a debug
+ * page or traceback with `debug`, the user's 500 handler, or plain `Internal Server Error`), and is
+ * then rethrown so the server logs it and the TestClient can raise it.
+ */
+import type { ASGIApp, Receive, Scope, Send, SendMessage } from '../asgi.ts';
+import { toASGIFunction } from '../_utils.ts';
+import { Request } from '../requests.ts';
+import { HTMLResponse, PlainTextResponse, type Response } from '../responses.ts';
+
+export interface ServerErrorMiddlewareOptions {
+  /** `(request, error) => response` used in production instead of the plain 500. */
+  handler?: ((request: Request, error: any) => unknown) | null;
+  debug?: boolean;
+}
+
+const escapeHtml = (s: string) =>
+  s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#x27;');
+
+function describe(error: unknown): { title: string; stack: string } {
+  if (error instanceof Error)
+    return {
+      title: `${error.name}: ${error.message}`,
+      stack: error.stack ?? `${error.name}: ${error.message}`,
+    };
+  return { title: String(error), stack: String(error) };
+}
+
+/** The debug page: the error and its stack, frames innermost first, for browsers. */
+export function generateHtml(error: unknown): string {
+  const { title, stack } = describe(error);
+  const frames = stack
+    .split('\n')
+    .slice(1)
+    .map((line) => `<li class="frame"><code>${escapeHtml(line.trim())}</code></li>`)
+    .join('\n');
+  return `<!DOCTYPE html>
+<html>
+<head>
+<meta charset="utf-8">
+<title>Starling Debugger</title>
+<style>
+body { font-family: system-ui, sans-serif; margin: 2em; }
+.error { color: #b00020; }
+.frame { list-style: none; padding: 0.3em 0.5em; border-bottom: 1px solid #eee; }
+code { font-family: ui-monospace, monospace; }
+</style>
+</head>
+<body>
+<h1>500 Server Error</h1>
+<h2 class="error">${escapeHtml(title)}</h2>
+<h3>Traceback</h3>
+<ul class="traceback">
+${frames}
+</ul>
+</body>
+</html>
+`;
+}
+
+/** The debug text: the error's stack. */
+export function generatePlainText(error: unknown): string {
+  return describe(error).stack;
+}
+
+/**
+ * Catches every error of the app it wraps; `Starling` installs it outermost.
+ *
+ * @example
+ * ```ts
+ * const app = new ServerErrorMiddleware(router, { debug: true });
+ * ```
+ */
+export class ServerErrorMiddleware {
+  readonly app: ASGIApp;
+  readonly handler: ServerErrorMiddlewareOptions['handler'];
+  debug: boolean;
+
+  constructor(app: ASGIApp, options: ServerErrorMiddlewareOptions = {}) {
+    this.app = app;
+    this.handler = options.handler ?? null;
+    this.debug = options.debug ?? false;
+  }
+
+  asgi = async (scope: Scope, receive: Receive, send: Send): Promise<void> => {
+    const run = toASGIFunction(this.app);
+    if (scope.type !== 'http') return run(scope, receive, send);
+    let started = false;
+    const sender = (message: SendMessage) => {
+      if (message.type === 'http.response.start') started = true;
+      return send(message);
+    };
+    try {
+      await run(scope, receive, sender);
+    } catch (error) {
+      // Once bytes went out nothing can be fixed; just report.
+      if (!started) {
+        const request = new Request(scope, receive, send);
+        if (this.debug) await this.debugResponse(request, error).asgi(scope, receive, send);
+        else if (this.handler) {
+          const response = (await this.handler(request, error)) as Response | undefined | null;
+          if (response) await response.asgi(scope, receive, send);
+        } else await this.errorResponse(request, error).asgi(scope, receive, send);
+      }
+      throw error;
+    }
+  };
+
+  /** The debug answer: HTML for browsers (`Accept: text/html`), the stack as text otherwise. */
+  debugResponse(request: Request, error: unknown): Response {
+    if ((request.headers.get('accept') ?? '').includes('text/html'))
+      return new HTMLResponse(generateHtml(error), { status: 500 });
+    return new PlainTextResponse(generatePlainText(error), { status: 500 });
+  }
+
+  errorResponse(_request: Request, _error: unknown): Response {
+    return new PlainTextResponse('Internal Server Error', { status: 500 });
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * `Middleware`: a declared middleware, built later around the app it wraps.
+ */
+import type { ASGIApp, ASGIFunction } from '../asgi.ts';
+import { toASGIFunction } from '../_utils.ts';
+
+/** An app that is both forms at once: callable, and with `.asgi`. */
+export type ASGIDual = ASGIFunction & { asgi: ASGIFunction };
+
+/**
+ * Gives middleware an app it can call either way (`this.app(...)` or `this.app.asgi(...)`), so
+ * middleware written for Starlette's callable apps and for `.asgi` objects both work.
+ */
+export function dualApp(app: ASGIApp): ASGIDual {
+  if (typeof app === 'function' && typeof (app as Partial<ASGIDual>).asgi === 'function')
+    return app as ASGIDual;
+  const fn = toASGIFunction(app);
+  const dual = ((scope, receive, send) => fn(scope, receive, send)) as ASGIDual;
+  dual.asgi = fn;
+  return dual;
+}
+
+/** A middleware class (`new cls(app, options)`) or a factory function (`cls(app, options)`). */
+export type MiddlewareFactory<O = any> =
+  (new (app: ASGIDual, options: O) => ASGIApp) | ((app: ASGIDual, options: O) => ASGIApp);
+
+function isClass(fn: unknown): boolean {
+  return typeof fn === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(fn));
+}
+
+/**
+ * A middleware and its options, applied when the app builds its stack (first in the list = outermost).
+ *
+ * @example
+ * ```ts
+ * new Starling({ middleware: [new Middleware(GZipMiddleware, { minimumSize: 500 })] });
+ * ```
+ */
+export class Middleware<O = any> {
+  readonly cls: MiddlewareFactory<O>;
+  readonly options: O;
+
+  constructor(cls: MiddlewareFactory<O>, options?: O) {
+    this.cls = cls;
+    this.options = (options ?? {}) as O;
+  }
+
+  /** Wraps `app`: `new cls(app, options)` for a class, `cls(app, options)` for a factory. */
+  build(inner: ASGIApp): ASGIApp {
+    const app = dualApp(inner);
+    if (isClass(this.cls))
+      return new (this.cls as new (app: ASGIDual, options: O) => ASGIApp)(app, this.options);
+    return (this.cls as (app: ASGIDual, options: O) => ASGIApp)(app, this.options);
+  }
+
+  /** Like Starlette's `cls, args, kwargs = middleware`. */
+  *[Symbol.iterator](): Iterator<unknown> {
+    yield this.cls;
+    yield this.options;
+  }
+
+  toString(): string {
+    return `Middleware(${this.cls.name || 'anonymous'})`;
+  }
+}
+
+/** Wraps `app` in `middleware`, the first one outermost. */
+export function applyMiddleware(app: ASGIApp, middleware: Iterable<Middleware> = []): ASGIApp {
+  for (const m of [...middleware].reverse()) app = m.build(app);
+  return app;
+}

@@ -1,0 +1,220 @@
+/**
+ * Response and its simple subclasses: a body known up front, sent as one start and one body message.
+ */
+import type { HeaderLike, RawHeader, Receive, Scope, Send, SendMessage } from '../asgi.ts';
+import { latin1Encode, quote, utf8Encode } from '../_utils.ts';
+import type { BackgroundTask } from '../background.ts';
+import { Headers, MutableHeaders } from '../datastructures.ts';
+import type { URL } from '../datastructures.ts';
+import { formatCookie, type CookieOptions } from './cookies.ts';
+
+/** Headers as a response constructor accepts them. */
+export type ResponseHeadersInit = Record<string, string> | Iterable<readonly [string, string]> | Headers;
+
+/** Options shared by every response constructor. */
+export interface ResponseOptions {
+  status?: number;
+  headers?: ResponseHeadersInit | null;
+  mediaType?: string | null;
+  background?: BackgroundTask | null;
+}
+
+const EMPTY = new Uint8Array(0);
+const CONTENT_LENGTH = latin1Encode('content-length');
+const CONTENT_TYPE = latin1Encode('content-type');
+
+function headerPairs(headers: ResponseHeadersInit): [string, string][] {
+  if (headers instanceof Headers) return headers.items();
+  if (Symbol.iterator in headers)
+    return [...(headers as Iterable<readonly [string, string]>)].map(([k, v]) => [k, v]);
+  return Object.entries(headers);
+}
+
+/** Re-types http.response.* messages as websocket.http.response.* so a response can deny a handshake. */
+export function websocketDenialSend(send: Send): Send {
+  return (message: SendMessage) => {
+    if (message.type === 'http.response.start' || message.type === 'http.response.body') {
+      return send({ ...message, type: `websocket.${message.type}` } as SendMessage);
+    }
+    return send(message);
+  };
+}
+
+/**
+ * An HTTP response with a body known up front. It is an ASGI app: `await response.asgi(scope, receive, send)`.
+ *
+ * @example
+ * ```ts
+ * const response = new Response('<b>hi</b>', { status: 200, mediaType: 'text/html' });
+ * response.headers.set('cache-control', 'no-store');
+ * response.setCookie('seen', '1', { maxAge: 3600 });
+ * ```
+ */
+export class Response {
+  /** The default media type of the class; subclasses override it. */
+  static mediaType: string | null = null;
+  /** The charset used to encode string bodies and added to `text/*` media types. */
+  static charset = 'utf-8';
+
+  status: number;
+  mediaType: string | null;
+  background: BackgroundTask | null;
+  body: Uint8Array;
+  rawHeaders: RawHeader[];
+  #headers: MutableHeaders | undefined;
+
+  constructor(content?: unknown, options: ResponseOptions = {}) {
+    const ctor = this.constructor as typeof Response;
+    this.status = options.status ?? 200;
+    this.mediaType = options.mediaType ?? ctor.mediaType;
+    this.background = options.background ?? null;
+    this.body = this.render(content);
+    this.rawHeaders = this.initHeaders(options.headers);
+  }
+
+  /** Starlette's spelling of `status`. */
+  get statusCode(): number {
+    return this.status;
+  }
+  set statusCode(value: number) {
+    this.status = value;
+  }
+
+  /** The charset of this response class. */
+  get charset(): string {
+    return (this.constructor as typeof Response).charset;
+  }
+
+  /** Turns `content` into body bytes: nothing is empty, strings are encoded, bytes pass through. */
+  render(content: unknown): Uint8Array {
+    if (content == null) return EMPTY;
+    if (content instanceof Uint8Array) return content;
+    if (content instanceof ArrayBuffer) return new Uint8Array(content);
+    if (ArrayBuffer.isView(content))
+      return new Uint8Array(content.buffer, content.byteOffset, content.byteLength);
+    if (typeof content === 'string')
+      return this.charset === 'utf-8' ? utf8Encode(content) : Buffer.from(content, 'latin1');
+    throw new TypeError(`${this.constructor.name} content must be a string or bytes, got ${typeof content}`);
+  }
+
+  /**
+   * Builds the raw header list: given headers (names lower-cased), then `content-length` and `content-type`
+   * unless given. No `content-length` for 1xx, 204 and 304 or when there is no body (streams).
+   */
+  protected initHeaders(
+    headers: ResponseHeadersInit | null | undefined,
+    body: Uint8Array | null = this.body,
+  ): RawHeader[] {
+    const raw: RawHeader[] = [];
+    let hasLength = false;
+    let hasType = false;
+    if (headers) {
+      for (const [k, v] of headerPairs(headers)) {
+        const name = k.toLowerCase();
+        if (name === 'content-length') hasLength = true;
+        else if (name === 'content-type') hasType = true;
+        raw.push([latin1Encode(name), latin1Encode(String(v))]);
+      }
+    }
+    if (body !== null && !hasLength && !(this.status < 200 || this.status === 204 || this.status === 304)) {
+      raw.push([CONTENT_LENGTH, latin1Encode(String(body.length))]);
+    }
+    let contentType = this.mediaType;
+    if (contentType != null && !hasType) {
+      if (contentType.startsWith('text/') && !contentType.toLowerCase().includes('charset=')) {
+        contentType += '; charset=' + this.charset;
+      }
+      raw.push([CONTENT_TYPE, latin1Encode(contentType)]);
+    }
+    return raw;
+  }
+
+  /** The headers, editable in place (a view over `rawHeaders`). */
+  get headers(): MutableHeaders {
+    return (this.#headers ??= new MutableHeaders({ raw: this.rawHeaders }));
+  }
+
+  /** Adds a `Set-Cookie` header; may be called several times. */
+  setCookie(key: string, value = '', options: CookieOptions = {}): void {
+    this.rawHeaders.push([latin1Encode('set-cookie'), latin1Encode(formatCookie(key, value, options))]);
+  }
+
+  /** Adds a `Set-Cookie` header that expires `key` now. */
+  deleteCookie(key: string, options: Omit<CookieOptions, 'maxAge' | 'expires'> = {}): void {
+    this.setCookie(key, '', { ...options, maxAge: 0, expires: 0 });
+  }
+
+  /** Sends the response; `scope` of type websocket sends it as a handshake denial. */
+  async asgi(scope: Scope, _receive: Receive, send: Send): Promise<void> {
+    if (scope.type === 'websocket') send = websocketDenialSend(send);
+    await send({
+      type: 'http.response.start',
+      status: this.status,
+      headers: this.rawHeaders as HeaderLike[],
+    });
+    await send({ type: 'http.response.body', body: this.body });
+    if (this.background !== null) await this.background.run();
+  }
+}
+
+/**
+ * An HTML response (`text/html; charset=utf-8`).
+ *
+ * @example
+ * ```ts
+ * return new HTMLResponse('<h1>Hello</h1>');
+ * ```
+ */
+export class HTMLResponse extends Response {
+  static override mediaType: string | null = 'text/html';
+}
+
+/**
+ * A plain-text response (`text/plain; charset=utf-8`).
+ *
+ * @example
+ * ```ts
+ * return new PlainTextResponse('Hello, world!');
+ * ```
+ */
+export class PlainTextResponse extends Response {
+  static override mediaType: string | null = 'text/plain';
+}
+
+/**
+ * A JSON response: compact output (no spaces), non-ASCII kept as UTF-8, `undefined` sent as `null`.
+ *
+ * @example
+ * ```ts
+ * return new JSONResponse({ hello: 'world' }, { status: 201 });
+ * ```
+ */
+export class JSONResponse extends Response {
+  static override mediaType: string | null = 'application/json';
+
+  constructor(content: unknown, options: ResponseOptions = {}) {
+    super(content, options);
+  }
+
+  override render(content: unknown): Uint8Array {
+    return utf8Encode(JSON.stringify(content) ?? 'null');
+  }
+}
+
+// The characters RedirectResponse leaves unquoted in a Location header.
+const LOCATION_SAFE = ":/%#?=@[]!$&'()*+,;";
+
+/**
+ * A redirect (307 by default) with an empty body; the URL is percent-encoded where needed.
+ *
+ * @example
+ * ```ts
+ * return new RedirectResponse('/login?next=/café', { status: 303 });
+ * ```
+ */
+export class RedirectResponse extends Response {
+  constructor(url: string | URL, options: Omit<ResponseOptions, 'mediaType'> = {}) {
+    super(null, { ...options, status: options.status ?? 307 });
+    this.headers.set('location', quote(String(url), LOCATION_SAFE));
+  }
+}

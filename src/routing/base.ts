@@ -1,0 +1,150 @@
+/**
+ * Routing building blocks: `Match`, `NoMatchFound`, `compilePath` and the `BaseRoute` every route extends.
+ */
+import type { Receive, Scope, Send } from '../asgi.ts';
+import { getRoutePath } from '../_utils.ts';
+import { CONVERTOR_TYPES, type Convertor } from '../convertors.ts';
+import type { URLPath } from '../datastructures.ts';
+import { PlainTextResponse } from '../responses.ts';
+import { WebSocketClose } from '../websockets.ts';
+
+/** How well a route matches a scope: not at all, path only (wrong method), or fully. */
+export const Match = { NONE: 0, PARTIAL: 1, FULL: 2 } as const;
+export type Match = (typeof Match)[keyof typeof Match];
+
+/** Path parameters as given to `urlPathFor`. */
+export type PathParams = Record<string, unknown>;
+
+/**
+ * Thrown by `urlPathFor` when no route has that name and exactly those parameters.
+ *
+ * @example
+ * ```ts
+ * try { app.urlPathFor('user', {}); } catch (e) { e instanceof NoMatchFound; }
+ * ```
+ */
+export class NoMatchFound extends Error {
+  constructor(name: string, params: PathParams) {
+    super(`No route exists for name "${name}" and params "${Object.keys(params).join(', ')}".`);
+    this.name = 'NoMatchFound';
+  }
+}
+
+/** A compiled route path: the regex, the format used to reverse it, and the convertor per parameter. */
+export interface CompiledPath {
+  regex: RegExp;
+  format: string;
+  convertors: Record<string, Convertor>;
+}
+
+const PARAM = /\{([a-zA-Z_][a-zA-Z0-9_]*)(?::([a-zA-Z_][a-zA-Z0-9_]*))?\}/g;
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+
+/**
+ * Compiles `'/users/{id:int}'` into a regex with one named group per parameter. A pattern without a
+ * leading `/` is a host pattern: its `:port` is ignored.
+ *
+ * @example
+ * ```ts
+ * const { regex, format } = compilePath('/users/{id:int}');
+ * regex.exec('/users/7')?.groups; // { id: '7' }
+ * format; // '/users/{id}'
+ * ```
+ */
+export function compilePath(path: string): CompiledPath {
+  const isHost = !path.startsWith('/');
+  let regex = '^';
+  let format = '';
+  const convertors: Record<string, Convertor> = {};
+  const duplicated = new Set<string>();
+  let index = 0;
+  for (const match of path.matchAll(PARAM)) {
+    const [whole, name = '', type = 'str'] = match;
+    const convertor = CONVERTOR_TYPES[type];
+    if (!convertor) throw new Error(`Unknown path convertor '${type}'`);
+    const literal = path.slice(index, match.index);
+    regex += escape(literal) + `(?<${name}>${convertor.regex})`;
+    format += literal + `{${name}}`;
+    if (name in convertors) duplicated.add(name);
+    convertors[name] = convertor;
+    index = (match.index ?? 0) + whole.length;
+  }
+  if (duplicated.size > 0) {
+    const names = [...duplicated].sort().join(', ');
+    throw new Error(`Duplicated param name${duplicated.size > 1 ? 's' : ''} ${names} at path ${path}`);
+  }
+  let rest = path.slice(index);
+  if (isHost) rest = rest.split(':')[0] as string;
+  regex += escape(rest) + '$';
+  format += rest;
+  return { regex: new RegExp(regex, isHost ? 'i' : ''), format, convertors };
+}
+
+/** Runs the regex and converts the parameters, or `null` on a miss. */
+export function matchPath(compiled: CompiledPath, value: string): Record<string, unknown> | null {
+  const groups = compiled.regex.exec(value)?.groups;
+  if (!groups && !compiled.regex.test(value)) return null;
+  const params: Record<string, unknown> = {};
+  for (const [name, raw] of Object.entries(groups ?? {})) {
+    params[name] = (compiled.convertors[name] as Convertor).convert(raw);
+  }
+  return params;
+}
+
+/** Fills a path format from params; returns the path and the params that were not used. */
+export function replaceParams(
+  format: string,
+  convertors: Record<string, Convertor>,
+  params: PathParams,
+): [string, PathParams] {
+  const remaining = { ...params };
+  for (const [key, value] of Object.entries(params)) {
+    if (format.includes(`{${key}}`)) {
+      const convertor = convertors[key] ?? (CONVERTOR_TYPES.str as Convertor);
+      format = format.replaceAll(`{${key}}`, convertor.toString(value));
+      delete remaining[key];
+    }
+  }
+  return [format, remaining];
+}
+
+/** The path routes match against: `path` without `root_path`, and `/` rather than empty. */
+export function routePath(scope: Scope): string {
+  return getRoutePath(scope as Scope & { path: string; root_path?: string }) || '/';
+}
+
+/** True for `class X {}` (called with `new`), false for plain and arrow functions. */
+export function isClass(value: unknown): value is new (...args: any[]) => any {
+  return typeof value === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(value));
+}
+
+/** The name a route takes by default: the function's or class's name. */
+export function getName(endpoint: unknown): string {
+  if (typeof endpoint === 'function') return endpoint.name || 'anonymous';
+  return (endpoint as object | null)?.constructor?.name ?? 'anonymous';
+}
+
+/**
+ * The base of every route: it matches a scope, reverses a name into a path, and handles a request.
+ * A route is also an ASGI app on its own (404 / close when it does not match).
+ */
+export abstract class BaseRoute {
+  /** The name `urlPathFor` knows this route by, if any. */
+  abstract readonly name: string | null;
+  abstract matches(scope: Scope): [Match, Record<string, unknown>];
+  abstract urlPathFor(name: string, params?: PathParams): URLPath;
+  abstract handle(scope: Scope, receive: Receive, send: Send): Promise<void>;
+
+  /** Serves the route alone, outside a router. */
+  asgi = async (scope: Scope, receive: Receive, send: Send): Promise<void> => {
+    const [match, child] = this.matches(scope);
+    if (match === Match.NONE) {
+      if (scope.type === 'http')
+        await new PlainTextResponse('Not Found', { status: 404 }).asgi(scope, receive, send);
+      else if (scope.type === 'websocket') await new WebSocketClose().asgi(scope, receive, send);
+      return;
+    }
+    Object.assign(scope, child);
+    await this.handle(scope, receive, send);
+  };
+}

@@ -1,0 +1,222 @@
+/**
+ * `Route` (HTTP) and `WebSocketRoute`, and the wrappers that turn a `(request) => response` or
+ * `(websocket) => void` function into an ASGI app.
+ */
+import type { ASGIApp, ASGIFunction, Receive, Scope, Send } from '../asgi.ts';
+import { toASGIFunction } from '../_utils.ts';
+import { URLPath } from '../datastructures.ts';
+import { HTTPException } from '../exceptions.ts';
+import { applyMiddleware, type Middleware } from '../middleware/index.ts';
+import { wrapAppHandlingExceptions } from '../middleware/exceptions.ts';
+import { Request } from '../requests.ts';
+import { PlainTextResponse, type Response } from '../responses.ts';
+import { WebSocket } from '../websockets.ts';
+import {
+  BaseRoute,
+  compilePath,
+  getName,
+  isClass,
+  Match,
+  matchPath,
+  NoMatchFound,
+  replaceParams,
+  routePath,
+  type CompiledPath,
+  type PathParams,
+} from './base.ts';
+
+/** An HTTP endpoint function: takes the request, returns (a promise of) a response. */
+export type RequestHandler = (request: Request) => Response | Promise<Response>;
+/** A WebSocket endpoint function. */
+export type WebSocketHandler = (websocket: WebSocket) => unknown;
+/** A class endpoint (`HTTPEndpoint`/`WebSocketEndpoint` subclass): built per connection, then dispatched. */
+export type EndpointClass = new (scope: any, receive: Receive, send: Send) => { dispatch(): Promise<void> };
+
+/**
+ * Turns `(request) => response` into an ASGI app; errors go through the app's exception handlers with
+ * the same `Request` object.
+ *
+ * @example
+ * ```ts
+ * const app = requestResponse(async (request) => new PlainTextResponse(request.url.path));
+ * ```
+ */
+export function requestResponse(fn: RequestHandler): ASGIFunction {
+  return async (scope, receive, send) => {
+    const request = new Request(scope, receive, send);
+    const app: ASGIFunction = async (scope, receive, send) => {
+      const response = await fn(request);
+      await toASGIFunction(response)(scope, receive, send);
+    };
+    await wrapAppHandlingExceptions(app, request)(scope, receive, send);
+  };
+}
+
+/** Turns `(websocket) => Promise<void>` into an ASGI app, with the app's exception handlers. */
+export function websocketSession(fn: WebSocketHandler): ASGIFunction {
+  return async (scope, receive, send) => {
+    const ws = new WebSocket(scope, receive, send);
+    const app: ASGIFunction = async () => {
+      await fn(ws);
+    };
+    await wrapAppHandlingExceptions(app, ws)(scope, receive, send);
+  };
+}
+
+function classApp(cls: EndpointClass): ASGIFunction {
+  return async (scope, receive, send) => {
+    await new cls(scope, receive, send).dispatch();
+  };
+}
+
+/** Classes are built per connection; objects and 3-argument functions are ASGI apps; other functions are handlers. */
+function endpointApp(endpoint: unknown, wrap: (fn: any) => ASGIFunction): [ASGIFunction, boolean] {
+  if (isClass(endpoint)) return [classApp(endpoint as EndpointClass), false];
+  if (typeof endpoint === 'function' && endpoint.length < 3) return [wrap(endpoint), true];
+  return [toASGIFunction(endpoint as ASGIApp), false];
+}
+
+export interface RouteOptions {
+  /** Allowed methods; default `['GET']` for functions, every method for classes and ASGI apps. HEAD comes with GET. */
+  methods?: string[] | null;
+  name?: string | null;
+  includeInSchema?: boolean;
+  /** Middleware wrapping only this route, first = outermost. */
+  middleware?: Middleware[];
+  /** An OpenAPI fragment for `starling/schemas`. */
+  openapi?: unknown;
+}
+
+/**
+ * An HTTP route.
+ *
+ * @example
+ * ```ts
+ * new Route('/users/{id:int}', async (request) => new JSONResponse({ id: request.pathParams.id }), { name: 'user' });
+ * ```
+ */
+export class Route extends BaseRoute {
+  readonly path: string;
+  readonly endpoint: unknown;
+  readonly name: string | null;
+  readonly includeInSchema: boolean;
+  readonly methods: Set<string> | null;
+  readonly app: ASGIFunction;
+  readonly openapi: unknown;
+  readonly #compiled: CompiledPath;
+
+  constructor(path: string, endpoint: RequestHandler | EndpointClass | ASGIApp, options: RouteOptions = {}) {
+    super();
+    if (!path.startsWith('/')) throw new Error("Routed paths must start with '/'");
+    this.path = path;
+    this.endpoint = endpoint;
+    this.name = options.name === undefined ? getName(endpoint) : options.name;
+    this.includeInSchema = options.includeInSchema ?? true;
+    this.openapi = options.openapi;
+    const [app, isHandler] = endpointApp(endpoint, requestResponse);
+    this.app = toASGIFunction(applyMiddleware(app, options.middleware));
+    const methods = options.methods ?? (isHandler ? ['GET'] : null);
+    if (methods === null) this.methods = null;
+    else {
+      this.methods = new Set<string>();
+      for (const method of methods.map((m) => m.toUpperCase())) {
+        this.methods.add(method);
+        if (method === 'GET') this.methods.add('HEAD');
+      }
+    }
+    this.#compiled = compilePath(path);
+  }
+
+  /** The path's parameter names, in order. */
+  get paramConvertors() {
+    return this.#compiled.convertors;
+  }
+
+  matches(scope: Scope): [Match, Record<string, unknown>] {
+    if (scope.type !== 'http') return [Match.NONE, {}];
+    const params = matchPath(this.#compiled, routePath(scope));
+    if (!params) return [Match.NONE, {}];
+    const child = {
+      endpoint: this.endpoint,
+      path_params: { ...(scope.path_params as object | undefined), ...params },
+    };
+    if (this.methods && !this.methods.has(scope.method)) return [Match.PARTIAL, child];
+    return [Match.FULL, child];
+  }
+
+  urlPathFor(name: string, params: PathParams = {}): URLPath {
+    const expected = Object.keys(this.#compiled.convertors).sort().join();
+    if (name !== this.name || Object.keys(params).sort().join() !== expected)
+      throw new NoMatchFound(name, params);
+    const [path] = replaceParams(this.#compiled.format, this.#compiled.convertors, params);
+    return new URLPath(path, 'http');
+  }
+
+  async handle(scope: Scope, receive: Receive, send: Send): Promise<void> {
+    if (this.methods && scope.type === 'http' && !this.methods.has(scope.method)) {
+      const headers = { Allow: [...this.methods].join(', ') };
+      if ('app' in scope) throw new HTTPException(405, { headers });
+      await new PlainTextResponse('Method Not Allowed', { status: 405, headers }).asgi(scope, receive, send);
+      return;
+    }
+    await this.app(scope, receive, send);
+  }
+}
+
+export interface WebSocketRouteOptions {
+  name?: string | null;
+  middleware?: Middleware[];
+}
+
+/**
+ * A WebSocket route.
+ *
+ * @example
+ * ```ts
+ * new WebSocketRoute('/ws', async (ws) => { await ws.accept(); await ws.sendText('hi'); await ws.close(); });
+ * ```
+ */
+export class WebSocketRoute extends BaseRoute {
+  readonly path: string;
+  readonly endpoint: unknown;
+  readonly name: string | null;
+  readonly app: ASGIFunction;
+  readonly #compiled: CompiledPath;
+
+  constructor(
+    path: string,
+    endpoint: WebSocketHandler | EndpointClass | ASGIApp,
+    options: WebSocketRouteOptions = {},
+  ) {
+    super();
+    if (!path.startsWith('/')) throw new Error("Routed paths must start with '/'");
+    this.path = path;
+    this.endpoint = endpoint;
+    this.name = options.name === undefined ? getName(endpoint) : options.name;
+    const [app] = endpointApp(endpoint, websocketSession);
+    this.app = toASGIFunction(applyMiddleware(app, options.middleware));
+    this.#compiled = compilePath(path);
+  }
+
+  matches(scope: Scope): [Match, Record<string, unknown>] {
+    if (scope.type !== 'websocket') return [Match.NONE, {}];
+    const params = matchPath(this.#compiled, routePath(scope));
+    if (!params) return [Match.NONE, {}];
+    return [
+      Match.FULL,
+      { endpoint: this.endpoint, path_params: { ...(scope.path_params as object | undefined), ...params } },
+    ];
+  }
+
+  urlPathFor(name: string, params: PathParams = {}): URLPath {
+    const expected = Object.keys(this.#compiled.convertors).sort().join();
+    if (name !== this.name || Object.keys(params).sort().join() !== expected)
+      throw new NoMatchFound(name, params);
+    const [path] = replaceParams(this.#compiled.format, this.#compiled.convertors, params);
+    return new URLPath(path, 'websocket');
+  }
+
+  async handle(scope: Scope, receive: Receive, send: Send): Promise<void> {
+    await this.app(scope, receive, send);
+  }
+}

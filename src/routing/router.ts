@@ -1,0 +1,174 @@
+/**
+ * `Router`: dispatches a scope to the first matching route, answers 404/405, redirects a missing or
+ * extra trailing slash, and runs the lifespan (its own and its mounted apps').
+ */
+import type { ASGIApp, ASGIFunction, LifespanScope, Receive, Scope, Send } from '../asgi.ts';
+import { toASGIFunction } from '../_utils.ts';
+import { URL, type URLPath } from '../datastructures.ts';
+import { HTTPException } from '../exceptions.ts';
+import { applyMiddleware, type Middleware } from '../middleware/index.ts';
+import { PlainTextResponse, RedirectResponse } from '../responses.ts';
+import { WebSocketClose } from '../websockets.ts';
+import { Match, NoMatchFound, routePath, type BaseRoute, type PathParams } from './base.ts';
+import { enterLifespan, startSubApp, type Lifespan, type Started } from './lifespan.ts';
+import { Host, Mount } from './mount.ts';
+import {
+  Route,
+  WebSocketRoute,
+  type RequestHandler,
+  type RouteOptions,
+  type WebSocketHandler,
+} from './route.ts';
+
+export interface RouterOptions {
+  routes?: BaseRoute[];
+  /** Redirect `/x/` to `/x` (and back) when only the other one exists. Default `true`. */
+  redirectSlashes?: boolean;
+  /** What answers when nothing matches; default 404 (or a websocket close). */
+  defaultApp?: ASGIApp | null;
+  lifespan?: Lifespan | null;
+  onStartup?: (() => unknown)[];
+  onShutdown?: (() => unknown)[];
+  middleware?: Middleware[];
+}
+
+/**
+ * A list of routes, itself an ASGI app.
+ *
+ * @example
+ * ```ts
+ * const router = new Router({ routes: [new Route('/', home), new Mount('/api', { routes: apiRoutes })] });
+ * ```
+ */
+export class Router {
+  readonly routes: BaseRoute[];
+  redirectSlashes: boolean;
+  readonly defaultApp: ASGIFunction;
+  readonly lifespanContext: Lifespan | null;
+  readonly onStartup: (() => unknown)[];
+  readonly onShutdown: (() => unknown)[];
+  readonly #stack: ASGIFunction;
+
+  constructor(options: RouterOptions = {}) {
+    this.routes = [...(options.routes ?? [])];
+    this.redirectSlashes = options.redirectSlashes ?? true;
+    this.defaultApp = options.defaultApp
+      ? toASGIFunction(options.defaultApp)
+      : (s, r, w) => this.notFound(s, r, w);
+    this.lifespanContext = options.lifespan ?? null;
+    this.onStartup = [...(options.onStartup ?? [])];
+    this.onShutdown = [...(options.onShutdown ?? [])];
+    this.#stack = toASGIFunction(
+      applyMiddleware((s: Scope, r: Receive, w: Send) => this.app(s, r, w), options.middleware),
+    );
+  }
+
+  asgi = (scope: Scope, receive: Receive, send: Send): Promise<void> => this.#stack(scope, receive, send);
+
+  /** The routing itself, inside any router middleware. */
+  async app(scope: Scope, receive: Receive, send: Send): Promise<void> {
+    if (scope.type !== 'http' && scope.type !== 'websocket' && scope.type !== 'lifespan') {
+      throw new Error(`Unsupported scope type: ${String((scope as { type: unknown }).type)}`);
+    }
+    scope.router ??= this;
+    if (scope.type === 'lifespan') return this.lifespan(scope, receive, send);
+
+    let partial: [BaseRoute, Record<string, unknown>] | null = null;
+    for (const route of this.routes) {
+      const [match, child] = route.matches(scope);
+      if (match === Match.FULL) {
+        Object.assign(scope, child);
+        return route.handle(scope, receive, send);
+      }
+      if (match === Match.PARTIAL && partial === null) partial = [route, child];
+    }
+    if (partial) {
+      Object.assign(scope, partial[1]);
+      return partial[0].handle(scope, receive, send);
+    }
+
+    const path = routePath(scope);
+    if (scope.type === 'http' && this.redirectSlashes && path !== '/') {
+      const toggled = { ...scope };
+      toggled.path = scope.path.endsWith('/') ? scope.path.replace(/\/+$/, '') : scope.path + '/';
+      if (this.routes.some((route) => route.matches({ ...toggled })[0] !== Match.NONE)) {
+        const url = new URL('', { scope: toggled });
+        return new RedirectResponse(String(url)).asgi(scope, receive, send);
+      }
+    }
+    return this.defaultApp(scope, receive, send);
+  }
+
+  /** The default for a miss: 404 (an `HTTPException` inside an app, so handlers see it) or a close. */
+  async notFound(scope: Scope, receive: Receive, send: Send): Promise<void> {
+    if (scope.type === 'websocket') return new WebSocketClose().asgi(scope, receive, send);
+    if ('app' in scope) throw new HTTPException(404);
+    await new PlainTextResponse('Not Found', { status: 404 }).asgi(scope, receive, send);
+  }
+
+  /** Reverses a route name into a path. */
+  urlPathFor(name: string, params: PathParams = {}): URLPath {
+    for (const route of this.routes) {
+      try {
+        return route.urlPathFor(name, params);
+      } catch (error) {
+        if (!(error instanceof NoMatchFound)) throw error;
+      }
+    }
+    throw new NoMatchFound(name, params);
+  }
+
+  /** Answers the lifespan protocol: startup hooks, lifespan generator, then mounted apps; shutdown in reverse. */
+  async lifespan(scope: LifespanScope, receive: Receive, send: Send): Promise<void> {
+    let started = false;
+    const app = scope.app ?? this;
+    await receive();
+    try {
+      const exits: Started[] = [];
+      for (const handler of this.onStartup) await handler();
+      if (this.lifespanContext) {
+        const entered = await enterLifespan(this.lifespanContext, app);
+        if (entered.state) {
+          if (!scope.state) throw new Error('The server does not support "state" in the lifespan scope.');
+          Object.assign(scope.state, entered.state);
+        }
+        exits.push(entered);
+      }
+      for (const route of this.routes) {
+        const sub = route instanceof Mount ? route.app : route instanceof Host ? route.app : null;
+        const entered = sub ? await startSubApp(sub, scope) : null;
+        if (entered) exits.push(entered);
+      }
+      await send({ type: 'lifespan.startup.complete' });
+      started = true;
+      await receive();
+      for (const entered of exits.reverse()) await entered.exit();
+      for (const handler of this.onShutdown) await handler();
+    } catch (error) {
+      const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      await send({ type: started ? 'lifespan.shutdown.failed' : 'lifespan.startup.failed', message });
+      throw error;
+    }
+    await send({ type: 'lifespan.shutdown.complete' });
+  }
+
+  mount(path: string, app: ASGIApp, options: { name?: string | null } = {}): void {
+    this.routes.push(new Mount(path, { app, name: options.name ?? null }));
+  }
+
+  host(host: string, app: ASGIApp, options: { name?: string | null } = {}): void {
+    this.routes.push(new Host(host, app, { name: options.name ?? null }));
+  }
+
+  addRoute(path: string, endpoint: RequestHandler | ASGIApp, options: RouteOptions = {}): void {
+    this.routes.push(new Route(path, endpoint, options));
+  }
+
+  addWebSocketRoute(
+    path: string,
+    endpoint: WebSocketHandler | ASGIApp,
+    options: { name?: string | null } = {},
+  ): void {
+    this.routes.push(new WebSocketRoute(path, endpoint, options));
+  }
+}

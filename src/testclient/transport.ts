@@ -1,0 +1,249 @@
+/**
+ * How the TestClient reaches an app. `Transport` is the seam: the in-process `ASGITransport` below
+ * calls the app directly through receive/send; a second transport can drive the real native server
+ * over sockets with the same TestClient on top.
+ */
+import { readFile } from 'node:fs/promises';
+import type {
+  ASGIApp,
+  HTTPScope,
+  LifespanScope,
+  ReceiveMessage,
+  SendMessage,
+  WebSocketScope,
+} from '../asgi.ts';
+import { AsyncQueue } from '../_queue.ts';
+import { callApp, decodeHeaders, toBytes } from './bytes.ts';
+import { InProcessWebSocket, type WebSocketChannel } from './websocket.ts';
+
+export interface TransportRequest {
+  method: string;
+  url: URL;
+  headers: [string, string][];
+  body: Uint8Array | AsyncIterable<Uint8Array> | null;
+}
+
+export interface TransportResponse {
+  status: number;
+  headers: [string, string][];
+  body: Uint8Array;
+}
+
+export interface WebSocketConnectRequest {
+  url: URL;
+  headers: [string, string][];
+  subprotocols: string[];
+}
+
+/** What a TestClient needs from whatever carries its requests to the app. */
+export interface Transport {
+  request(request: TransportRequest): Promise<TransportResponse>;
+  /** Resolves once the app accepts; rejects with a `WebSocketDenialResponse` or the app's error. */
+  websocket(request: WebSocketConnectRequest): Promise<WebSocketChannel>;
+  /** Runs lifespan startup; rejects when the app reports failure. */
+  startup(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+export interface ASGITransportOptions {
+  rootPath?: string;
+  raiseServerExceptions?: boolean;
+  client?: [string, number];
+}
+
+const ASGI_VERSIONS = { version: '3.0', spec_version: '2.4' };
+
+/** Percent-decodes a path into text, as ASGI's `path` requires (invalid UTF-8 becomes U+FFFD). */
+function unquote(path: string): string {
+  const bytes: number[] = [];
+  for (let i = 0; i < path.length; i++) {
+    const hex = path.slice(i + 1, i + 3);
+    if (path[i] === '%' && /^[0-9a-fA-F]{2}$/.test(hex)) {
+      bytes.push(parseInt(hex, 16));
+      i += 2;
+    } else bytes.push(...Buffer.from(path[i] as string, 'utf8'));
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+interface LifespanRun {
+  toApp: AsyncQueue<ReceiveMessage>;
+  fromApp: AsyncQueue<SendMessage | Error | null>;
+  done: Promise<void>;
+  ended: boolean;
+}
+
+/** The in-process transport: the app runs in the test's own event loop. */
+export class ASGITransport implements Transport {
+  readonly #app: ASGIApp;
+  readonly #rootPath: string;
+  readonly #raise: boolean;
+  readonly #client: [string, number];
+  #state: Record<string, unknown> = {};
+  #lifespan: LifespanRun | null = null;
+
+  constructor(app: ASGIApp, options: ASGITransportOptions = {}) {
+    this.#app = app;
+    this.#rootPath = options.rootPath ?? '';
+    this.#raise = options.raiseServerExceptions ?? true;
+    this.#client = options.client ?? ['testclient', 50000];
+  }
+
+  #baseScope(url: URL, headers: [string, string][]) {
+    const secure = url.protocol === 'https:' || url.protocol === 'wss:';
+    const port = url.port ? Number(url.port) : secure ? 443 : 80;
+    return {
+      asgi: { ...ASGI_VERSIONS },
+      http_version: '1.1',
+      scheme: url.protocol.slice(0, -1),
+      path: unquote(url.pathname),
+      raw_path: toBytes(url.pathname, 'latin1'),
+      query_string: toBytes(url.search.slice(1), 'latin1'),
+      root_path: this.#rootPath,
+      headers: headers.map(
+        ([k, v]) => [toBytes(k.toLowerCase(), 'latin1'), toBytes(v, 'latin1')] as [Uint8Array, Uint8Array],
+      ),
+      client: [...this.#client] as [string, number],
+      server: [url.hostname, port] as [string, number],
+      state: { ...this.#state },
+    };
+  }
+
+  async request(request: TransportRequest): Promise<TransportResponse> {
+    const scope: HTTPScope = {
+      type: 'http',
+      method: request.method,
+      ...this.#baseScope(request.url, request.headers),
+      extensions: {},
+    };
+    const head = request.method === 'HEAD';
+    let status = 0;
+    let headers: [string, string][] = [];
+    const chunks: Uint8Array[] = [];
+    let started = false;
+    let complete = false;
+    let markComplete!: () => void;
+    const completed = new Promise<void>((resolve) => (markComplete = resolve));
+
+    const body = request.body;
+    const iterator = body === null || body instanceof Uint8Array ? null : body[Symbol.asyncIterator]();
+    let bodySent = false;
+    const receive = async (): Promise<ReceiveMessage> => {
+      if (!bodySent) {
+        if (iterator) {
+          const next = await iterator.next();
+          if (!next.done) return { type: 'http.request', body: next.value, more_body: true };
+        }
+        bodySent = true;
+        return {
+          type: 'http.request',
+          body: body instanceof Uint8Array ? body : new Uint8Array(0),
+          more_body: false,
+        };
+      }
+      await completed;
+      return { type: 'http.disconnect' };
+    };
+    const send = async (message: SendMessage): Promise<void> => {
+      if (message.type === 'http.response.start') {
+        if (started) throw new Error('Response already started: "http.response.start" sent twice.');
+        started = true;
+        status = message.status;
+        headers = decodeHeaders(message.headers);
+      } else if (message.type === 'http.response.body' || message.type === 'http.response.pathsend') {
+        if (!started) throw new Error('"http.response.start" must be sent before the body.');
+        if (complete) throw new Error('The response body was already complete.');
+        const chunk =
+          message.type === 'http.response.body'
+            ? toBytes(message.body)
+            : new Uint8Array(await readFile(message.path));
+        if (!head) chunks.push(chunk);
+        if (message.type === 'http.response.pathsend' || !message.more_body) {
+          complete = true;
+          markComplete();
+        }
+      }
+    };
+
+    try {
+      await callApp(this.#app, scope, receive, send);
+    } catch (error) {
+      if (this.#raise) throw error;
+      if (!started) return { status: 500, headers: [], body: new Uint8Array(0) };
+    }
+    if (!started) {
+      if (this.#raise) throw new Error('TestClient did not receive any response.');
+      return { status: 500, headers: [], body: new Uint8Array(0) };
+    }
+    return { status, headers, body: Buffer.concat(chunks) };
+  }
+
+  websocket(request: WebSocketConnectRequest): Promise<WebSocketChannel> {
+    const scope: WebSocketScope = {
+      type: 'websocket',
+      ...this.#baseScope(request.url, request.headers),
+      subprotocols: request.subprotocols,
+      extensions: { 'websocket.http.response': {} },
+    };
+    return InProcessWebSocket.connect(
+      (receive, send) => callApp(this.#app, scope, receive, send),
+      this.#raise,
+    );
+  }
+
+  async startup(): Promise<void> {
+    this.#state = {};
+    const toApp = new AsyncQueue<ReceiveMessage>();
+    const fromApp = new AsyncQueue<SendMessage | Error | null>();
+    const scope: LifespanScope = { type: 'lifespan', asgi: { ...ASGI_VERSIONS }, state: this.#state };
+    const done = callApp(
+      this.#app,
+      scope,
+      () => toApp.shift(),
+      async (m) => fromApp.push(m),
+    ).then(
+      () => fromApp.push(null),
+      (error: unknown) => fromApp.push(error instanceof Error ? error : new Error(String(error))),
+    );
+    this.#lifespan = { toApp, fromApp, done, ended: false };
+    toApp.push({ type: 'lifespan.startup' });
+    await this.#await('lifespan.startup');
+  }
+
+  async shutdown(): Promise<void> {
+    if (!this.#lifespan) return;
+    if (this.#lifespan.ended) {
+      this.#lifespan = null;
+      return;
+    }
+    this.#lifespan.toApp.push({ type: 'lifespan.shutdown' });
+    const run = this.#lifespan;
+    await this.#await('lifespan.shutdown');
+    await run.done;
+    this.#lifespan = null;
+  }
+
+  /** Waits for the app's answer to a lifespan event; an app that returns without answering has no lifespan. */
+  async #await(phase: 'lifespan.startup' | 'lifespan.shutdown'): Promise<void> {
+    const lifespan = this.#lifespan as LifespanRun;
+    const message = await lifespan.fromApp.shift();
+    if (message === null) {
+      lifespan.ended = true;
+      return;
+    }
+    if (message instanceof Error) {
+      lifespan.ended = true;
+      throw message;
+    }
+    if (message.type === `${phase}.failed`) {
+      // The app usually re-raises right after reporting; prefer that error, it has the stack.
+      const next = await Promise.race([
+        lifespan.fromApp.shift(),
+        new Promise<null>((r) => setTimeout(r, 0, null)),
+      ]);
+      lifespan.ended = true;
+      if (next instanceof Error) throw next;
+      throw new Error('message' in message && message.message ? message.message : `${phase} failed`);
+    }
+  }
+}
