@@ -294,6 +294,15 @@ test('ImmutableMultiDict gives the last value and keeps every pair', (t) => {
   );
   t.false(d.equals(new ImmutableMultiDict({ a: '1' })));
   t.false(d.equals('x'));
+  t.false(d.equals(null));
+  t.true(new QueryParams('a=123&b=456').equals({ b: '456', a: '123' }));
+  t.true(new QueryParams().equals({}));
+  t.true(
+    new QueryParams([
+      ['a', '1'],
+      ['a', '2'],
+    ]).equals(new QueryParams('a=1&a=2')),
+  );
   t.deepEqual(d.toJSON(), { a: '456', b: '789' });
   t.is(inspect(new ImmutableMultiDict({ a: ['1', '2'] })), 'ImmutableMultiDict([["a","1"],["a","2"]])');
   t.deepEqual(new ImmutableMultiDict(d).multiItems(), d.multiItems());
@@ -365,10 +374,14 @@ test('FormData closes every uploaded file', async (t) => {
   t.true(file.file.closed);
 });
 
-test('UploadFile reads, seeks and writes, tracking its size', async (t) => {
-  const file = new UploadFile({ filename: 'a.txt', headers: new Headers({ 'content-type': 'text/plain' }) });
+test('UploadFile reads, seeks and writes, tracking a known size', async (t) => {
+  const file = new UploadFile({
+    filename: 'a.txt',
+    size: 0,
+    headers: new Headers({ 'content-type': 'text/plain' }),
+  });
   t.is(file.contentType, 'text/plain');
-  t.is(file.size, null);
+  t.is(file.size, 0);
   await file.write('hello ');
   await file.write(new Uint8Array([119, 111, 114, 108, 100]));
   t.is(file.size, 11);
@@ -383,19 +396,22 @@ test('UploadFile reads, seeks and writes, tracking its size', async (t) => {
 
 test('UploadFile built from bytes starts with that content', async (t) => {
   const file = new UploadFile({ file: new Uint8Array([1, 2, 3]) });
-  t.is(file.size, 3);
+  t.is(file.size, null);
   t.deepEqual([...(await file.read())], [1, 2, 3]);
   await file.seek(1);
   t.deepEqual([...(await file.read(1))], [2]);
   const fresh = new UploadFile({ file: 'xyz' });
   await fresh.seek(2);
   t.is(Buffer.from(await fresh.read()).toString(), 'z');
-  const appended = new UploadFile({ file: 'ab' });
+  const appended = new UploadFile({ file: 'ab', size: 2 });
   await appended.seek(2);
   await appended.write('c');
   await appended.seek(0);
   t.is(Buffer.from(await appended.read()).toString(), 'abc');
   t.is(appended.size, 3);
+  const unknown = new UploadFile({ file: 'data' });
+  await unknown.write(' and more');
+  t.is(unknown.size, null);
   t.regex(inspect(new UploadFile({ filename: 'f' })), /UploadFile\(filename="f"/);
   await new UploadFile({ file: 'never read' }).close();
 });
@@ -496,4 +512,13 @@ test('CommaSeparatedStrings splits on commas, honouring quotes and escapes', (t)
   );
   t.is(new CommaSeparatedStrings(3).length, 3);
   t.throws(() => new CommaSeparatedStrings('"open'), { message: 'No closing quotation' });
+});
+
+test('FormData closes its files when disposed', async (t) => {
+  const file = new UploadFile({ filename: 'a.txt', file: 'abc' });
+  {
+    await using form = new FormData([['upload', file]]);
+    t.is((form.get('upload') as UploadFile).filename, 'a.txt');
+  }
+  t.true(file.file.closed);
 });

@@ -121,6 +121,8 @@ test('1xx, 204 and 304 responses have no content-length', (t) => {
 test('status and statusCode are the same value', (t) => {
   const r = new Response('x', { status: 201 });
   t.is(r.statusCode, 201);
+  t.is(new Response('x', { statusCode: 203 }).status, 203);
+  t.is(new RedirectResponse('/', { statusCode: 302 }).status, 302);
   r.statusCode = 202;
   t.is(r.status, 202);
 });

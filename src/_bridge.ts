@@ -10,8 +10,10 @@ import type {
   HeaderLike,
   RawHeader,
   SendMessage,
+  WebSocketScope,
 } from './asgi.ts';
 import { EventKind, type NativeServer } from './native.ts';
+import { WsExchange, type WsHost } from './_wsbridge.ts';
 
 const EMPTY = new Uint8Array(0);
 const RESOLVED = Promise.resolve();
@@ -22,6 +24,9 @@ const VERSIONS = ['1.0', '1.1', '2'];
 /** What the core supports, announced in every HTTP scope. */
 export const EXTENSIONS: Extensions = Object.freeze({
   'http.response.pathsend': Object.freeze({}) as Record<string, never>,
+});
+const WS_EXTENSIONS: Extensions = Object.freeze({
+  'websocket.http.response': Object.freeze({}) as Record<string, never>,
 });
 
 /** Settings the dispatcher applies to every request. */
@@ -330,8 +335,8 @@ class Exchange {
 // ---- the dispatcher ----------------------------------------------------------------------------
 
 /** Decodes event batches and runs the app for each request. */
-export class Bridge {
-  readonly #live = new Map<number, Exchange>();
+export class Bridge implements WsHost {
+  readonly #live = new Map<number, Exchange | WsExchange>();
   native!: NativeServer;
 
   constructor(
@@ -341,6 +346,10 @@ export class Bridge {
 
   forget(id: number): void {
     this.#live.delete(id);
+  }
+
+  onError(error: unknown): void {
+    this.options.onError(error);
   }
 
   /** In-flight requests the app has not answered. */
@@ -360,7 +369,17 @@ export class Bridge {
       } else if (kind === EventKind.Body) {
         const off = meta[i + 3]!;
         const chunk = bin && meta[i + 4]! > 0 ? bin.subarray(off, off + meta[i + 4]!) : EMPTY;
-        this.#live.get(id)?.onBody(chunk, meta[i + 2] === 1);
+        const exchange = this.#live.get(id);
+        if (exchange instanceof Exchange) exchange.onBody(chunk, meta[i + 2] === 1);
+        i += 5;
+      } else if (kind === EventKind.WsMessage || kind === EventKind.WsClose) {
+        const off = meta[i + 3]!;
+        const data = bin ? bin.subarray(off, off + meta[i + 4]!) : Buffer.alloc(0);
+        const ws = this.#live.get(id);
+        if (ws instanceof WsExchange) {
+          if (kind === EventKind.WsMessage) ws.onMessage(meta[i + 2] === 1, data);
+          else ws.onClose(meta[i + 2]!, data.toString('utf8'));
+        }
         i += 5;
       } else if (kind === EventKind.Disconnect) {
         this.#live.get(id)?.onDisconnect();
@@ -375,6 +394,54 @@ export class Bridge {
     }
   };
 
+  #websocket(
+    id: number,
+    rawPath: string,
+    path: string,
+    query: string,
+    addrs: string[],
+    strs: string,
+    at: number,
+    len: number,
+  ): void {
+    const headers: RawHeader[] = [];
+    parseHeaders({ strs, at, len }, headers);
+    const offered = headers
+      .filter(([k]) => Buffer.from(k).toString('latin1') === 'sec-websocket-protocol')
+      .flatMap(([, v]) => Buffer.from(v).toString('latin1').split(','))
+      .map((p) => p.trim())
+      .filter(Boolean);
+    const scope: WebSocketScope = {
+      type: 'websocket',
+      asgi: ASGI_VERSIONS,
+      http_version: '1.1',
+      scheme: addrs[4] === 'https' ? 'wss' : 'ws',
+      path,
+      raw_path: latin1(rawPath),
+      query_string: query ? latin1(query) : EMPTY,
+      root_path: this.options.rootPath,
+      headers,
+      client: address(addrs[0]!, addrs[1]!),
+      server: address(addrs[2]!, addrs[3]!),
+      subprotocols: offered,
+      state: { ...this.options.state },
+      extensions: WS_EXTENSIONS,
+    };
+    const exchange = new WsExchange(id, this);
+    this.#live.set(id, exchange);
+    let result: Promise<void>;
+    try {
+      result = this.app(scope, exchange.receive, exchange.send);
+    } catch (error) {
+      exchange.settle(error);
+      return;
+    }
+    result.then(
+      () => exchange.settle(undefined),
+      (error: unknown) => exchange.settle(error ?? new Error('ASGI app rejected without an error')),
+    );
+  }
+
   #request(meta: Uint32Array, i: number, strs: string, bin: Buffer | null): void {
     const id = meta[i + 1]!;
     const flags = meta[i + 2]!;
@@ -386,6 +453,19 @@ export class Bridge {
     const body = bodyLen > 0 && bin ? bin.subarray(meta[i + 13]!, meta[i + 13]! + bodyLen) : EMPTY;
     const { rootPath, state } = this.options;
     const path = decodePath(rawPath);
+    if (flags & 16) {
+      this.#websocket(
+        id,
+        rawPath,
+        rootPath ? rootPath + path : path,
+        query,
+        addrs,
+        strs,
+        meta[i + 9]!,
+        meta[i + 10]!,
+      );
+      return;
+    }
     const scope: HTTPScope = {
       type: 'http',
       asgi: ASGI_VERSIONS,

@@ -23,6 +23,9 @@ export interface NativeServerOptions {
   inlineBodyLimit?: number;
   accessLog?: boolean;
   serverHeader?: string;
+  wsMaxSize?: number;
+  wsPingInterval?: number;
+  wsPingTimeout?: number;
 }
 
 /** Called on the JS thread once per batch of events (layout in crates/node/src/encode.rs). */
@@ -40,6 +43,11 @@ export interface NativeServer {
   end(id: number): boolean;
   readMore(id: number): boolean;
   abort(id: number): boolean;
+  wsAccept(id: number, subprotocol: string | null, headers: string | null): boolean;
+  wsSendText(id: number, text: string): number;
+  wsSendBytes(id: number, data: Uint8Array): number;
+  wsClose(id: number, code: number, reason: string | null): boolean;
+  wsCredit(id: number, n: number): boolean;
   connections(): number;
   pending(): number;
   close(deadlineSeconds: number): void;
@@ -57,6 +65,8 @@ export const enum EventKind {
   Disconnect = 3,
   Drain = 4,
   Closed = 5,
+  WsMessage = 6,
+  WsClose = 7,
 }
 
 function platformTriple(): string {

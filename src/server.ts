@@ -137,6 +137,9 @@ export async function serve(app: ASGIApp, options: ServeOptions = {}): Promise<S
       limitConcurrency: options.limitConcurrency,
       accessLog: (options.accessLog ?? true) && logLevelAllows(options, 'info'),
       serverHeader: options.serverHeader,
+      wsMaxSize: options.wsMaxSize,
+      wsPingInterval: options.wsPingInterval,
+      wsPingTimeout: options.wsPingTimeout,
     },
     bridge.onEvents,
   );

@@ -237,3 +237,119 @@ test('inside an app, an unhandled error still gives the browser a 500 with CORS 
   t.is(res.status, 500);
   t.is(res.headers.get('access-control-allow-origin'), 'https://example.org');
 });
+
+// ---- CORS headers on 500s: the server-error layer outside adds them to whatever 500 it sends ----
+
+const corsOn500 = async (options: { debug?: boolean; handler?: boolean; credentials?: boolean } = {}) => {
+  const { Starling } = await import('../../src/applications.ts');
+  const { Route } = await import('../../src/routing.ts');
+  const { Middleware } = await import('../../src/middleware/index.ts');
+  const { JSONResponse } = await import('../../src/responses.ts');
+  const { TestClient } = await import('../../src/testclient.ts');
+  const app = new Starling({
+    debug: options.debug ?? false,
+    routes: [
+      new Route('/fail', async () => {
+        throw new Error('boom');
+      }),
+    ],
+    middleware: [
+      new Middleware(CORSMiddleware, {
+        allowOrigins: ['https://example.org'],
+        allowCredentials: options.credentials ?? false,
+        exposeHeaders: ['X-Request-Id'],
+      }),
+    ],
+    exceptionHandlers: options.handler
+      ? {
+          500: (_request: unknown, error: Error) =>
+            new JSONResponse({ error: error.message }, { status: 500 }),
+        }
+      : {},
+  });
+  return new TestClient(app, { raiseServerExceptions: false });
+};
+
+test('a custom 500 handler answers a cross-origin request, with the CORS headers', async (t) => {
+  const client = await corsOn500({ handler: true, credentials: true });
+  const res = await client.get('/fail', { headers: { origin: 'https://example.org' } });
+  t.is(res.status, 500);
+  t.deepEqual(res.json(), { error: 'boom' });
+  t.is(res.headers.get('content-type'), 'application/json');
+  t.is(res.headers.get('access-control-allow-origin'), 'https://example.org');
+  t.is(res.headers.get('access-control-allow-credentials'), 'true');
+  t.is(res.headers.get('access-control-expose-headers'), 'X-Request-Id');
+  t.is(res.headers.get('vary'), 'Origin');
+});
+
+test('the debug page answers a cross-origin request, with the CORS headers', async (t) => {
+  const client = await corsOn500({ debug: true });
+  const html = await client.get('/fail', { headers: { origin: 'https://example.org', accept: 'text/html' } });
+  t.is(html.status, 500);
+  t.true(html.text.includes('<title>Starling Debugger</title>'));
+  t.is(html.headers.get('access-control-allow-origin'), 'https://example.org');
+  const text = await client.get('/fail', { headers: { origin: 'https://example.org' } });
+  t.regex(text.text, /^Error: boom\n/);
+  t.is(text.headers.get('access-control-allow-origin'), 'https://example.org');
+});
+
+test('a plain 500 carries the CORS headers; a disallowed origin gets none', async (t) => {
+  const client = await corsOn500();
+  const res = await client.get('/fail', { headers: { origin: 'https://example.org' } });
+  t.is(res.status, 500);
+  t.is(res.text, 'Internal Server Error');
+  t.is(res.headers.get('access-control-allow-origin'), 'https://example.org');
+  t.is(res.headers.get('access-control-expose-headers'), 'X-Request-Id');
+  const other = await client.get('/fail', { headers: { origin: 'https://evil.example' } });
+  t.is(other.status, 500);
+  t.is(other.headers.get('access-control-allow-origin'), null);
+  t.is(other.headers.get('vary'), 'Origin');
+  const sameOrigin = await client.get('/fail');
+  t.is(sameOrigin.headers.get('access-control-allow-origin'), null);
+});
+
+test('the error is still rethrown once, past the CORS layer, for the server to log', async (t) => {
+  const { Starling } = await import('../../src/applications.ts');
+  const { Route } = await import('../../src/routing.ts');
+  const { Middleware } = await import('../../src/middleware/index.ts');
+  const { TestClient } = await import('../../src/testclient.ts');
+  const app = new Starling({
+    routes: [
+      new Route('/fail', async () => {
+        throw new Error('boom');
+      }),
+    ],
+    middleware: [new Middleware(CORSMiddleware, { allowOrigins: ['*'] })],
+  });
+  await t.throwsAsync(new TestClient(app).get('/fail', { headers: { origin: 'https://a.org' } }), {
+    message: 'boom',
+  });
+});
+
+test('CORS in a mount and at the top both decorate the 500, as they would any response', async (t) => {
+  const { Starling } = await import('../../src/applications.ts');
+  const { Mount, Route } = await import('../../src/routing.ts');
+  const { Middleware } = await import('../../src/middleware/index.ts');
+  const { TestClient } = await import('../../src/testclient.ts');
+  const app = new Starling({
+    routes: [
+      new Mount('/api', {
+        routes: [
+          new Route('/fail', async () => {
+            throw new Error('boom');
+          }),
+        ],
+        middleware: [new Middleware(CORSMiddleware, { allowOrigins: ['*'], exposeHeaders: ['X-Inner'] })],
+      }),
+    ],
+    middleware: [new Middleware(CORSMiddleware, { allowOrigins: ['*'], exposeHeaders: ['X-Outer'] })],
+  });
+  const res = await new TestClient(app, { raiseServerExceptions: false }).get('/api/fail', {
+    headers: { origin: 'https://a.org' },
+  });
+  t.is(res.status, 500);
+  t.is(res.headers.get('access-control-allow-origin'), '*');
+  // The outer layer runs last, as it would on a normal response.
+  t.is(res.headers.get('access-control-expose-headers'), 'X-Outer');
+  t.is(res.headers.get('vary'), 'Origin');
+});

@@ -217,4 +217,8 @@ export class FormData extends ImmutableMultiDict<string | UploadFile> {
       if (typeof value !== 'string') await value.close();
     }
   }
+  /** `await using form = await request.form()` closes the files at the end of the block. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
 }

@@ -4,7 +4,16 @@
  * Private: not exported from the package. The middleware work on raw messages rather than on Request and
  * Response objects so that a request passing through them allocates as little as possible.
  */
-import type { ASGIApp, ASGIFunction, BytesLike, HeaderLike, RawHeader, Scope, Send } from '../asgi.ts';
+import type {
+  ASGIApp,
+  ASGIFunction,
+  BytesLike,
+  HeaderLike,
+  HTTPResponseStartEvent,
+  RawHeader,
+  Scope,
+  Send,
+} from '../asgi.ts';
 
 /** The callable form of an app given either as a function or as an object with `.asgi`. */
 export function asgiFunction(app: ASGIApp): ASGIFunction {
@@ -78,6 +87,29 @@ export class HeaderList {
   toArray(): [string, string][] {
     return this.#items.map(([k, v]) => [k, v]);
   }
+}
+
+/** Rewrites the `http.response.start` of a response that some outer layer sends on an inner one's behalf. */
+export type StartHook = (message: HTTPResponseStartEvent) => HTTPResponseStartEvent;
+
+/**
+ * Private scope key: the hooks that ServerErrorMiddleware applies to the 500 it sends. It puts one
+ * shared array in the scope before calling the app (copies of the scope share it); middleware inside
+ * that must decorate every response, such as CORS, push a hook so the error page gets their headers
+ * too. `Symbol.for`, so that two copies of the package still cooperate.
+ */
+export const ERROR_RESPONSE_HOOKS: unique symbol = Symbol.for('starling.error_response_hooks');
+
+/** The error-response hooks of this request, or `undefined` when no ServerErrorMiddleware is outside. */
+export function errorResponseHooks(scope: Scope): StartHook[] | undefined {
+  return (scope as unknown as { [ERROR_RESPONSE_HOOKS]?: StartHook[] })[ERROR_RESPONSE_HOOKS];
+}
+
+/** Starts a fresh hook list for this request (ServerErrorMiddleware's part). */
+export function openErrorResponseHooks(scope: Scope): StartHook[] {
+  const hooks: StartHook[] = [];
+  (scope as unknown as { [ERROR_RESPONSE_HOOKS]: StartHook[] })[ERROR_RESPONSE_HOOKS] = hooks;
+  return hooks;
 }
 
 /**

@@ -1,8 +1,17 @@
 /**
  * Cross-Origin Resource Sharing: answers preflight requests and adds CORS headers to actual responses.
  */
-import type { ASGIApp, ASGIFunction, HTTPScope, Receive, Scope, Send, SendMessage } from '../asgi.ts';
-import { asgiFunction, HeaderList, requestHeader, sendResponse } from './_helpers.ts';
+import type {
+  ASGIApp,
+  ASGIFunction,
+  HeaderLike,
+  HTTPScope,
+  Receive,
+  Scope,
+  Send,
+  SendMessage,
+} from '../asgi.ts';
+import { asgiFunction, errorResponseHooks, HeaderList, requestHeader, sendResponse } from './_helpers.ts';
 
 const ALL_METHODS = ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT', 'QUERY'];
 /** Request headers a browser may always send without asking, so a preflight always allows them. */
@@ -33,12 +42,12 @@ export interface CORSOptions {
  * Adds CORS headers to responses and answers preflight (`OPTIONS` + `Access-Control-Request-Method`)
  * requests itself: `200 OK`, or `400 Disallowed CORS origin, method, headers` naming what failed.
  *
- * Errors: when the app throws before it has started a response, this middleware sends the 500 itself
- * (plain text `Internal Server Error`, with the CORS headers) and rethrows, so the browser shows the
- * real 500 rather than a CORS failure, and the error is still logged by the server-error layer outside.
- * The debug traceback page and custom 500 handlers are then not used for that cross-origin request; to
- * keep them, wrap the whole application instead: `serve(new CORSMiddleware(app, options))`, which puts
- * the server-error layer inside CORS.
+ * Errors: the 500 for an error that escapes the app is sent by ServerErrorMiddleware, outside this
+ * layer; so that a browser sees that 500 (custom 500 handler and debug page included) rather than a
+ * CORS failure, this middleware leaves its headers for the request in the scope, and
+ * ServerErrorMiddleware adds them to whatever 500 it sends. Used without a ServerErrorMiddleware
+ * outside (around a bare ASGI app), it sends a plain `Internal Server Error` with its headers itself
+ * and rethrows.
  *
  * @example
  * ```ts
@@ -150,9 +159,7 @@ export class CORSMiddleware {
 
   async #simple(scope: HTTPScope, receive: Receive, send: Send, origin: string | undefined): Promise<void> {
     let started = false;
-    const decorate = (message: SendMessage): SendMessage => {
-      if (message.type !== 'http.response.start') return message;
-      started = true;
+    const addHeaders = <M extends { headers?: Iterable<HeaderLike> }>(message: M): M => {
       const headers = new HeaderList(message.headers);
       if (origin !== undefined) for (const [name, value] of this.#simpleHeaders) headers.set(name, value);
       const echo =
@@ -164,10 +171,18 @@ export class CORSMiddleware {
       headers.addVary('Origin');
       return { ...message, headers: headers.toArray() };
     };
+    const decorate = (message: SendMessage): SendMessage => {
+      if (message.type !== 'http.response.start') return message;
+      started = true;
+      return addHeaders(message);
+    };
+    // The 500 for an error that escapes the app is sent outside this layer: leave our headers for it.
+    const hooks = errorResponseHooks(scope);
+    hooks?.push(addHeaders);
     try {
       await this.#app(scope, receive, (message) => send(decorate(message)));
     } catch (error) {
-      if (started || origin === undefined) throw error;
+      if (started || origin === undefined || hooks) throw error;
       await send(
         decorate({
           type: 'http.response.start',

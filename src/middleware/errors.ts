@@ -2,9 +2,14 @@
  * ServerErrorMiddleware, the outermost layer: any error that escapes the app becomes a 500 (a debug
  * page or traceback with `debug`, the user's 500 handler, or plain `Internal Server Error`), and is
  * then rethrown so the server logs it and the TestClient can raise it.
+ *
+ * Middleware inside that decorate every response (CORS) would never see this 500, which is sent
+ * outside them; they leave hooks in the scope (`ERROR_RESPONSE_HOOKS`) that are applied to it here, so
+ * a browser gets the real 500 (custom handler or debug page included) rather than a CORS failure.
  */
 import type { ASGIApp, Receive, Scope, Send, SendMessage } from '../asgi.ts';
 import { toASGIFunction } from '../_utils.ts';
+import { openErrorResponseHooks, type StartHook } from './_helpers.ts';
 import { Request } from '../requests.ts';
 import { HTMLResponse, PlainTextResponse, type Response } from '../responses.ts';
 
@@ -68,6 +73,16 @@ export function generatePlainText(error: unknown): string {
   return describe(error).stack;
 }
 
+/** A `send` that runs the start message through the hooks, innermost middleware's first. */
+function decorate(send: Send, hooks: readonly StartHook[]): Send {
+  if (hooks.length === 0) return send;
+  return (message) => {
+    if (message.type !== 'http.response.start') return send(message);
+    // Hooks were pushed outermost first; a normal response meets the innermost layer first.
+    return send(hooks.reduceRight((m, hook) => hook(m), message));
+  };
+}
+
 /**
  * Catches every error of the app it wraps; `Starling` installs it outermost.
  *
@@ -95,17 +110,19 @@ export class ServerErrorMiddleware {
       if (message.type === 'http.response.start') started = true;
       return send(message);
     };
+    const hooks = openErrorResponseHooks(scope);
     try {
       await run(scope, receive, sender);
     } catch (error) {
       // Once bytes went out nothing can be fixed; just report.
       if (!started) {
         const request = new Request(scope, receive, send);
-        if (this.debug) await this.debugResponse(request, error).asgi(scope, receive, send);
+        const decorated = decorate(send, hooks);
+        if (this.debug) await this.debugResponse(request, error).asgi(scope, receive, decorated);
         else if (this.handler) {
           const response = (await this.handler(request, error)) as Response | undefined | null;
-          if (response) await response.asgi(scope, receive, send);
-        } else await this.errorResponse(request, error).asgi(scope, receive, send);
+          if (response) await response.asgi(scope, receive, decorated);
+        } else await this.errorResponse(request, error).asgi(scope, receive, decorated);
       }
       throw error;
     }

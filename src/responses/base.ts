@@ -14,6 +14,8 @@ export type ResponseHeadersInit = Record<string, string> | Iterable<readonly [st
 /** Options shared by every response constructor. */
 export interface ResponseOptions {
   status?: number;
+  /** Starlette's spelling of `status`. */
+  statusCode?: number;
   headers?: ResponseHeadersInit | null;
   mediaType?: string | null;
   background?: BackgroundTask | null;
@@ -65,7 +67,7 @@ export class Response {
 
   constructor(content?: unknown, options: ResponseOptions = {}) {
     const ctor = this.constructor as typeof Response;
-    this.status = options.status ?? 200;
+    this.status = options.status ?? options.statusCode ?? 200;
     this.mediaType = options.mediaType ?? ctor.mediaType;
     this.background = options.background ?? null;
     this.body = this.render(content);
@@ -214,7 +216,7 @@ const LOCATION_SAFE = ":/%#?=@[]!$&'()*+,;";
  */
 export class RedirectResponse extends Response {
   constructor(url: string | URL, options: Omit<ResponseOptions, 'mediaType'> = {}) {
-    super(null, { ...options, status: options.status ?? 307 });
+    super(null, { ...options, status: options.status ?? options.statusCode ?? 307 });
     this.headers.set('location', quote(String(url), LOCATION_SAFE));
   }
 }

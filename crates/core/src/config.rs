@@ -43,6 +43,12 @@ pub struct Config {
     pub server_header: Option<String>,
     /// The scheme reported for requests (`http`, or `https` behind TLS).
     pub scheme: &'static str,
+    /// Largest WebSocket message in bytes; bigger ones close the socket with 1009 (default 16 MiB).
+    pub ws_max_size: usize,
+    /// Send a ping this often on idle WebSockets (default 20 s; `None` for never).
+    pub ws_ping_interval: Option<Duration>,
+    /// Close a WebSocket whose pong is this late, with 1011 (default 20 s).
+    pub ws_ping_timeout: Option<Duration>,
 }
 
 impl Default for Config {
@@ -63,6 +69,9 @@ impl Default for Config {
             access_log: true,
             server_header: Some("starling".into()),
             scheme: "http",
+            ws_max_size: 16 * 1024 * 1024,
+            ws_ping_interval: Some(Duration::from_secs(20)),
+            ws_ping_timeout: Some(Duration::from_secs(20)),
         }
     }
 }

@@ -19,7 +19,12 @@ use crate::body::ResponseBody;
 use crate::config::Config;
 use crate::event::{ConnInfo, Event, RequestHead};
 use crate::exchange::{Exchanges, Reply};
+use crate::exchange::{WsHandle, WsShared};
 use crate::log;
+use crate::server::{Live, LiveGuard};
+use crate::websocket::{self, Session, WsOut, WsSettings};
+use http::header::SEC_WEBSOCKET_KEY;
+use hyper::upgrade::OnUpgrade;
 
 /// State every connection of a server shares.
 pub(crate) struct Shared {
@@ -27,6 +32,8 @@ pub(crate) struct Shared {
     pub exchanges: Exchanges,
     pub in_flight: AtomicUsize,
     pub server_header: Option<HeaderValue>,
+    pub live: Arc<Live>,
+    pub graceful: watch::Receiver<bool>,
 }
 
 /// Per-connection activity, for the keep-alive timer.
@@ -169,11 +176,13 @@ impl Drop for InFlight<'_> {
 }
 
 async fn handle(
-    req: Request<Incoming>,
+    mut req: Request<Incoming>,
     conn: Arc<ConnInfo>,
     shared: &Shared,
 ) -> Response<ResponseBody> {
     let started = Instant::now();
+    let upgrade =
+        websocket::is_upgrade(req.method(), req.headers()).then(|| hyper::upgrade::on(&mut req));
     let (parts, body) = req.into_parts();
     let in_flight = shared.in_flight.fetch_add(1, Ordering::AcqRel);
     let _in_flight = InFlight(&shared.in_flight);
@@ -201,7 +210,7 @@ async fn handle(
         {
             plain(StatusCode::PAYLOAD_TOO_LARGE, true)
         } else {
-            dispatch(parts, body, declared, conn.clone(), shared).await
+            dispatch(parts, body, declared, conn.clone(), shared, upgrade).await
         }
     };
 
@@ -247,6 +256,7 @@ async fn dispatch(
     declared: Option<u64>,
     conn: Arc<ConnInfo>,
     shared: &Shared,
+    upgrade: Option<OnUpgrade>,
 ) -> Response<ResponseBody> {
     let config = &shared.config;
     let log_head = config.access_log.then(|| LogHead {
@@ -289,6 +299,21 @@ async fn dispatch(
             config.max_body_size,
         ));
     }
+    let ws_key = parts.headers.get(SEC_WEBSOCKET_KEY).cloned();
+    let ws_ends = upgrade.is_some().then(|| {
+        let (commands_tx, commands) = mpsc::unbounded_channel::<WsOut>();
+        let (credit_tx, credit) = mpsc::unbounded_channel::<usize>();
+        let ws_shared = WsShared::new(id);
+        exchanges.attach_ws(
+            id,
+            WsHandle {
+                commands: commands_tx,
+                credit: credit_tx,
+                shared: ws_shared.clone(),
+            },
+        );
+        (commands, credit, ws_shared)
+    });
     let head = RequestHead {
         method: parts.method,
         uri: parts.uri,
@@ -301,6 +326,7 @@ async fn dispatch(
         head,
         body: first,
         more_body,
+        websocket: upgrade.is_some(),
     });
 
     let mut guard = DisconnectGuard {
@@ -310,10 +336,44 @@ async fn dispatch(
     };
     let reply = reply_rx.await;
     guard.armed = false;
-    let mut response = match reply {
-        Ok(reply) => build(reply).await,
+    let mut response = match (reply, upgrade, ws_ends, ws_key) {
+        (
+            Ok(Reply::Accept {
+                subprotocol,
+                headers,
+            }),
+            Some(on_upgrade),
+            Some((commands, credit, ws_shared)),
+            Some(key),
+        ) => {
+            let session = Session {
+                id,
+                exchanges: exchanges.clone(),
+                commands,
+                credit,
+                shared: ws_shared,
+                settings: WsSettings {
+                    max_size: config.ws_max_size,
+                    ping_interval: config.ws_ping_interval,
+                    ping_timeout: config.ws_ping_timeout,
+                },
+                graceful: shared.graceful.clone(),
+            };
+            let guard = LiveGuard::new(&shared.live);
+            tokio::spawn(async move {
+                let _guard = guard;
+                session.run(on_upgrade).await;
+            });
+            websocket::switching_protocols(&key, subprotocol.as_deref(), headers)
+        }
+        (Ok(Reply::Accept { .. }), ..) => plain(StatusCode::BAD_REQUEST, true),
+        (Ok(reply), ..) => {
+            // A denied (or plain HTTP) answer to a handshake ends the exchange.
+            exchanges.ws_forget(id);
+            build(reply).await
+        }
         // The application dropped the request without answering.
-        Err(_) => plain(StatusCode::INTERNAL_SERVER_ERROR, false),
+        (Err(_), ..) => plain(StatusCode::INTERNAL_SERVER_ERROR, false),
     };
     if let Some(head) = log_head {
         response.extensions_mut().insert(head);
@@ -398,6 +458,7 @@ async fn build(reply: Reply) -> Response<ResponseBody> {
             rx,
             shared,
         } => (status, headers, ResponseBody::stream(rx, shared)),
+        Reply::Accept { .. } => return plain(StatusCode::INTERNAL_SERVER_ERROR, false),
         Reply::File {
             status,
             headers,

@@ -31,6 +31,9 @@ pub struct RequestHead {
 }
 
 /// One thing the binding must hand to the application.
+// Requests dominate the traffic, so the big variant is the common one: boxing it would add an
+// allocation per request to save bytes on rarer events.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Event {
     /// A new request. `body` holds what was read already; `more_body` says whether to ask for more.
@@ -43,6 +46,8 @@ pub enum Event {
         body: Bytes,
         /// True when the body continues: call [`crate::Exchanges::read_more`].
         more_body: bool,
+        /// A WebSocket handshake: answer with [`crate::Exchanges::ws_accept`] or an HTTP response.
+        websocket: bool,
     },
     /// A chunk of request body asked for with `read_more`.
     Body {
@@ -58,7 +63,25 @@ pub enum Event {
         /// Exchange id.
         id: u32,
     },
-    /// A streaming response's buffer drained below its low-water mark.
+    /// A message on an accepted WebSocket.
+    WsMessage {
+        /// Exchange id.
+        id: u32,
+        /// The payload (UTF-8 when `text`).
+        data: Bytes,
+        /// Text (true) or binary (false).
+        text: bool,
+    },
+    /// The WebSocket closed (by the peer, an error, or after the app's close).
+    WsClose {
+        /// Exchange id.
+        id: u32,
+        /// Close code (1006 when the connection dropped without one).
+        code: u16,
+        /// Close reason.
+        reason: String,
+    },
+    /// A streaming response's (or WebSocket's) buffer drained below its low-water mark.
     Drain {
         /// Exchange id.
         id: u32,

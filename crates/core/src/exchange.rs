@@ -14,11 +14,12 @@ use tokio::sync::{mpsc, oneshot};
 use crate::body::Chunk;
 use crate::event::{Event, EventSink};
 use crate::headers::HeaderBlock;
+use crate::websocket::WsOut;
 
 /// A streamed response pauses the application above this many buffered bytes...
 const HIGH_WATER: usize = 256 * 1024;
 /// ...and resumes it below this many.
-const LOW_WATER: usize = 64 * 1024;
+pub(crate) const LOW_WATER: usize = 64 * 1024;
 
 /// What the application answered.
 pub(crate) enum Reply {
@@ -38,6 +39,11 @@ pub(crate) enum Reply {
         headers: HeaderBlock,
         path: PathBuf,
     },
+    /// Complete the WebSocket handshake.
+    Accept {
+        subprotocol: Option<String>,
+        headers: HeaderBlock,
+    },
 }
 
 /// What happened to a `write` on a streamed response.
@@ -55,6 +61,38 @@ struct Slot {
     reply: Option<oneshot::Sender<Reply>>,
     credit: Option<mpsc::UnboundedSender<()>>,
     stream: Option<(mpsc::UnboundedSender<Chunk>, Arc<StreamShared>)>,
+    ws: Option<WsHandle>,
+}
+
+/// The app's end of a WebSocket session.
+pub(crate) struct WsHandle {
+    pub commands: mpsc::UnboundedSender<WsOut>,
+    pub credit: mpsc::UnboundedSender<usize>,
+    pub shared: Arc<WsShared>,
+}
+
+/// Send-side flow control of a WebSocket, shared by the app and the session task.
+pub(crate) struct WsShared {
+    id: u32,
+    buffered: AtomicUsize,
+    want_drain: AtomicBool,
+}
+
+impl WsShared {
+    pub(crate) fn new(id: u32) -> Arc<WsShared> {
+        Arc::new(WsShared {
+            id,
+            buffered: AtomicUsize::new(0),
+            want_drain: AtomicBool::new(false),
+        })
+    }
+
+    pub(crate) fn sent(&self, n: usize, exchanges: &Exchanges) {
+        let left = self.buffered.fetch_sub(n, Ordering::AcqRel) - n;
+        if left < LOW_WATER && self.want_drain.swap(false, Ordering::AcqRel) {
+            exchanges.inner.sink.push(Event::Drain { id: self.id });
+        }
+    }
 }
 
 struct Inner {
@@ -124,9 +162,106 @@ impl Exchanges {
                 reply: Some(reply),
                 credit,
                 stream: None,
+                ws: None,
             },
         );
         id
+    }
+
+    pub(crate) fn attach_ws(&self, id: u32, handle: WsHandle) {
+        if let Some(slot) = self.inner.slots.lock().get_mut(&id) {
+            slot.ws = Some(handle);
+        }
+    }
+
+    /// Accepts a WebSocket handshake. False if the id is gone or was already answered.
+    pub fn ws_accept(&self, id: u32, subprotocol: Option<String>, headers: HeaderBlock) -> bool {
+        let reply = self
+            .inner
+            .slots
+            .lock()
+            .get_mut(&id)
+            .and_then(|s| s.reply.take());
+        match reply {
+            Some(tx) => tx
+                .send(Reply::Accept {
+                    subprotocol,
+                    headers,
+                })
+                .is_ok(),
+            None => false,
+        }
+    }
+
+    /// Sends a text (`text = true`, UTF-8) or binary message on an accepted WebSocket.
+    pub fn ws_send(&self, id: u32, data: Bytes, text: bool) -> WriteOutcome {
+        let slots = self.inner.slots.lock();
+        let Some(ws) = slots.get(&id).and_then(|s| s.ws.as_ref()) else {
+            return WriteOutcome::Closed;
+        };
+        let len = data.len();
+        let message = if text {
+            match String::from_utf8(data.to_vec()) {
+                Ok(s) => WsOut::Text(s),
+                Err(_) => return WriteOutcome::Closed,
+            }
+        } else {
+            WsOut::Binary(data)
+        };
+        let total = ws.shared.buffered.fetch_add(len, Ordering::AcqRel) + len;
+        if ws.commands.send(message).is_err() {
+            return WriteOutcome::Closed;
+        }
+        if total < HIGH_WATER {
+            return WriteOutcome::Ready;
+        }
+        ws.shared.want_drain.store(true, Ordering::Release);
+        if ws.shared.buffered.load(Ordering::Acquire) < LOW_WATER
+            && ws.shared.want_drain.swap(false, Ordering::AcqRel)
+        {
+            return WriteOutcome::Ready;
+        }
+        WriteOutcome::Full
+    }
+
+    /// Starts the close handshake of an accepted WebSocket.
+    pub fn ws_close(&self, id: u32, code: u16, reason: String) -> bool {
+        let slots = self.inner.slots.lock();
+        match slots.get(&id).and_then(|s| s.ws.as_ref()) {
+            Some(ws) => ws.commands.send(WsOut::Close(code, reason)).is_ok(),
+            None => false,
+        }
+    }
+
+    /// Lets the session hand `n` more messages to the app.
+    pub fn ws_credit(&self, id: u32, n: usize) -> bool {
+        let slots = self.inner.slots.lock();
+        match slots.get(&id).and_then(|s| s.ws.as_ref()) {
+            Some(ws) => ws.credit.send(n).is_ok(),
+            None => false,
+        }
+    }
+
+    /// A handshake answered with plain HTTP: drop the WebSocket half of the slot, if any is left.
+    pub(crate) fn ws_forget(&self, id: u32) {
+        let mut slots = self.inner.slots.lock();
+        if slots
+            .get(&id)
+            .is_some_and(|s| s.ws.is_some() && s.stream.is_none())
+        {
+            slots.remove(&id);
+        }
+    }
+
+    /// The session ended: forget it and tell the app how it closed.
+    pub(crate) fn ws_finished(&self, id: u32, code: u16, reason: &str) {
+        if self.inner.slots.lock().remove(&id).is_some() {
+            self.inner.sink.push(Event::WsClose {
+                id,
+                code,
+                reason: reason.to_string(),
+            });
+        }
     }
 
     /// Number of requests the application has not finished answering.

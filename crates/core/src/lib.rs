@@ -14,6 +14,7 @@ mod headers;
 mod listener;
 mod log;
 mod server;
+mod websocket;
 
 pub use body::ResponseBody;
 pub use config::{Bind, Config};

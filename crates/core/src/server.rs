@@ -23,13 +23,21 @@ pub struct Server {
     live: Arc<Live>,
 }
 
-/// Counts live connections so shutdown can wait for the last one.
-struct Live {
+/// Counts live connections and WebSocket sessions so shutdown can wait for the last one.
+pub(crate) struct Live {
     count: AtomicUsize,
     idle: Notify,
 }
 
-struct LiveGuard(Arc<Live>);
+pub(crate) struct LiveGuard(Arc<Live>);
+
+impl LiveGuard {
+    pub(crate) fn new(live: &Arc<Live>) -> LiveGuard {
+        live.count.fetch_add(1, Ordering::AcqRel);
+        LiveGuard(live.clone())
+    }
+}
+
 impl Drop for LiveGuard {
     fn drop(&mut self) {
         if self.0.count.fetch_sub(1, Ordering::AcqRel) == 1 {
@@ -63,17 +71,19 @@ impl Server {
             .server_header
             .as_deref()
             .and_then(|s| HeaderValue::from_str(s).ok());
-        let shared = Arc::new(Shared {
-            config,
-            exchanges: exchanges.clone(),
-            in_flight: AtomicUsize::new(0),
-            server_header,
-        });
         let (graceful, graceful_rx) = watch::channel(false);
         let (force, force_rx) = watch::channel(false);
         let live = Arc::new(Live {
             count: AtomicUsize::new(0),
             idle: Notify::new(),
+        });
+        let shared = Arc::new(Shared {
+            config,
+            exchanges: exchanges.clone(),
+            in_flight: AtomicUsize::new(0),
+            server_header,
+            live: live.clone(),
+            graceful: graceful_rx.clone(),
         });
         tokio::spawn(accept_loop(
             listener,
@@ -152,8 +162,7 @@ async fn accept_loop(
             server,
             scheme,
         });
-        live.count.fetch_add(1, Ordering::AcqRel);
-        let guard = LiveGuard(live.clone());
+        let guard = LiveGuard::new(&live);
         let (shared, graceful, force) = (shared.clone(), graceful.clone(), force.clone());
         tokio::spawn(async move {
             let _guard = guard;

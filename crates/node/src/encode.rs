@@ -6,7 +6,11 @@
 //!   `more_body`, bit 1 "has a query", bits 2..4 the HTTP version (0 = 1.0, 1 = 1.1, 2 = 2).
 //! - `BODY`: kind, id, more_body, body(off,len)
 //! - `DISCONNECT`, `DRAIN`: kind, id
+//! - `WS_MESSAGE`: kind, id, is_text, data(off,len) in `bin`
+//! - `WS_CLOSE`: kind, id, code, reason(off,len) in `bin` (UTF-8)
 //! - `CLOSED`: kind, 0
+//!
+//! `REQUEST` flags bit 4 marks a WebSocket handshake.
 use napi::bindgen_prelude::{Buffer, FnArgs, Uint32Array};
 use starling_core::Event;
 use std::fmt::Write;
@@ -19,6 +23,8 @@ pub const BODY: u32 = 2;
 pub const DISCONNECT: u32 = 3;
 pub const DRAIN: u32 = 4;
 pub const CLOSED: u32 = 5;
+pub const WS_MESSAGE: u32 = 6;
+pub const WS_CLOSE: u32 = 7;
 
 /// The arguments of one JS call.
 pub type Batch = FnArgs<(Uint32Array, Latin1, Option<Buffer>)>;
@@ -51,6 +57,7 @@ impl Encoder {
                 head,
                 body,
                 more_body,
+                websocket,
             }) => {
                 let version = match head.version {
                     http::Version::HTTP_10 => 0,
@@ -58,8 +65,10 @@ impl Encoder {
                     _ => 1,
                 };
                 let query = head.uri.query();
-                let flags =
-                    u32::from(more_body) | (u32::from(query.is_some()) << 1) | (version << 2);
+                let flags = u32::from(more_body)
+                    | (u32::from(query.is_some()) << 1)
+                    | (version << 2)
+                    | (u32::from(websocket) << 4);
                 let method = self.str_span(head.method.as_str().as_bytes());
                 let path = self.str_span(head.uri.path().as_bytes());
                 let query = self.str_span(query.unwrap_or("").as_bytes());
@@ -98,6 +107,16 @@ impl Encoder {
                 let body = self.bin_span(&chunk);
                 self.meta
                     .extend_from_slice(&[BODY, id, u32::from(more_body), body.0, body.1]);
+            }
+            LaneEvent::Core(Event::WsMessage { id, data, text }) => {
+                let data = self.bin_span(&data);
+                self.meta
+                    .extend_from_slice(&[WS_MESSAGE, id, u32::from(text), data.0, data.1]);
+            }
+            LaneEvent::Core(Event::WsClose { id, code, reason }) => {
+                let reason = self.bin_span(reason.as_bytes());
+                self.meta
+                    .extend_from_slice(&[WS_CLOSE, id, u32::from(code), reason.0, reason.1]);
             }
             LaneEvent::Core(Event::Disconnect { id }) => {
                 self.meta.extend_from_slice(&[DISCONNECT, id])

@@ -10,6 +10,8 @@ use std::sync::Arc;
 use crate::encode::Batch;
 
 /// What the binding tells JS: the core's events, plus its own.
+// `Closed` happens once per server; boxing `Core` would cost an allocation per request.
+#[allow(clippy::large_enum_variant)]
 pub enum LaneEvent {
     Core(Event),
     /// `close()` finished.

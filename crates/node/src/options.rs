@@ -20,12 +20,24 @@ pub struct ServerOptions {
     pub inline_body_limit: Option<u32>,
     pub access_log: Option<bool>,
     pub server_header: Option<String>,
+    pub ws_max_size: Option<f64>,
+    pub ws_ping_interval: Option<f64>,
+    pub ws_ping_timeout: Option<f64>,
 }
 
 fn seconds(value: Option<f64>, default: Duration) -> Duration {
     value
         .filter(|v| v.is_finite() && *v >= 0.0)
         .map_or(default, Duration::from_secs_f64)
+}
+
+/// `0` or a negative number turns a periodic duty off; absent keeps the default.
+fn optional_seconds(value: Option<f64>, default: Option<Duration>) -> Option<Duration> {
+    match value {
+        None => default,
+        Some(v) if v.is_finite() && v > 0.0 => Some(Duration::from_secs_f64(v)),
+        Some(_) => None,
+    }
 }
 
 impl From<ServerOptions> for Config {
@@ -57,6 +69,12 @@ impl From<ServerOptions> for Config {
                 None => d.server_header,
             },
             scheme: d.scheme,
+            ws_max_size: o
+                .ws_max_size
+                .filter(|v| *v > 0.0)
+                .map_or(d.ws_max_size, |v| v as usize),
+            ws_ping_interval: optional_seconds(o.ws_ping_interval, d.ws_ping_interval),
+            ws_ping_timeout: optional_seconds(o.ws_ping_timeout, d.ws_ping_timeout),
         }
     }
 }

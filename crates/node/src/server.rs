@@ -175,6 +175,47 @@ impl NativeServer {
         Ok(self.ex()?.abort(id))
     }
 
+    /// Accepts a WebSocket handshake (the core answers 101 and runs the session).
+    #[napi]
+    pub fn ws_accept(
+        &self,
+        id: u32,
+        subprotocol: Option<String>,
+        header_block: Option<String>,
+    ) -> Result<bool> {
+        Ok(self.ex()?.ws_accept(id, subprotocol, headers(header_block)))
+    }
+
+    /// Sends a text message: 1 = send more, 0 = wait for a drain event, -1 = closed.
+    #[napi]
+    pub fn ws_send_text(&self, id: u32, text: String) -> Result<i32> {
+        Ok(outcome(self.ex()?.ws_send(id, Bytes::from(text), true)))
+    }
+
+    /// Sends a binary message: same answers as `wsSendText`.
+    #[napi]
+    pub fn ws_send_bytes(&self, id: u32, data: &[u8]) -> Result<i32> {
+        Ok(outcome(self.ex()?.ws_send(
+            id,
+            Bytes::copy_from_slice(data),
+            false,
+        )))
+    }
+
+    /// Starts the close handshake.
+    #[napi]
+    pub fn ws_close(&self, id: u32, code: u32, reason: Option<String>) -> Result<bool> {
+        Ok(self
+            .ex()?
+            .ws_close(id, code as u16, reason.unwrap_or_default()))
+    }
+
+    /// Lets the core deliver `n` more messages (the app consumed that many).
+    #[napi]
+    pub fn ws_credit(&self, id: u32, n: u32) -> Result<bool> {
+        Ok(self.ex()?.ws_credit(id, n as usize))
+    }
+
     /// Connections open now.
     #[napi]
     pub fn connections(&self) -> u32 {

@@ -1,0 +1,210 @@
+import test from 'ava';
+import WebSocketClient from 'ws';
+import type { ASGIFunction } from '../src/asgi.ts';
+import { serve, type ServeOptions, type Server } from '../src/server.ts';
+import { Starling } from '../src/applications.ts';
+import { WebSocketRoute } from '../src/routing.ts';
+import type { WebSocket } from '../src/websockets.ts';
+
+const quiet: ServeOptions = { port: 0, accessLog: false, logLevel: 'critical', lifespan: 'off' };
+
+async function withServer(
+  app: ASGIFunction | Starling,
+  options: ServeOptions,
+  run: (s: Server) => Promise<void>,
+) {
+  const server = await serve(app, { ...quiet, ...options });
+  try {
+    await run(server);
+  } finally {
+    await server.close();
+  }
+}
+
+function open(url: string, protocols?: string[]): Promise<WebSocketClient> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocketClient(url, protocols);
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  });
+}
+
+function nextMessage(ws: WebSocketClient): Promise<{ data: Buffer; binary: boolean }> {
+  return new Promise((resolve) =>
+    ws.once('message', (data, binary) => resolve({ data: data as Buffer, binary })),
+  );
+}
+
+function closed(ws: WebSocketClient): Promise<{ code: number; reason: string }> {
+  return new Promise((resolve) =>
+    ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
+}
+
+const echoApp = () =>
+  new Starling({
+    routes: [
+      new WebSocketRoute('/ws', async (ws: WebSocket) => {
+        await ws.accept();
+        for (;;) {
+          const message = await ws.receive();
+          if (message.type === 'websocket.disconnect') return;
+          if ('text' in message && message.text != null) await ws.sendText(message.text);
+          else if (message.type === 'websocket.receive' && message.bytes) await ws.sendBytes(message.bytes);
+        }
+      }),
+    ],
+  });
+
+test('echoes text and binary messages over a real ws client', async (t) => {
+  await withServer(echoApp(), {}, async (server) => {
+    const ws = await open(`${server.url.replace('http', 'ws')}/ws`);
+    ws.send('hello');
+    const text = await nextMessage(ws);
+    t.false(text.binary);
+    t.is(text.data.toString(), 'hello');
+    ws.send(Buffer.from([1, 2, 3]));
+    const bin = await nextMessage(ws);
+    t.true(bin.binary);
+    t.deepEqual([...bin.data], [1, 2, 3]);
+    const done = closed(ws);
+    ws.close(1000, 'bye');
+    t.is((await done).code, 1000);
+  });
+});
+
+test('echoes a 16 MiB binary message and a fragmented text message', async (t) => {
+  await withServer(echoApp(), {}, async (server) => {
+    const ws = await open(`${server.url.replace('http', 'ws')}/ws`);
+    const big = Buffer.alloc(16 * 1024 * 1024 - 64, 7);
+    ws.send(big);
+    const back = await nextMessage(ws);
+    t.is(back.data.length, big.length);
+    ws.send('frag-', { fin: false });
+    ws.send('ment', { fin: true });
+    t.is((await nextMessage(ws)).data.toString(), 'frag-ment');
+    ws.close();
+  });
+});
+
+test('the app chooses a subprotocol and sees the offered ones in the scope', async (t) => {
+  const app: ASGIFunction = async (scope, receive, send) => {
+    if (scope.type !== 'websocket') return;
+    await receive();
+    await send({ type: 'websocket.accept', subprotocol: scope.subprotocols[1] ?? null });
+    await send({ type: 'websocket.send', text: scope.subprotocols.join(',') });
+    await send({ type: 'websocket.close', code: 1000 });
+  };
+  await withServer(app, {}, async (server) => {
+    const ws = new WebSocketClient(`${server.url.replace('http', 'ws')}/`, ['chat', 'superchat']);
+    // The message may arrive in the same read as the handshake: listen before `open`.
+    const first = nextMessage(ws);
+    await new Promise((resolve) => ws.once('open', resolve));
+    t.is(ws.protocol, 'superchat');
+    t.is((await first).data.toString(), 'chat,superchat');
+  });
+});
+
+test('closing before accept denies the handshake with 403; a denial response is sent as is', async (t) => {
+  const app: ASGIFunction = async (scope, receive, send) => {
+    if (scope.type !== 'websocket') return;
+    await receive();
+    if (scope.path === '/close') return send({ type: 'websocket.close' });
+    await send({ type: 'websocket.http.response.start', status: 401, headers: [['x-why', 'token']] });
+    await send({ type: 'websocket.http.response.body', body: 'no token' });
+  };
+  await withServer(app, {}, async (server) => {
+    const base = server.url.replace('http', 'ws');
+    const status = (path: string) =>
+      new Promise<{ status: number; why?: string }>((resolve) => {
+        const ws = new WebSocketClient(base + path);
+        ws.on('unexpected-response', (_req, res) =>
+          resolve({ status: res.statusCode ?? 0, why: res.headers['x-why'] as string }),
+        );
+        ws.on('error', () => undefined);
+      });
+    t.is((await status('/close')).status, 403);
+    t.deepEqual(await status('/deny'), { status: 401, why: 'token' });
+  });
+});
+
+test('the app closing sends its code and reason; the client closing reaches the app', async (t) => {
+  let seen: { code?: number; reason?: string | null } = {};
+  const app: ASGIFunction = async (scope, receive, send) => {
+    if (scope.type !== 'websocket') return;
+    await receive();
+    await send({ type: 'websocket.accept' });
+    if (scope.path === '/server-closes')
+      return send({ type: 'websocket.close', code: 4001, reason: 'policy' });
+    for (;;) {
+      const m = await receive();
+      if (m.type === 'websocket.disconnect') {
+        seen = { code: m.code, reason: m.reason };
+        return;
+      }
+    }
+  };
+  await withServer(app, {}, async (server) => {
+    const base = server.url.replace('http', 'ws');
+    const a = await open(`${base}/server-closes`);
+    t.deepEqual(await closed(a), { code: 4001, reason: 'policy' });
+    const b = await open(`${base}/client-closes`);
+    const done = closed(b);
+    b.close(4002, 'leaving');
+    await done;
+    for (let i = 0; i < 50 && seen.code === undefined; i++) await new Promise((r) => setTimeout(r, 20));
+    t.deepEqual(seen, { code: 4002, reason: 'leaving' });
+  });
+});
+
+test('oversized messages close with 1009, invalid UTF-8 with 1007', async (t) => {
+  await withServer(echoApp(), { wsMaxSize: 1024 }, async (server) => {
+    const base = `${server.url.replace('http', 'ws')}/ws`;
+    const a = await open(base);
+    const aClosed = closed(a);
+    a.send(Buffer.alloc(4096));
+    t.is((await aClosed).code, 1009);
+    const b = await open(base);
+    const bClosed = closed(b);
+    // A text frame with bytes that are not UTF-8, written raw under the ws client's framing.
+    (b as unknown as { _sender: { sendFrame(list: Buffer[], cb?: () => void): void } })._sender.sendFrame([
+      Buffer.from([0x81, 0x82, 0, 0, 0, 0, 0xc3, 0x28]),
+    ]);
+    t.is((await bClosed).code, 1007);
+  });
+});
+
+test('pings are answered by the core', async (t) => {
+  await withServer(echoApp(), {}, async (server) => {
+    const ws = await open(`${server.url.replace('http', 'ws')}/ws`);
+    const pong = new Promise<string>((resolve) => ws.once('pong', (d) => resolve(d.toString())));
+    ws.ping('are you there');
+    t.is(await pong, 'are you there');
+    ws.close();
+  });
+});
+
+test('shutdown closes open sockets with 1001 (going away)', async (t) => {
+  const server = await serve(echoApp(), quiet);
+  const ws = await open(`${server.url.replace('http', 'ws')}/ws`);
+  const done = closed(ws);
+  await server.close();
+  t.is((await done).code, 1001);
+});
+
+test('many concurrent connections are served and all closed cleanly on shutdown', async (t) => {
+  const server = await serve(echoApp(), quiet);
+  const url = `${server.url.replace('http', 'ws')}/ws`;
+  const clients = await Promise.all(Array.from({ length: 200 }, () => open(url)));
+  const replies = await Promise.all(
+    clients.map((ws, i) => {
+      const reply = nextMessage(ws);
+      ws.send(`n${i}`);
+      return reply;
+    }),
+  );
+  t.true(replies.every((r, i) => r.data.toString() === `n${i}`));
+  const codes = Promise.all(clients.map(closed));
+  await server.close();
+  t.true((await codes).every((c) => c.code === 1001));
+});

@@ -1,0 +1,195 @@
+/**
+ * One WebSocket over the bridge: the core owns the socket and framing; this drives the ASGI
+ * `websocket.*` messages with synchronous native calls. Internal; created by `Bridge`.
+ */
+import type { SendMessage, WebSocketReceiveMessage } from './asgi.ts';
+import { packHeaders, RuntimeError } from './_bridge.ts';
+import type { NativeServer } from './native.ts';
+
+const RESOLVED = Promise.resolve();
+
+/** Thrown by `send` once the peer is gone; a code like a socket error, so apps treat it as one. */
+export class ClientDisconnected extends Error {
+  override name = 'ClientDisconnected';
+  readonly code = 'ECONNRESET';
+}
+
+const enum State {
+  Connecting,
+  Accepted,
+  /** Denied with an HTTP response that is being streamed. */
+  Responding,
+  Closed,
+}
+
+/** The bridge's view of a WebSocket exchange (see `Bridge`). */
+export interface WsHost {
+  native: NativeServer;
+  forget(id: number): void;
+  onError(error: unknown): void;
+}
+
+export class WsExchange {
+  #state = State.Connecting;
+  #inbox: WebSocketReceiveMessage[] = [{ type: 'websocket.connect' }];
+  #waiting: ((m: WebSocketReceiveMessage) => void) | null = null;
+  #drain: (() => void) | null = null;
+  #denialStatus = 0;
+  #denialHeaders: string | null = null;
+  /** Set once the close is known; later receives repeat it. */
+  #closed: WebSocketReceiveMessage | null = null;
+
+  constructor(
+    readonly id: number,
+    readonly host: WsHost,
+  ) {}
+
+  #deliver(message: WebSocketReceiveMessage): void {
+    const waiter = this.#waiting;
+    if (waiter) {
+      this.#waiting = null;
+      waiter(message);
+    } else this.#inbox.push(message);
+  }
+
+  receive = (): Promise<WebSocketReceiveMessage> => {
+    const next = this.#inbox.shift();
+    if (next) {
+      if (next.type === 'websocket.receive') this.host.native.wsCredit(this.id, 1);
+      return Promise.resolve(next);
+    }
+    if (this.#closed) return Promise.resolve(this.#closed);
+    return new Promise((resolve) => {
+      this.#waiting = (m) => {
+        if (m.type === 'websocket.receive') this.host.native.wsCredit(this.id, 1);
+        resolve(m);
+      };
+    });
+  };
+
+  onMessage(text: boolean, data: Buffer): void {
+    this.#deliver(
+      text
+        ? { type: 'websocket.receive', text: data.toString('utf8') }
+        : { type: 'websocket.receive', bytes: Uint8Array.prototype.slice.call(data) },
+    );
+  }
+
+  onClose(code: number, reason: string): void {
+    this.#state = State.Closed;
+    this.#closed = { type: 'websocket.disconnect', code, reason };
+    this.host.forget(this.id);
+    this.#deliver(this.#closed);
+    this.onDrain();
+  }
+
+  /** The HTTP half went away before the handshake finished. */
+  onDisconnect(): void {
+    this.onClose(1006, '');
+  }
+
+  onDrain(): void {
+    const drain = this.#drain;
+    this.#drain = null;
+    drain?.();
+  }
+
+  #wait(outcome: number): Promise<void> {
+    if (outcome === 0) return new Promise((resolve) => (this.#drain = resolve));
+    if (outcome < 0) throw new ClientDisconnected('WebSocket is closed');
+    return RESOLVED;
+  }
+
+  send = (message: SendMessage): Promise<void> => {
+    const { native } = this.host;
+    const id = this.id;
+    switch (message.type) {
+      case 'websocket.accept':
+        this.#expect(State.Connecting, message.type);
+        this.#state = State.Accepted;
+        native.wsAccept(id, message.subprotocol ?? null, packHeaders(message.headers));
+        return RESOLVED;
+      case 'websocket.send': {
+        if (this.#state === State.Closed) throw new ClientDisconnected('WebSocket is closed');
+        this.#expect(State.Accepted, message.type);
+        if (message.text != null) return this.#wait(native.wsSendText(id, message.text));
+        const bytes = message.bytes ?? new Uint8Array(0);
+        if (typeof bytes === 'string') return this.#wait(native.wsSendText(id, bytes));
+        return this.#wait(native.wsSendBytes(id, bytes));
+      }
+      case 'websocket.close':
+        if (this.#state === State.Connecting) {
+          // Closing before accepting denies the handshake: HTTP 403, as uvicorn does.
+          this.#finish();
+          native.respondText(id, 403, 'content-type\0text/plain; charset=utf-8\0', 'Forbidden');
+        } else if (this.#state === State.Accepted) {
+          this.#state = State.Closed;
+          native.wsClose(id, message.code ?? 1000, message.reason ?? null);
+        } else
+          throw new RuntimeError(
+            `Unexpected ASGI message 'websocket.close', after sending 'websocket.close' or response already completed.`,
+          );
+        return RESOLVED;
+      case 'websocket.http.response.start':
+        this.#expect(State.Connecting, message.type);
+        this.#state = State.Responding;
+        this.#denialStatus = message.status;
+        this.#denialHeaders = packHeaders(message.headers);
+        return RESOLVED;
+      case 'websocket.http.response.body': {
+        this.#expect(State.Responding, message.type);
+        const body = message.body ?? new Uint8Array(0);
+        if (message.more_body) {
+          if (this.#denialStatus) native.start(id, this.#denialStatus, this.#denialHeaders);
+          this.#denialStatus = 0;
+          const outcome = typeof body === 'string' ? native.writeText(id, body) : native.write(id, body);
+          return this.#wait(outcome);
+        }
+        this.#finish();
+        if (this.#denialStatus) {
+          if (typeof body === 'string') native.respondText(id, this.#denialStatus, this.#denialHeaders, body);
+          else native.respondBytes(id, this.#denialStatus, this.#denialHeaders, body);
+        } else {
+          if (body.length) typeof body === 'string' ? native.writeText(id, body) : native.write(id, body);
+          native.end(id);
+        }
+        return RESOLVED;
+      }
+      default:
+        throw new RuntimeError(`Unexpected ASGI message '${message.type}' sent for a WebSocket.`);
+    }
+  };
+
+  #expect(state: State, type: string): void {
+    if (this.#state !== state) {
+      throw new RuntimeError(`Unexpected ASGI message '${type}' sent in this WebSocket state.`);
+    }
+  }
+
+  #finish(): void {
+    this.#state = State.Closed;
+    this.#closed = { type: 'websocket.disconnect', code: 1000, reason: '' };
+    this.host.forget(this.id);
+  }
+
+  /** The app returned or threw: close what it left open. */
+  settle(error: unknown): void {
+    const { native } = this.host;
+    const state = this.#state;
+    if (state === State.Connecting || state === State.Responding) {
+      this.#finish();
+      if (state === State.Responding) native.abort(this.id);
+      else
+        native.respondText(
+          this.id,
+          error === undefined ? 403 : 500,
+          null,
+          error === undefined ? 'Forbidden' : 'Internal Server Error',
+        );
+    } else if (this.#state === State.Accepted) {
+      this.#state = State.Closed;
+      native.wsClose(this.id, error === undefined ? 1000 : 1011, null);
+    }
+    if (error !== undefined && !(error instanceof ClientDisconnected)) this.host.onError(error);
+  }
+}
