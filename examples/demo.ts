@@ -1,4 +1,4 @@
-// The demo app served by `npm start`: routes, JSON, forms, static files and a lifespan.
+// The demo app served by `npm start`: routes, JSON, forms, static files and a WebSocket chat.
 import { fileURLToPath } from 'node:url';
 import {
   HTMLResponse,
@@ -8,8 +8,10 @@ import {
   Mount,
   Starling,
   StaticFiles,
+  WebSocketRoute,
   serve,
   type Request,
+  type WebSocket,
 } from '../src/index.ts';
 
 const staticDir = fileURLToPath(new URL('./static', import.meta.url));
@@ -23,9 +25,62 @@ async function homepage(): Promise<HTMLResponse> {
   <li><a href="/plaintext">/plaintext</a></li>
   <li><a href="/json">/json</a></li>
   <li><a href="/users/42">/users/42</a></li>
+  <li><a href="/chat">/chat</a> (a WebSocket chat: open it in two tabs)</li>
 </ul>
 <form method="post" action="/echo"><input name="message" value="hello"><button>Send</button></form>
 </body></html>`);
+}
+
+// The chat page: its script joins /ws/chat and shows every message broadcast there.
+async function chatPage(): Promise<HTMLResponse> {
+  return new HTMLResponse(`<!doctype html>
+<html><head><title>Starling chat</title><link rel="stylesheet" href="/static/demo.css"></head>
+<body><h1>Chat</h1>
+<p id="status">connecting…</p>
+<ul id="messages"></ul>
+<form id="send"><input id="text" autocomplete="off" autofocus placeholder="Say something"><button>Send</button></form>
+<p><a href="/">home</a></p>
+<script>
+  const messages = document.getElementById('messages');
+  const status = document.getElementById('status');
+  const input = document.getElementById('text');
+  const ws = new WebSocket(location.origin.replace(/^http/, 'ws') + '/ws/chat');
+  ws.onopen = () => (status.textContent = 'connected');
+  ws.onclose = () => (status.textContent = 'disconnected (reload to rejoin)');
+  ws.onmessage = (event) => {
+    const { from, text } = JSON.parse(event.data);
+    const item = document.createElement('li');
+    item.textContent = from + ': ' + text;
+    messages.append(item);
+  };
+  document.getElementById('send').onsubmit = (event) => {
+    event.preventDefault();
+    if (input.value && ws.readyState === WebSocket.OPEN) ws.send(input.value);
+    input.value = '';
+  };
+</script>
+</body></html>`);
+}
+
+// Everyone connected to the chat, in memory: one process, so one room.
+const chatRoom = new Set<WebSocket>();
+let guests = 0;
+
+async function broadcast(message: { from: string; text: string }): Promise<void> {
+  const text = JSON.stringify(message);
+  // A peer that left mid-broadcast fails its send; the others still get the message.
+  await Promise.allSettled([...chatRoom].map((ws) => ws.sendText(text)));
+}
+
+async function chat(ws: WebSocket): Promise<void> {
+  await ws.accept();
+  const name = `guest-${++guests}`;
+  chatRoom.add(ws);
+  try {
+    for await (const text of ws.iterText()) await broadcast({ from: name, text });
+  } finally {
+    chatRoom.delete(ws);
+  }
 }
 
 export const app = new Starling({
@@ -42,6 +97,8 @@ export const app = new Starling({
       },
       { methods: ['POST'] },
     ),
+    new Route('/chat', chatPage),
+    new WebSocketRoute('/ws/chat', chat),
     new Mount('/static', { app: new StaticFiles({ directory: staticDir }), name: 'static' }),
   ],
 });

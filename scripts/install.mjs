@@ -20,10 +20,12 @@ const abi = process.platform === 'win32' ? '-msvc' : libc();
 const triple = `${process.platform}-${process.arch}${abi}`;
 const local = join(root, `starling.${triple}.node`);
 
+// A platform package is trusted only at exactly our version (it is published with us).
 function prebuilt() {
   try {
-    require.resolve(`starling-${triple}`);
-    return true;
+    const pkg = require(`starling-${triple}/package.json`);
+    const ours = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+    return pkg.version === ours.version;
   } catch {
     return false;
   }

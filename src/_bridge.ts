@@ -24,6 +24,8 @@ const VERSIONS = ['1.0', '1.1', '2'];
 /** What the core supports, announced in every HTTP scope. */
 export const EXTENSIONS: Extensions = Object.freeze({
   'http.response.pathsend': Object.freeze({}) as Record<string, never>,
+  // GZipMiddleware marks responses and the core compresses them (crates/core/src/compress.rs).
+  'starling.compression': Object.freeze({}) as Record<string, never>,
 });
 const WS_EXTENSIONS: Extensions = Object.freeze({
   'websocket.http.response': Object.freeze({}) as Record<string, never>,

@@ -58,6 +58,11 @@ export interface GZipOptions {
   compressLevel?: number;
   /** Media types never compressed; defaults to {@link DEFAULT_EXCLUDED_CONTENT_TYPES}. */
   excludeContentTypes?: readonly string[];
+  /**
+   * Codings offered, in order of preference when the client rates them equally (default `['gzip']`).
+   * `'br'` (brotli) is produced by the native core only; in-process (TestClient) runs fall back to gzip.
+   */
+  encodings?: readonly ('gzip' | 'br')[];
 }
 
 /**
@@ -76,12 +81,14 @@ export class GZipMiddleware {
   readonly #app: ASGIFunction;
   readonly #minimumSize: number;
   readonly #level: number;
+  readonly #encodings: string;
   readonly #excluded: Set<string>;
 
   constructor(app: ASGIApp, options: GZipOptions = {}) {
     this.#app = asgiFunction(app);
     this.#minimumSize = options.minimumSize ?? 500;
     this.#level = options.compressLevel ?? 9;
+    this.#encodings = (options.encodings ?? ['gzip']).join(', ');
     this.#excluded = new Set(
       (options.excludeContentTypes ?? DEFAULT_EXCLUDED_CONTENT_TYPES).map((t) => t.toLowerCase()),
     );
@@ -103,11 +110,11 @@ export class GZipMiddleware {
     return mediaType.startsWith('application/grpc+') && this.#excluded.has('application/grpc');
   }
 
-  // TODO(native): the core announces `scope.extensions['starling.compression']`, reads this header from
-  // `http.response.start`, strips it, negotiates the encoding with Accept-Encoding (gzip, and br/zstd when
-  // the app opts in), applies `minimum-size` and `level`, and sets Content-Encoding, Vary and Content-Length.
+  // The core announces `scope.extensions['starling.compression']`, reads this header from
+  // `http.response.start`, strips it, negotiates the coding with Accept-Encoding (gzip, and br when the
+  // app opts in), applies `minimum-size` and `level`, and sets Content-Encoding, Vary and Content-Length.
   async #hint(scope: HTTPScope, receive: Receive, send: Send): Promise<void> {
-    const hint = `gzip; minimum-size=${this.#minimumSize}; level=${this.#level}`;
+    const hint = `${this.#encodings}; minimum-size=${this.#minimumSize}; level=${this.#level}`;
     await this.#app(scope, receive, (message) => {
       if (message.type !== 'http.response.start') return send(message);
       const headers = new HeaderList(message.headers);

@@ -8,6 +8,7 @@ use std::task::{Context, Poll};
 use tokio::io::AsyncRead;
 use tokio::sync::mpsc;
 
+use crate::compress::Encoder;
 use crate::exchange::StreamShared;
 
 /// One item of a streamed body: bytes, or an order to abort the response mid-way.
@@ -33,6 +34,10 @@ enum Kind {
         file: tokio::fs::File,
         remaining: u64,
         buf: Vec<u8>,
+    },
+    Compressed {
+        inner: Box<ResponseBody>,
+        encoder: Option<Encoder>,
     },
 }
 
@@ -64,6 +69,24 @@ impl ResponseBody {
         }
     }
 
+    /// The whole body when it is all there; the body itself otherwise.
+    pub(crate) fn into_full(mut self) -> Result<Bytes, ResponseBody> {
+        match &mut self.kind {
+            Kind::Full(bytes) => Ok(bytes.take().unwrap_or_default()),
+            _ => Err(self),
+        }
+    }
+
+    /// This body passed through `encoder`, chunk by chunk.
+    pub(crate) fn compressed(self, encoder: Encoder) -> ResponseBody {
+        ResponseBody {
+            kind: Kind::Compressed {
+                inner: Box::new(self),
+                encoder: Some(encoder),
+            },
+        }
+    }
+
     pub(crate) fn file(file: tokio::fs::File, len: u64) -> Self {
         ResponseBody {
             kind: Kind::File {
@@ -85,6 +108,35 @@ impl Body for ResponseBody {
     ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
         match &mut self.get_mut().kind {
             Kind::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            Kind::Compressed { inner, encoder } => loop {
+                let Some(enc) = encoder.as_mut() else {
+                    return Poll::Ready(None);
+                };
+                match Pin::new(inner.as_mut()).poll_frame(cx) {
+                    Poll::Ready(Some(Ok(frame))) => {
+                        let Ok(data) = frame.into_data() else {
+                            continue;
+                        };
+                        match enc.chunk(&data) {
+                            Ok(out) if out.is_empty() => continue,
+                            Ok(out) => return Poll::Ready(Some(Ok(Frame::data(out)))),
+                            Err(e) => return Poll::Ready(Some(Err(e))),
+                        }
+                    }
+                    Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
+                    Poll::Ready(None) => {
+                        let last = encoder.take().map(Encoder::finish);
+                        return match last {
+                            Some(Ok(out)) if !out.is_empty() => {
+                                Poll::Ready(Some(Ok(Frame::data(out))))
+                            }
+                            Some(Err(e)) => Poll::Ready(Some(Err(e))),
+                            _ => Poll::Ready(None),
+                        };
+                    }
+                    Poll::Pending => return Poll::Pending,
+                }
+            },
             Kind::Stream {
                 rx,
                 shared,
@@ -144,6 +196,7 @@ impl Body for ResponseBody {
             Kind::Full(bytes) => bytes.is_none(),
             Kind::Stream { finished, .. } => *finished,
             Kind::File { remaining, .. } => *remaining == 0,
+            Kind::Compressed { encoder, .. } => encoder.is_none(),
         }
     }
 
@@ -152,6 +205,7 @@ impl Body for ResponseBody {
             Kind::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
             Kind::Stream { .. } => SizeHint::default(),
             Kind::File { remaining, .. } => SizeHint::with_exact(*remaining),
+            Kind::Compressed { .. } => SizeHint::default(),
         }
     }
 }

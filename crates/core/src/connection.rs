@@ -16,6 +16,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::body::ResponseBody;
+use crate::compress;
 use crate::config::Config;
 use crate::event::{ConnInfo, Event, RequestHead};
 use crate::exchange::{Exchanges, Reply};
@@ -300,6 +301,7 @@ async fn dispatch(
         ));
     }
     let ws_key = parts.headers.get(SEC_WEBSOCKET_KEY).cloned();
+    let accept_encoding = compress::accept_encoding(&parts.headers);
     let ws_ends = upgrade.is_some().then(|| {
         let (commands_tx, commands) = mpsc::unbounded_channel::<WsOut>();
         let (credit_tx, credit) = mpsc::unbounded_channel::<usize>();
@@ -370,7 +372,7 @@ async fn dispatch(
         (Ok(reply), ..) => {
             // A denied (or plain HTTP) answer to a handshake ends the exchange.
             exchanges.ws_forget(id);
-            build(reply).await
+            compress::apply(build(reply).await, accept_encoding.as_ref())
         }
         // The application dropped the request without answering.
         (Err(_), ..) => plain(StatusCode::INTERNAL_SERVER_ERROR, false),

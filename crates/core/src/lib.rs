@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 mod body;
+mod compress;
 mod config;
 mod connection;
 mod event;

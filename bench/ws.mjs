@@ -1,0 +1,255 @@
+// WebSocket benchmark: Starling vs the `ws` package's server, same run, interleaved rounds, medians.
+// Each server is pinned to core 0; the load generator (this file with --client, the `ws` client) to core 1.
+// Measures, with --connections clients: echo round trips/s (each client sends, waits for the echo,
+// repeats), one-way messages/s (the server pushes to every client as fast as they read), and the
+// server's RSS per idle connection (VmRSS before/after opening --idle connections).
+// Usage: node bench/ws.mjs [--duration 5] [--rounds 3] [--connections 100] [--idle 1000] [--payload 32]
+//                          [--only starling,ws]
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
+const duration = Number(arg('duration', 5));
+const rounds = Number(arg('rounds', 3));
+const connections = Number(arg('connections', 100));
+const idle = Number(arg('idle', 1000));
+const payloadBytes = Number(arg('payload', 32));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---- load generator (runs in its own process, pinned to core 1) ----
+
+function connect(url) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  });
+}
+
+async function connectMany(url, n) {
+  const out = [];
+  for (let i = 0; i < n; i += 100) {
+    const batch = Math.min(100, n - i);
+    out.push(...(await Promise.all(Array.from({ length: batch }, () => connect(url)))));
+  }
+  return out;
+}
+
+async function closeAll(sockets) {
+  await Promise.all(
+    sockets.map(
+      (ws) =>
+        new Promise((resolve) => {
+          if (ws.readyState === WebSocket.CLOSED) return resolve();
+          ws.once('close', resolve);
+          ws.close();
+          setTimeout(() => (ws.terminate(), resolve()), 2000).unref();
+        }),
+    ),
+  );
+}
+
+async function echoLoad(base) {
+  const sockets = await connectMany(`${base}/echo`, connections);
+  const message = 'x'.repeat(payloadBytes);
+  let counting = false;
+  let count = 0;
+  let running = true;
+  for (const ws of sockets) {
+    ws.on('message', () => {
+      if (counting) count++;
+      if (running) ws.send(message);
+    });
+    ws.send(message);
+  }
+  await sleep(1000); // warm-up
+  counting = true;
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  await sleep(duration * 1000);
+  counting = false;
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const clientBusy = (cpu.user + cpu.system) / 1e6 / seconds;
+  running = false;
+  await closeAll(sockets);
+  return { perSecond: count / seconds, clientBusy };
+}
+
+async function pushLoad(base) {
+  const sockets = await connectMany(`${base}/push`, connections);
+  let counting = false;
+  let count = 0;
+  for (const ws of sockets) {
+    ws.on('message', () => {
+      if (counting) count++;
+    });
+    ws.send('go');
+  }
+  await sleep(1000); // warm-up
+  counting = true;
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  await sleep(duration * 1000);
+  counting = false;
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const clientBusy = (cpu.user + cpu.system) / 1e6 / seconds;
+  for (const ws of sockets) ws.terminate();
+  return { perSecond: count / seconds, clientBusy };
+}
+
+async function idleLoad(base) {
+  const sockets = await connectMany(`${base}/echo`, idle);
+  console.log('OPEN');
+  // Holds them until the parent has read the server's RSS and writes a line.
+  await new Promise((resolve) => createInterface({ input: process.stdin }).once('line', resolve));
+  await closeAll(sockets);
+  return { opened: sockets.length };
+}
+
+if (process.argv.includes('--client')) {
+  const base = `ws://127.0.0.1:${arg('port')}`;
+  const mode = arg('client');
+  const result = await { echo: echoLoad, push: pushLoad, idle: idleLoad }[mode](base);
+  console.log(`RESULT ${JSON.stringify(result)}`);
+  process.exit(0);
+}
+
+// ---- orchestrator ----
+
+const servers = {
+  starling: ['node', ['--import', 'tsx', join(here, 'servers/ws-starling.ts')]],
+  ws: ['node', [join(here, 'servers/ws-ws.mjs')]],
+};
+const only = arg('only', Object.keys(servers).join(',')).split(',');
+const env = {
+  ...process.env,
+  STARLING_IO_THREADS: process.env.STARLING_IO_THREADS ?? '1',
+  PUSH_BYTES: String(payloadBytes),
+  WS_DEFLATE: '0',
+};
+
+async function start(name) {
+  const [cmd, args] = servers[name];
+  const child = spawn('taskset', ['-c', '0', cmd, ...args], {
+    cwd: join(here, '..'),
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env,
+  });
+  const port = await new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /READY (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.on('exit', (code) => reject(new Error(`${name} exited ${code}`)));
+  });
+  return { child, port }; // `taskset` execs the command: the pid is the server's
+}
+
+async function stop(child) {
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+const rssKiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+const cpuTicks = (pid) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
+};
+
+/** Runs the load generator on core 1; `onOpen` runs (for idle) once its connections are all open. */
+function client(mode, port, onOpen) {
+  const child = spawn('taskset', ['-c', '1', process.execPath, fileURLToPath(import.meta.url), '--client', mode,
+    '--port', String(port), '--duration', String(duration), '--connections', String(connections),
+    '--idle', String(idle), '--payload', String(payloadBytes)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', async (d) => {
+      out += d;
+      if (onOpen && out.includes('OPEN\n')) {
+        const fn = onOpen;
+        onOpen = undefined;
+        await fn();
+        child.stdin.write('close\n');
+      }
+    });
+    child.on('exit', (code) => {
+      const m = /RESULT (.*)/.exec(out);
+      if (m) resolve({ ...JSON.parse(m[1]), pid: child.pid });
+      else reject(new Error(`client ${mode} exited ${code}: ${out}`));
+    });
+  });
+}
+
+async function measure(name) {
+  const { child, port } = await start(name);
+  try {
+    await client('echo', port); // warm-up: JIT, pools
+    const rssBefore = rssKiB(child.pid);
+    let rssAfter = 0;
+    await client('idle', port, async () => {
+      await sleep(1000);
+      rssAfter = rssKiB(child.pid);
+    });
+    const ticks0 = cpuTicks(child.pid);
+    const echo = await client('echo', port);
+    const push = await client('push', port);
+    const ticks1 = cpuTicks(child.pid);
+    return {
+      echo: echo.perSecond,
+      push: push.perSecond,
+      clientBusyEcho: echo.clientBusy,
+      clientBusyPush: push.clientBusy,
+      rssPerConnKiB: (rssAfter - rssBefore) / idle,
+      rssBaseMiB: rssBefore / 1024,
+      serverCpuS: (ticks1 - ticks0) / 100,
+    };
+  } finally {
+    await stop(child);
+  }
+}
+
+const results = Object.fromEntries(only.map((n) => [n, []]));
+for (let round = 0; round < rounds; round++) {
+  const order = round % 2 ? [...only].reverse() : only;
+  for (const name of order) {
+    const r = await measure(name);
+    results[name].push(r);
+    console.error(`round ${round + 1} ${name}: ${JSON.stringify(r)}`);
+  }
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const med = (name, key) => median(results[name].map((r) => r[key]));
+const fmt = (x) => Math.round(x).toLocaleString('en-US');
+const ratio = (name, key) => (results.ws ? `${(med(name, key) / med('ws', key)).toFixed(2)}×` : '–');
+console.log(
+  `${connections} clients, ${payloadBytes}-byte text messages, ${duration}s per measure, median of ${rounds} rounds; ` +
+    `RSS per connection over ${idle} idle connections.\n`,
+);
+console.log('| server | echo round trips/s | vs ws | push messages/s | vs ws | RSS/idle conn (KiB) | vs ws | base RSS (MiB) |');
+console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+for (const name of only) {
+  console.log(
+    `| ${name} | ${fmt(med(name, 'echo'))} | ${ratio(name, 'echo')} | ${fmt(med(name, 'push'))} | ${ratio(name, 'push')} | ` +
+      `${med(name, 'rssPerConnKiB').toFixed(1)} | ${ratio(name, 'rssPerConnKiB')} | ${med(name, 'rssBaseMiB').toFixed(0)} |`,
+  );
+}
