@@ -70,6 +70,8 @@ impl ResponseBody {
     }
 
     /// The whole body when it is all there; the body itself otherwise.
+    // Called once per compressed response and moved straight on: boxing would only add an allocation.
+    #[allow(clippy::result_large_err)]
     pub(crate) fn into_full(mut self) -> Result<Bytes, ResponseBody> {
         match &mut self.kind {
             Kind::Full(bytes) => Ok(bytes.take().unwrap_or_default()),
