@@ -475,7 +475,7 @@ const responsesApp = app({
 const fileHeaders = {
   'content-type': TEXT,
   'accept-ranges': 'bytes',
-  etag: /^"[0-9a-f]+"$/,
+  etag: /^"[0-9a-f]+-[0-9a-f]+"$/,
   'last-modified': /GMT$/,
 };
 
@@ -942,6 +942,8 @@ export const middlewareCases: Case[] = [
     app({ routes: plainRoutes, middleware: [new Middleware(GZipMiddleware)] }),
     get('/big', { headers: { 'accept-encoding': 'gzip' } }),
     { status: 200, text: BIG, headers: { 'content-encoding': 'gzip', vary: 'Accept-Encoding' } },
+    // zlib in JS and in the core make equally valid streams of different lengths.
+    { volatileHeaders: ['content-length'] },
   ),
   one(
     'middleware: GZip compresses a streamed body',

@@ -3,7 +3,7 @@
  *
  * Not part of the public API (never re-exported from `index.ts`).
  */
-import type { ASGIApp, ASGIFunction, BytesLike } from './asgi.ts';
+import type { ASGIApp, ASGIFunction, BytesLike, Receive, Scope, Send } from './asgi.ts';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8');
@@ -15,6 +15,14 @@ export function toASGIFunction(app: ASGIApp): ASGIFunction {
     return (scope, receive, send) => app.asgi(scope, receive, send);
   }
   throw new TypeError('Expected an ASGI app: a function (scope, receive, send) or an object with .asgi');
+}
+
+/** Calls an app in either form, without building a wrapper (`toASGIFunction` then a call, for hot paths). */
+export function callASGI(app: ASGIApp, scope: Scope, receive: Receive, send: Send): Promise<void> {
+  if (typeof app === 'function') return app(scope, receive, send);
+  if (app !== null && typeof app === 'object' && typeof app.asgi === 'function')
+    return app.asgi(scope, receive, send);
+  return toASGIFunction(app)(scope, receive, send);
 }
 
 /** True when `value` is an ASGI app in either form. */
@@ -248,6 +256,13 @@ const MEDIA_TYPES: Record<string, string> = {
 };
 
 /** The media type for a file name by its extension, or `null` when unknown. */
+/** The extension → media type table, packed `ext\0type\0...` for the native core. */
+export function packedMediaTypes(): string {
+  return Object.entries(MEDIA_TYPES)
+    .map(([ext, type]) => `${ext}\0${type}\0`)
+    .join('');
+}
+
 export function guessMediaType(path: string): string | null {
   const name = path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1);
   const dot = name.lastIndexOf('.');

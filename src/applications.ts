@@ -16,7 +16,14 @@ import {
 } from './middleware/exceptions.ts';
 import type { BaseRoute, PathParams } from './routing/base.ts';
 import type { Lifespan } from './routing/lifespan.ts';
-import type { RequestHandler, RouteOptions, WebSocketHandler } from './routing/route.ts';
+import type {
+  HTTPEndpointLike,
+  RequestHandler,
+  RouteOptions,
+  WebSocketEndpointLike,
+  WebSocketHandler,
+  WebSocketRouteOptions,
+} from './routing/route.ts';
 import { Router } from './routing/router.ts';
 
 export interface StarlingOptions {
@@ -120,26 +127,30 @@ export class Starling {
   }
 
   /** Adds a `Route` (the `@app.route` of Starlette's early days). */
-  route(path: string, endpoint: RequestHandler | ASGIApp, options: RouteOptions = {}): void {
+  route(path: string, endpoint: RequestHandler, options?: RouteOptions): void;
+  route(path: string, endpoint: HTTPEndpointLike, options?: RouteOptions): void;
+  route(path: string, endpoint: HTTPEndpointLike, options: RouteOptions = {}): void {
     this.router.addRoute(path, endpoint, options);
   }
 
-  addRoute(path: string, endpoint: RequestHandler | ASGIApp, options: RouteOptions = {}): void {
+  addRoute(path: string, endpoint: RequestHandler, options?: RouteOptions): void;
+  addRoute(path: string, endpoint: HTTPEndpointLike, options?: RouteOptions): void;
+  addRoute(path: string, endpoint: HTTPEndpointLike, options: RouteOptions = {}): void {
     this.router.addRoute(path, endpoint, options);
   }
 
-  websocketRoute(
-    path: string,
-    endpoint: WebSocketHandler | ASGIApp,
-    options: { name?: string | null } = {},
-  ): void {
+  websocketRoute(path: string, endpoint: WebSocketHandler, options?: WebSocketRouteOptions): void;
+  websocketRoute(path: string, endpoint: WebSocketEndpointLike, options?: WebSocketRouteOptions): void;
+  websocketRoute(path: string, endpoint: WebSocketEndpointLike, options: WebSocketRouteOptions = {}): void {
     this.router.addWebSocketRoute(path, endpoint, options);
   }
 
+  addWebSocketRoute(path: string, endpoint: WebSocketHandler, options?: WebSocketRouteOptions): void;
+  addWebSocketRoute(path: string, endpoint: WebSocketEndpointLike, options?: WebSocketRouteOptions): void;
   addWebSocketRoute(
     path: string,
-    endpoint: WebSocketHandler | ASGIApp,
-    options: { name?: string | null } = {},
+    endpoint: WebSocketEndpointLike,
+    options: WebSocketRouteOptions = {},
   ): void {
     this.router.addWebSocketRoute(path, endpoint, options);
   }

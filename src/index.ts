@@ -31,8 +31,13 @@ export * as status from './status.ts';
 // Middleware, authentication, static files, configuration
 export * from './middleware/index.ts';
 export { ServerErrorMiddleware } from './middleware/errors.ts';
-export { ExceptionMiddleware } from './middleware/exceptions.ts';
-export { BaseHTTPMiddleware } from './middleware/base.ts';
+export {
+  ExceptionMiddleware,
+  type ErrorClass,
+  type ExceptionHandler,
+  type ExceptionHandlers,
+} from './middleware/exceptions.ts';
+export { BaseHTTPMiddleware, type CallNext, type DispatchFunction } from './middleware/base.ts';
 export { CORSMiddleware, type CORSOptions } from './middleware/cors.ts';
 export { SessionMiddleware, type SessionOptions } from './middleware/sessions.ts';
 export { TrustedHostMiddleware, type TrustedHostOptions } from './middleware/trustedhost.ts';

@@ -26,6 +26,8 @@ export interface NativeServerOptions {
   wsMaxSize?: number;
   wsPingInterval?: number;
   wsPingTimeout?: number;
+  staticMounts?: { prefix: string; directories: string[]; followSymlink?: boolean; cacheControl?: string }[];
+  mediaTypes?: string;
 }
 
 /** Called on the JS thread once per batch of events (layout in crates/node/src/encode.rs). */

@@ -26,6 +26,8 @@ export {
   type RequestHandler,
   type WebSocketHandler,
   type EndpointClass,
+  type HTTPEndpointLike,
+  type WebSocketEndpointLike,
 } from './routing/route.ts';
 export { Mount, Host, type MountOptions, type HostOptions } from './routing/mount.ts';
 export { Router, type RouterOptions } from './routing/router.ts';

@@ -14,6 +14,7 @@ import { Bridge } from './_bridge.ts';
 import { Lifespan, type LifespanMode } from './_lifespan.ts';
 import { loadAddon, type NativeServer } from './native.ts';
 import { toASGIFunction } from './_utils.ts';
+import { nativeStatics } from './_statics.ts';
 import { announceWorker, supervise, workerPort } from './_workers.ts';
 import cluster from 'node:cluster';
 
@@ -140,6 +141,7 @@ export async function serve(app: ASGIApp, options: ServeOptions = {}): Promise<S
       wsMaxSize: options.wsMaxSize,
       wsPingInterval: options.wsPingInterval,
       wsPingTimeout: options.wsPingTimeout,
+      ...nativeStatics(app),
     },
     bridge.onEvents,
   );

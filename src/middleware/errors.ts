@@ -7,7 +7,7 @@
  * outside them; they leave hooks in the scope (`ERROR_RESPONSE_HOOKS`) that are applied to it here, so
  * a browser gets the real 500 (custom handler or debug page included) rather than a CORS failure.
  */
-import type { ASGIApp, Receive, Scope, Send, SendMessage } from '../asgi.ts';
+import type { ASGIApp, ASGIFunction, Receive, Scope, Send, SendMessage } from '../asgi.ts';
 import { toASGIFunction } from '../_utils.ts';
 import { openErrorResponseHooks, type StartHook } from './_helpers.ts';
 import { Request } from '../requests.ts';
@@ -95,15 +95,17 @@ export class ServerErrorMiddleware {
   readonly app: ASGIApp;
   readonly handler: ServerErrorMiddlewareOptions['handler'];
   debug: boolean;
+  readonly #run: ASGIFunction;
 
   constructor(app: ASGIApp, options: ServerErrorMiddlewareOptions = {}) {
     this.app = app;
     this.handler = options.handler ?? null;
     this.debug = options.debug ?? false;
+    this.#run = toASGIFunction(app);
   }
 
   asgi = async (scope: Scope, receive: Receive, send: Send): Promise<void> => {
-    const run = toASGIFunction(this.app);
+    const run = this.#run;
     if (scope.type !== 'http') return run(scope, receive, send);
     let started = false;
     const sender = (message: SendMessage) => {

@@ -59,16 +59,42 @@ async function sendResult(result: unknown, scope: Scope, receive: Receive, send:
     await (result as Response).asgi(scope, receive, send);
 }
 
+const NO_TABLES: HandlerTables = { errors: new Map(), statuses: new Map() };
+
+/** The handler tables that `ExceptionMiddleware` left in the scope (empty ones outside an app). */
+export function scopeHandlers(scope: Scope): HandlerTables {
+  return (scope[HANDLERS_KEY] as HandlerTables | undefined) ?? NO_TABLES;
+}
+
+/**
+ * Answers `exc` with the handler registered for it in `tables`, called with `conn` (or what `conn()`
+ * builds: the connection object is only made when an error needs it). Errors without a handler, and
+ * errors after the response started, propagate.
+ */
+export async function handleException(
+  exc: unknown,
+  tables: HandlerTables,
+  conn: { scope: Scope } | (() => { scope: Scope }),
+  started: boolean,
+  scope: Scope,
+  receive: Receive,
+  send: Send,
+): Promise<void> {
+  let handler: ExceptionHandler | undefined;
+  if (exc instanceof HTTPException) handler = tables.statuses.get(exc.statusCode);
+  handler ??= lookup(tables.errors, exc);
+  if (!handler) throw exc;
+  if (started) throw new Error('Caught handled exception, but response already started.', { cause: exc });
+  await sendResult(await handler(typeof conn === 'function' ? conn() : conn, exc), scope, receive, send);
+}
+
 /**
  * Runs `app`, and on error answers with the handler registered (in the scope) for it.
  * Errors without a handler, and errors after the response started, propagate.
  */
 export function wrapAppHandlingExceptions(app: ASGIApp, conn: { scope: Scope }): ASGIFunction {
   const run = toASGIFunction(app);
-  const tables = (conn.scope[HANDLERS_KEY] as HandlerTables | undefined) ?? {
-    errors: new Map(),
-    statuses: new Map(),
-  };
+  const tables = scopeHandlers(conn.scope);
   return async (scope, receive, send) => {
     let started = false;
     const sender = (message: SendMessage) => {
@@ -78,12 +104,7 @@ export function wrapAppHandlingExceptions(app: ASGIApp, conn: { scope: Scope }):
     try {
       await run(scope, receive, sender);
     } catch (exc) {
-      let handler: ExceptionHandler | undefined;
-      if (exc instanceof HTTPException) handler = tables.statuses.get(exc.statusCode);
-      handler ??= lookup(tables.errors, exc);
-      if (!handler) throw exc;
-      if (started) throw new Error('Caught handled exception, but response already started.', { cause: exc });
-      await sendResult(await handler(conn, exc), scope, receive, sender);
+      await handleException(exc, tables, conn, started, scope, receive, sender);
     }
   };
 }
@@ -113,9 +134,11 @@ export class ExceptionMiddleware {
     ]),
     statuses: new Map(),
   };
+  readonly #run: ASGIFunction;
 
   constructor(app: ASGIApp, options: ExceptionMiddlewareOptions = {}) {
     this.app = app;
+    this.#run = toASGIFunction(app);
     this.debug = options.debug ?? false;
     for (const [key, handler] of handlerEntries(options.handlers)) this.addExceptionHandler(key, handler);
   }
@@ -126,12 +149,22 @@ export class ExceptionMiddleware {
   }
 
   asgi = async (scope: Scope, receive: Receive, send: Send): Promise<void> => {
-    if (scope.type !== 'http' && scope.type !== 'websocket')
-      return toASGIFunction(this.app)(scope, receive, send);
+    const run = this.#run;
+    if (scope.type !== 'http' && scope.type !== 'websocket') return run(scope, receive, send);
     scope[HANDLERS_KEY] = this.#tables;
-    const conn =
-      scope.type === 'http' ? new Request(scope, receive, send) : new WebSocket(scope, receive, send);
-    await wrapAppHandlingExceptions(this.app, conn)(scope, receive, send);
+    let started = false;
+    const sender = (message: SendMessage) => {
+      if (message.type === 'http.response.start') started = true;
+      return send(message);
+    };
+    try {
+      await run(scope, receive, sender);
+    } catch (exc) {
+      // The Request (or WebSocket) is built only when a handler needs it, not on every request.
+      const conn = () =>
+        scope.type === 'http' ? new Request(scope, receive, send) : new WebSocket(scope, receive, send);
+      await handleException(exc, this.#tables, conn, started, scope, receive, sender);
+    }
   };
 
   /** The default `HTTPException` handler: plain-text detail, no body for 204 and 304. */

@@ -80,15 +80,29 @@ export function compilePath(path: string): CompiledPath {
   return { regex: new RegExp(regex, isHost ? 'i' : ''), format, convertors };
 }
 
-/** Runs the regex and converts the parameters, or `null` on a miss. */
+/** Runs the regex once and converts the parameters (a fresh object), or `null` on a miss. */
 export function matchPath(compiled: CompiledPath, value: string): Record<string, unknown> | null {
-  const groups = compiled.regex.exec(value)?.groups;
-  if (!groups && !compiled.regex.test(value)) return null;
+  const match = compiled.regex.exec(value);
+  if (match === null) return null;
   const params: Record<string, unknown> = {};
-  for (const [name, raw] of Object.entries(groups ?? {})) {
-    params[name] = (compiled.convertors[name] as Convertor).convert(raw);
+  const groups = match.groups;
+  if (groups !== undefined) {
+    for (const name in groups) params[name] = (compiled.convertors[name] as Convertor).convert(groups[name]!);
   }
   return params;
+}
+
+/** The answer of `matches` for a miss, shared (and frozen) so that a miss allocates nothing. */
+export const NO_MATCH = Object.freeze([Match.NONE, Object.freeze({})]) as unknown as [
+  Match,
+  Record<string, unknown>,
+];
+
+/** `path_params` of a match: the new params over those of enclosing mounts, without copying when there are none. */
+export function mergePathParams(scope: Scope, params: Record<string, unknown>): Record<string, unknown> {
+  const outer = scope.path_params as Record<string, unknown> | undefined;
+  if (outer === undefined || outer === null) return params;
+  return Object.assign({}, outer, params);
 }
 
 /** Fills a path format from params; returns the path and the params that were not used. */

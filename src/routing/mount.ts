@@ -10,6 +10,8 @@ import {
   compilePath,
   Match,
   matchPath,
+  mergePathParams,
+  NO_MATCH,
   NoMatchFound,
   replaceParams,
   routePath,
@@ -55,6 +57,8 @@ export class Mount extends BaseRoute {
   /** The mounted app before any per-mount middleware. */
   readonly innerApp: ASGIApp;
   readonly app: ASGIFunction;
+  /** Whether per-mount middleware wraps `innerApp` (the server's native static path needs none). */
+  readonly hasMiddleware: boolean;
   readonly #compiled: CompiledPath;
 
   constructor(path: string, options: MountOptions = {}) {
@@ -66,6 +70,7 @@ export class Mount extends BaseRoute {
     this.name = options.name ?? null;
     this.innerApp = options.app ?? new Router({ routes: options.routes ?? [] });
     this.app = toASGIFunction(applyMiddleware(this.innerApp, options.middleware));
+    this.hasMiddleware = (options.middleware?.length ?? 0) > 0;
     this.#compiled = compilePath(this.path + '/{path:path}');
   }
 
@@ -75,11 +80,11 @@ export class Mount extends BaseRoute {
   }
 
   matches(scope: Scope): [Match, Record<string, unknown>] {
-    if (scope.type !== 'http' && scope.type !== 'websocket') return [Match.NONE, {}];
+    if (scope.type !== 'http' && scope.type !== 'websocket') return NO_MATCH;
     const path = routePath(scope);
     // The bare prefix is the child's '/', so '/api' works like '/api/' (no redirect needed).
     const params = matchPath(this.#compiled, path === this.path ? path + '/' : path);
-    if (!params) return [Match.NONE, {}];
+    if (!params) return NO_MATCH;
     const remaining = '/' + String(params.path);
     delete params.path;
     const matched = path === this.path ? path : path.slice(0, path.length - remaining.length);
@@ -87,7 +92,7 @@ export class Mount extends BaseRoute {
     return [
       Match.FULL,
       {
-        path_params: { ...(scope.path_params as object | undefined), ...params },
+        path_params: mergePathParams(scope, params),
         app_root_path: scope.app_root_path ?? rootPath,
         root_path: rootPath + matched,
         endpoint: this.app,
@@ -164,14 +169,11 @@ export class Host extends BaseRoute {
   }
 
   matches(scope: Scope): [Match, Record<string, unknown>] {
-    if (scope.type !== 'http' && scope.type !== 'websocket') return [Match.NONE, {}];
+    if (scope.type !== 'http' && scope.type !== 'websocket') return NO_MATCH;
     const host = (new Headers({ scope }).get('host') ?? '').split(':')[0] as string;
     const params = matchPath(this.#compiled, host);
-    if (!params) return [Match.NONE, {}];
-    return [
-      Match.FULL,
-      { path_params: { ...(scope.path_params as object | undefined), ...params }, endpoint: this.app },
-    ];
+    if (!params) return NO_MATCH;
+    return [Match.FULL, { path_params: mergePathParams(scope, params), endpoint: this.app }];
   }
 
   urlPathFor(name: string, params: PathParams = {}): URLPath {

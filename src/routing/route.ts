@@ -2,12 +2,12 @@
  * `Route` (HTTP) and `WebSocketRoute`, and the wrappers that turn a `(request) => response` or
  * `(websocket) => void` function into an ASGI app.
  */
-import type { ASGIApp, ASGIFunction, Receive, Scope, Send } from '../asgi.ts';
-import { toASGIFunction } from '../_utils.ts';
+import type { ASGIApp, ASGIFunction, Receive, Scope, Send, SendMessage } from '../asgi.ts';
+import { callASGI, toASGIFunction } from '../_utils.ts';
 import { URLPath } from '../datastructures.ts';
 import { HTTPException } from '../exceptions.ts';
 import { applyMiddleware, type Middleware } from '../middleware/index.ts';
-import { wrapAppHandlingExceptions } from '../middleware/exceptions.ts';
+import { handleException, scopeHandlers } from '../middleware/exceptions.ts';
 import { Request } from '../requests.ts';
 import { PlainTextResponse, type Response } from '../responses.ts';
 import { WebSocket } from '../websockets.ts';
@@ -18,6 +18,8 @@ import {
   isClass,
   Match,
   matchPath,
+  mergePathParams,
+  NO_MATCH,
   NoMatchFound,
   replaceParams,
   routePath,
@@ -31,6 +33,10 @@ export type RequestHandler = (request: Request) => Response | Promise<Response>;
 export type WebSocketHandler = (websocket: WebSocket) => unknown;
 /** A class endpoint (`HTTPEndpoint`/`WebSocketEndpoint` subclass): built per connection, then dispatched. */
 export type EndpointClass = new (scope: any, receive: Receive, send: Send) => { dispatch(): Promise<void> };
+/** Anything a `Route` serves: a `RequestHandler`, an `HTTPEndpoint` subclass, or an ASGI app. */
+export type HTTPEndpointLike = RequestHandler | EndpointClass | ASGIApp;
+/** Anything a `WebSocketRoute` serves: a `WebSocketHandler`, a `WebSocketEndpoint` subclass, or an ASGI app. */
+export type WebSocketEndpointLike = WebSocketHandler | EndpointClass | ASGIApp;
 
 /**
  * Turns `(request) => response` into an ASGI app; errors go through the app's exception handlers with
@@ -43,23 +49,32 @@ export type EndpointClass = new (scope: any, receive: Receive, send: Send) => { 
  */
 export function requestResponse(fn: RequestHandler): ASGIFunction {
   return async (scope, receive, send) => {
+    const tables = scopeHandlers(scope);
     const request = new Request(scope, receive, send);
-    const app: ASGIFunction = async (scope, receive, send) => {
-      const response = await fn(request);
-      await toASGIFunction(response)(scope, receive, send);
+    let started = false;
+    const sender = (message: SendMessage) => {
+      if (message.type === 'http.response.start') started = true;
+      return send(message);
     };
-    await wrapAppHandlingExceptions(app, request)(scope, receive, send);
+    try {
+      await callASGI(await fn(request), scope, receive, sender);
+    } catch (exc) {
+      await handleException(exc, tables, request, started, scope, receive, sender);
+    }
   };
 }
 
 /** Turns `(websocket) => Promise<void>` into an ASGI app, with the app's exception handlers. */
 export function websocketSession(fn: WebSocketHandler): ASGIFunction {
   return async (scope, receive, send) => {
+    const tables = scopeHandlers(scope);
     const ws = new WebSocket(scope, receive, send);
-    const app: ASGIFunction = async () => {
+    try {
       await fn(ws);
-    };
-    await wrapAppHandlingExceptions(app, ws)(scope, receive, send);
+    } catch (exc) {
+      // Only an `http.response.start` counts as started, and a session sends none through here.
+      await handleException(exc, tables, ws, false, scope, receive, send);
+    }
   };
 }
 
@@ -105,7 +120,10 @@ export class Route extends BaseRoute {
   readonly openapi: unknown;
   readonly #compiled: CompiledPath;
 
-  constructor(path: string, endpoint: RequestHandler | EndpointClass | ASGIApp, options: RouteOptions = {}) {
+  // Overloads, handler first: a union parameter would leave `async (request) => ...` untyped (TS7006).
+  constructor(path: string, endpoint: RequestHandler, options?: RouteOptions);
+  constructor(path: string, endpoint: HTTPEndpointLike, options?: RouteOptions);
+  constructor(path: string, endpoint: HTTPEndpointLike, options: RouteOptions = {}) {
     super();
     if (!path.startsWith('/')) throw new Error("Routed paths must start with '/'");
     this.path = path;
@@ -133,14 +151,11 @@ export class Route extends BaseRoute {
   }
 
   matches(scope: Scope): [Match, Record<string, unknown>] {
-    if (scope.type !== 'http') return [Match.NONE, {}];
+    if (scope.type !== 'http') return NO_MATCH;
     const params = matchPath(this.#compiled, routePath(scope));
-    if (!params) return [Match.NONE, {}];
-    const child = {
-      endpoint: this.endpoint,
-      path_params: { ...(scope.path_params as object | undefined), ...params },
-    };
-    if (this.methods && !this.methods.has(scope.method)) return [Match.PARTIAL, child];
+    if (params === null) return NO_MATCH;
+    const child = { endpoint: this.endpoint, path_params: mergePathParams(scope, params) };
+    if (this.methods !== null && !this.methods.has(scope.method)) return [Match.PARTIAL, child];
     return [Match.FULL, child];
   }
 
@@ -183,11 +198,10 @@ export class WebSocketRoute extends BaseRoute {
   readonly app: ASGIFunction;
   readonly #compiled: CompiledPath;
 
-  constructor(
-    path: string,
-    endpoint: WebSocketHandler | EndpointClass | ASGIApp,
-    options: WebSocketRouteOptions = {},
-  ) {
+  // Overloads, handler first, so that `async (ws) => ...` is typed (see `Route`).
+  constructor(path: string, endpoint: WebSocketHandler, options?: WebSocketRouteOptions);
+  constructor(path: string, endpoint: WebSocketEndpointLike, options?: WebSocketRouteOptions);
+  constructor(path: string, endpoint: WebSocketEndpointLike, options: WebSocketRouteOptions = {}) {
     super();
     if (!path.startsWith('/')) throw new Error("Routed paths must start with '/'");
     this.path = path;
@@ -199,13 +213,10 @@ export class WebSocketRoute extends BaseRoute {
   }
 
   matches(scope: Scope): [Match, Record<string, unknown>] {
-    if (scope.type !== 'websocket') return [Match.NONE, {}];
+    if (scope.type !== 'websocket') return NO_MATCH;
     const params = matchPath(this.#compiled, routePath(scope));
-    if (!params) return [Match.NONE, {}];
-    return [
-      Match.FULL,
-      { endpoint: this.endpoint, path_params: { ...(scope.path_params as object | undefined), ...params } },
-    ];
+    if (params === null) return NO_MATCH;
+    return [Match.FULL, { endpoint: this.endpoint, path_params: mergePathParams(scope, params) }];
   }
 
   urlPathFor(name: string, params: PathParams = {}): URLPath {

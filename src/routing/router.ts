@@ -15,9 +15,12 @@ import { Host, Mount } from './mount.ts';
 import {
   Route,
   WebSocketRoute,
+  type HTTPEndpointLike,
   type RequestHandler,
   type RouteOptions,
+  type WebSocketEndpointLike,
   type WebSocketHandler,
+  type WebSocketRouteOptions,
 } from './route.ts';
 
 export interface RouterOptions {
@@ -160,14 +163,19 @@ export class Router {
     this.routes.push(new Host(host, app, { name: options.name ?? null }));
   }
 
-  addRoute(path: string, endpoint: RequestHandler | ASGIApp, options: RouteOptions = {}): void {
+  // Overloads, handler first, so that inline `async (request) => ...` is typed (see `Route`).
+  addRoute(path: string, endpoint: RequestHandler, options?: RouteOptions): void;
+  addRoute(path: string, endpoint: HTTPEndpointLike, options?: RouteOptions): void;
+  addRoute(path: string, endpoint: HTTPEndpointLike, options: RouteOptions = {}): void {
     this.routes.push(new Route(path, endpoint, options));
   }
 
+  addWebSocketRoute(path: string, endpoint: WebSocketHandler, options?: WebSocketRouteOptions): void;
+  addWebSocketRoute(path: string, endpoint: WebSocketEndpointLike, options?: WebSocketRouteOptions): void;
   addWebSocketRoute(
     path: string,
-    endpoint: WebSocketHandler | ASGIApp,
-    options: { name?: string | null } = {},
+    endpoint: WebSocketEndpointLike,
+    options: WebSocketRouteOptions = {},
   ): void {
     this.routes.push(new WebSocketRoute(path, endpoint, options));
   }

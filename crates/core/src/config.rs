@@ -2,6 +2,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::statics::Statics;
+
 /// Where the server listens.
 #[derive(Clone, Debug)]
 pub enum Bind {
@@ -49,6 +51,8 @@ pub struct Config {
     pub ws_ping_interval: Option<Duration>,
     /// Close a WebSocket whose pong is this late, with 1011 (default 20 s).
     pub ws_ping_timeout: Option<Duration>,
+    /// Static file trees the core answers without the app (empty by default).
+    pub statics: Statics,
 }
 
 impl Default for Config {
@@ -72,6 +76,7 @@ impl Default for Config {
             ws_max_size: 16 * 1024 * 1024,
             ws_ping_interval: Some(Duration::from_secs(20)),
             ws_ping_timeout: Some(Duration::from_secs(20)),
+            statics: Statics::default(),
         }
     }
 }

@@ -210,6 +210,12 @@ async fn handle(
             .is_some_and(|(len, max)| len > max)
         {
             plain(StatusCode::PAYLOAD_TOO_LARGE, true)
+        } else if let Some(res) = upgrade
+            .is_none()
+            .then(|| config.statics.serve(&parts))
+            .flatten()
+        {
+            with_log_head(res, &parts, config.access_log)
         } else {
             dispatch(parts, body, declared, conn.clone(), shared, upgrade).await
         }
@@ -381,6 +387,24 @@ async fn dispatch(
         response.extensions_mut().insert(head);
     }
     response
+}
+
+fn with_log_head(
+    mut res: Response<ResponseBody>,
+    parts: &http::request::Parts,
+    enabled: bool,
+) -> Response<ResponseBody> {
+    if enabled {
+        res.extensions_mut().insert(LogHead {
+            method: parts.method.to_string(),
+            target: parts
+                .uri
+                .path_and_query()
+                .map_or("/".into(), |p| p.to_string()),
+            version: parts.version,
+        });
+    }
+    res
 }
 
 async fn collect(body: &mut Incoming, max: Option<u64>) -> Result<Bytes, StatusCode> {

@@ -15,6 +15,7 @@ mod headers;
 mod listener;
 mod log;
 mod server;
+mod statics;
 mod websocket;
 
 pub use body::ResponseBody;
@@ -23,3 +24,4 @@ pub use event::{ConnInfo, Event, EventSink, RequestHead};
 pub use exchange::{Exchanges, WriteOutcome};
 pub use headers::HeaderBlock;
 pub use server::Server;
+pub use statics::{StaticMount, Statics};

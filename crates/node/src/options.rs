@@ -1,7 +1,18 @@
 //! The options object JS passes, converted into the core's configuration.
 use napi_derive::napi;
-use starling_core::{Bind, Config};
+use starling_core::{Bind, Config, StaticMount, Statics};
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
+
+/// A top-level `StaticFiles` mount the core may answer by itself.
+#[napi(object)]
+pub struct StaticMountOptions {
+    pub prefix: String,
+    pub directories: Vec<String>,
+    pub follow_symlink: Option<bool>,
+    pub cache_control: Option<String>,
+}
 
 /// Server options as `serve()` passes them (durations in seconds, sizes in bytes).
 #[napi(object)]
@@ -23,6 +34,9 @@ pub struct ServerOptions {
     pub ws_max_size: Option<f64>,
     pub ws_ping_interval: Option<f64>,
     pub ws_ping_timeout: Option<f64>,
+    pub static_mounts: Option<Vec<StaticMountOptions>>,
+    /// `ext\0type\0...`: the media-type table of the TS side, so both answer alike.
+    pub media_types: Option<String>,
 }
 
 fn seconds(value: Option<f64>, default: Duration) -> Duration {
@@ -37,6 +51,34 @@ fn optional_seconds(value: Option<f64>, default: Option<Duration>) -> Option<Dur
         None => default,
         Some(v) if v.is_finite() && v > 0.0 => Some(Duration::from_secs_f64(v)),
         Some(_) => None,
+    }
+}
+
+fn statics(mounts: Option<Vec<StaticMountOptions>>, media_types: Option<String>) -> Statics {
+    let mounts = mounts
+        .unwrap_or_default()
+        .into_iter()
+        .map(|m| StaticMount {
+            prefix: m.prefix.trim_end_matches('/').to_string(),
+            roots: m
+                .directories
+                .iter()
+                .filter_map(|d| std::fs::canonicalize(d).ok())
+                .collect(),
+            follow_symlink: m.follow_symlink.unwrap_or(false),
+            cache_control: m.cache_control,
+        })
+        .filter(|m| !m.roots.is_empty())
+        .collect();
+    let table = media_types.unwrap_or_default();
+    let mut parts = table.split('\0');
+    let mut types = HashMap::new();
+    while let (Some(ext), Some(media)) = (parts.next(), parts.next()) {
+        types.insert(ext.to_ascii_lowercase(), media.to_string());
+    }
+    Statics {
+        mounts,
+        media_types: Arc::new(types),
     }
 }
 
@@ -75,6 +117,7 @@ impl From<ServerOptions> for Config {
                 .map_or(d.ws_max_size, |v| v as usize),
             ws_ping_interval: optional_seconds(o.ws_ping_interval, d.ws_ping_interval),
             ws_ping_timeout: optional_seconds(o.ws_ping_timeout, d.ws_ping_timeout),
+            statics: statics(o.static_mounts, o.media_types),
         }
     }
 }
