@@ -100,7 +100,7 @@ impl Statics {
             .split(['/', '\\'])
             .filter(|s| !s.is_empty() && *s != ".")
             .collect();
-        if segments.iter().any(|s| *s == "..") {
+        if segments.contains(&"..") {
             return None;
         }
         let (full, meta) = mount.roots.iter().find_map(|root| {
