@@ -5,7 +5,7 @@
 // server's RSS per idle connection (VmRSS before/after opening --idle connections).
 // Usage: node bench/ws.mjs [--duration 5] [--rounds 3] [--connections 100] [--idle 1000] [--payload 32]
 //                          [--only starling,ws]
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -72,16 +72,18 @@ async function echoLoad(base) {
   }
   await sleep(1000); // warm-up
   counting = true;
+  console.log('T0'); // the parent reads the server's CPU time at T0 and T1
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   await sleep(duration * 1000);
   counting = false;
+  console.log('T1');
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const clientBusy = (cpu.user + cpu.system) / 1e6 / seconds;
   running = false;
   await closeAll(sockets);
-  return { perSecond: count / seconds, clientBusy };
+  return { count, perSecond: count / seconds, clientBusy };
 }
 
 async function pushLoad(base) {
@@ -96,15 +98,17 @@ async function pushLoad(base) {
   }
   await sleep(1000); // warm-up
   counting = true;
+  console.log('T0'); // the parent reads the server's CPU time at T0 and T1
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   await sleep(duration * 1000);
   counting = false;
+  console.log('T1');
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const clientBusy = (cpu.user + cpu.system) / 1e6 / seconds;
   for (const ws of sockets) ws.terminate();
-  return { perSecond: count / seconds, clientBusy };
+  return { count, perSecond: count / seconds, clientBusy };
 }
 
 async function idleLoad(base) {
@@ -171,29 +175,43 @@ const cpuTicks = (pid) => {
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return Number(f[11]) + Number(f[12]);
 };
+const TICK_US = 1e6 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 
-/** Runs the load generator on core 1; `onOpen` runs (for idle) once its connections are all open. */
-function client(mode, port, onOpen) {
-  const child = spawn('taskset', ['-c', '1', process.execPath, fileURLToPath(import.meta.url), '--client', mode,
-    '--port', String(port), '--duration', String(duration), '--connections', String(connections),
-    '--idle', String(idle), '--payload', String(payloadBytes)], { stdio: ['pipe', 'pipe', 'inherit'] });
+/**
+ * Runs the load generator on core 1. `onLine` sees each line it prints (OPEN, T0, T1); for `idle` the
+ * connections are closed once the callback for OPEN has finished.
+ */
+function client(mode, port, onLine = () => {}) {
+  const args = ['--client', mode, '--port', port, '--duration', duration, '--connections', connections];
+  args.push('--idle', idle, '--payload', payloadBytes);
+  const child = spawn(
+    'taskset',
+    ['-c', '1', process.execPath, fileURLToPath(import.meta.url), ...args.map(String)],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
   return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', async (d) => {
-      out += d;
-      if (onOpen && out.includes('OPEN\n')) {
-        const fn = onOpen;
-        onOpen = undefined;
-        await fn();
-        child.stdin.write('close\n');
-      }
+    let result;
+    createInterface({ input: child.stdout }).on('line', async (line) => {
+      if (line.startsWith('RESULT ')) result = JSON.parse(line.slice(7));
+      else await onLine(line);
+      if (line === 'OPEN') child.stdin.write('close\n');
     });
-    child.on('exit', (code) => {
-      const m = /RESULT (.*)/.exec(out);
-      if (m) resolve({ ...JSON.parse(m[1]), pid: child.pid });
-      else reject(new Error(`client ${mode} exited ${code}: ${out}`));
-    });
+    child.on('exit', (code) =>
+      result ? resolve(result) : reject(new Error(`client ${mode} exited ${code}`)),
+    );
   });
+}
+
+/** Counts the server's CPU time (all threads) between the client's T0 and T1 lines. */
+function cpuWindow(pid) {
+  const w = { ticks: 0, start: 0 };
+  w.onLine = (line) => {
+    if (line === 'T0') w.start = cpuTicks(pid);
+    if (line === 'T1') w.ticks = cpuTicks(pid) - w.start;
+  };
+  return w;
 }
 
 async function measure(name) {
@@ -202,22 +220,26 @@ async function measure(name) {
     await client('echo', port); // warm-up: JIT, pools
     const rssBefore = rssKiB(child.pid);
     let rssAfter = 0;
-    await client('idle', port, async () => {
+    await client('idle', port, async (line) => {
+      if (line !== 'OPEN') return;
       await sleep(1000);
       rssAfter = rssKiB(child.pid);
     });
-    const ticks0 = cpuTicks(child.pid);
-    const echo = await client('echo', port);
-    const push = await client('push', port);
-    const ticks1 = cpuTicks(child.pid);
+    const echoCpu = cpuWindow(child.pid);
+    const echo = await client('echo', port, echoCpu.onLine);
+    const pushCpu = cpuWindow(child.pid);
+    const push = await client('push', port, pushCpu.onLine);
     return {
       echo: echo.perSecond,
       push: push.perSecond,
+      // µs of server CPU (every thread) per round trip / per pushed message: less sensitive than
+      // throughput to other load on the machine.
+      echoCpuUs: (echoCpu.ticks * TICK_US) / echo.count,
+      pushCpuUs: (pushCpu.ticks * TICK_US) / push.count,
       clientBusyEcho: echo.clientBusy,
       clientBusyPush: push.clientBusy,
       rssPerConnKiB: (rssAfter - rssBefore) / idle,
       rssBaseMiB: rssBefore / 1024,
-      serverCpuS: (ticks1 - ticks0) / 100,
     };
   } finally {
     await stop(child);
@@ -245,11 +267,21 @@ console.log(
   `${connections} clients, ${payloadBytes}-byte text messages, ${duration}s per measure, median of ${rounds} rounds; ` +
     `RSS per connection over ${idle} idle connections.\n`,
 );
-console.log('| server | echo round trips/s | vs ws | push messages/s | vs ws | RSS/idle conn (KiB) | vs ws | base RSS (MiB) |');
-console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+console.log(
+  '| server | echo round trips/s | vs ws | server CPU µs/round trip | push messages/s | vs ws | server CPU µs/message | RSS/idle conn (KiB) | vs ws | base RSS (MiB) |',
+);
+console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const name of only) {
-  console.log(
-    `| ${name} | ${fmt(med(name, 'echo'))} | ${ratio(name, 'echo')} | ${fmt(med(name, 'push'))} | ${ratio(name, 'push')} | ` +
-      `${med(name, 'rssPerConnKiB').toFixed(1)} | ${ratio(name, 'rssPerConnKiB')} | ${med(name, 'rssBaseMiB').toFixed(0)} |`,
-  );
+  const cells = [
+    fmt(med(name, 'echo')),
+    ratio(name, 'echo'),
+    med(name, 'echoCpuUs').toFixed(1),
+    fmt(med(name, 'push')),
+    ratio(name, 'push'),
+    med(name, 'pushCpuUs').toFixed(2),
+    med(name, 'rssPerConnKiB').toFixed(1),
+    ratio(name, 'rssPerConnKiB'),
+    med(name, 'rssBaseMiB').toFixed(0),
+  ];
+  console.log(`| ${name} | ${cells.join(' | ')} |`);
 }

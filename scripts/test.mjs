@@ -8,7 +8,11 @@ let failed = 0;
 
 function run(name, cmd, args, count) {
   console.log(`\n=== ${name}: ${cmd} ${args.join(' ')}`);
-  const res = spawnSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 1 << 28 });
+  const res = spawnSync(cmd, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  });
   const out = `${res.stdout ?? ''}${res.stderr ?? ''}`;
   process.stdout.write(out);
   const ok = res.status === 0;
@@ -29,9 +33,10 @@ const cargoCount = (out) => {
   }
   return { passed: p, failed: f };
 };
+// ava prints "N tests passed" only when nothing failed, so count the per-test marks.
 const avaCount = (out) => ({
-  passed: Number(/(\d+) tests? passed/.exec(out)?.[1] ?? 0),
-  failed: Number(/(\d+) tests? failed/.exec(out)?.[1] ?? 0) + Number(/(\d+) uncaught exceptions?/.exec(out)?.[1] ?? 0),
+  passed: (out.match(/^\s*✔/gm) ?? []).length,
+  failed: (out.match(/^\s*✘/gm) ?? []).length + Number(/(\d+) uncaught exceptions?/.exec(out)?.[1] ?? 0),
 });
 
 run('rust tests', 'cargo', ['test', '--workspace', '--locked'], cargoCount);

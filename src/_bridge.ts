@@ -14,6 +14,7 @@ import type {
 } from './asgi.ts';
 import { EventKind, type NativeServer } from './native.ts';
 import { WsExchange, type WsHost } from './_wsbridge.ts';
+import { MemoryConnection } from './_memory.ts';
 
 const EMPTY = new Uint8Array(0);
 const RESOLVED = Promise.resolve();
@@ -339,6 +340,7 @@ class Exchange {
 /** Decodes event batches and runs the app for each request. */
 export class Bridge implements WsHost {
   readonly #live = new Map<number, Exchange | WsExchange>();
+  readonly #memory = new Map<number, MemoryConnection>();
   native!: NativeServer;
 
   constructor(
@@ -352,6 +354,14 @@ export class Bridge implements WsHost {
 
   onError(error: unknown): void {
     this.options.onError(error);
+  }
+
+  /** A new in-memory connection to the core (see `MemoryConnection`). */
+  connectMemory(): MemoryConnection {
+    const conn = this.native.connectMemory();
+    const socket = new MemoryConnection(this.native, conn);
+    this.#memory.set(conn, socket);
+    return socket;
   }
 
   /** In-flight requests the app has not answered. */
@@ -383,6 +393,14 @@ export class Bridge implements WsHost {
           else ws.onClose(meta[i + 2]!, data.toString('utf8'));
         }
         i += 5;
+      } else if (kind === EventKind.MemData) {
+        // Copied: the batch buffer is shared, and a stream consumer may keep chunks.
+        this.#memory.get(id)?.push(Buffer.from(bin!.subarray(meta[i + 2]!, meta[i + 2]! + meta[i + 3]!)));
+        i += 4;
+      } else if (kind === EventKind.MemEnd) {
+        this.#memory.get(id)?.push(null);
+        this.#memory.delete(id);
+        i += 2;
       } else if (kind === EventKind.Disconnect) {
         this.#live.get(id)?.onDisconnect();
         i += 2;

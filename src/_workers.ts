@@ -49,6 +49,9 @@ export async function supervise(options: ServeOptions): Promise<Server> {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
     inFlight: 0,
+    connect() {
+      throw new Error('connect() needs a single-process server (workers: 1)');
+    },
     async close() {
       stopping = true;
       const exits = Object.values(cluster.workers ?? {}).map(

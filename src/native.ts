@@ -28,6 +28,7 @@ export interface NativeServerOptions {
   wsPingTimeout?: number;
   staticMounts?: { prefix: string; directories: string[]; followSymlink?: boolean; cacheControl?: string }[];
   mediaTypes?: string;
+  memory?: boolean;
 }
 
 /** Called on the JS thread once per batch of events (layout in crates/node/src/encode.rs). */
@@ -50,6 +51,9 @@ export interface NativeServer {
   wsSendBytes(id: number, data: Uint8Array): number;
   wsClose(id: number, code: number, reason: string | null): boolean;
   wsCredit(id: number, n: number): boolean;
+  connectMemory(): number;
+  memoryWrite(conn: number, data: Uint8Array): boolean;
+  memoryEnd(conn: number): boolean;
   connections(): number;
   pending(): number;
   close(deadlineSeconds: number): void;
@@ -69,6 +73,8 @@ export const enum EventKind {
   Closed = 5,
   WsMessage = 6,
   WsClose = 7,
+  MemData = 8,
+  MemEnd = 9,
 }
 
 function platformTriple(): string {

@@ -17,6 +17,7 @@ import { toASGIFunction } from './_utils.ts';
 import { nativeStatics } from './_statics.ts';
 import { announceWorker, supervise, workerPort } from './_workers.ts';
 import cluster from 'node:cluster';
+import type { Duplex } from 'node:stream';
 
 /** Options of `serve()`: uvicorn's settings in camelCase. Durations in seconds, sizes in bytes. */
 export interface ServeOptions {
@@ -51,6 +52,8 @@ export interface ServeOptions {
   /** `server` response header; empty string to send none. */
   serverHeader?: string;
   ssl?: { certFile: string; keyFile: string };
+  /** No listener: connections only through `server.connect()` (the TestClient's native transport). */
+  memory?: boolean;
 }
 
 /** A running server. */
@@ -63,6 +66,8 @@ export interface Server {
   readonly inFlight: number;
   /** Graceful shutdown: stop accepting, let in-flight requests finish, run lifespan shutdown. */
   close(): Promise<void>;
+  /** An in-memory connection to the core, usable as a socket by node:http and `ws` clients. */
+  connect(): Duplex;
 }
 
 function trustedProxy(options: ServeOptions): ((scope: HTTPScope) => void) | undefined {
@@ -142,6 +147,7 @@ export async function serve(app: ASGIApp, options: ServeOptions = {}): Promise<S
       wsPingInterval: options.wsPingInterval,
       wsPingTimeout: options.wsPingTimeout,
       ...nativeStatics(app),
+      memory: options.memory,
     },
     bridge.onEvents,
   );
@@ -155,9 +161,11 @@ export async function serve(app: ASGIApp, options: ServeOptions = {}): Promise<S
     throw error;
   }
   const host = options.host ?? '127.0.0.1';
-  const url = options.uds
-    ? `unix:${options.uds}`
-    : `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const url = options.memory
+    ? 'memory:'
+    : options.uds
+      ? `unix:${options.uds}`
+      : `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   const close = (): Promise<void> => {
     closing ??= (async () => {
@@ -176,6 +184,7 @@ export async function serve(app: ASGIApp, options: ServeOptions = {}): Promise<S
       return bridge.inFlight;
     },
     close,
+    connect: () => bridge.connectMemory(),
   };
   announceWorker(server);
   return server;

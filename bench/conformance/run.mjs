@@ -20,7 +20,8 @@ const arg = (name, dflt) => {
 };
 const core = ['1.*', '2.*', '3.*', '4.*', '5.*', '6.*', '7.*', '9.*', '10.*'];
 const casesArg = arg('cases', '1-10');
-const cases = casesArg === '1-10' ? core : casesArg === 'all' ? [...core, '12.*', '13.*'] : casesArg.split(',');
+const cases =
+  casesArg === '1-10' ? core : casesArg === 'all' ? [...core, '12.*', '13.*'] : casesArg.split(',');
 
 function findPython2() {
   const given = arg('python', process.env.PYTHON2);
@@ -41,7 +42,17 @@ if (!existsSync(join(site, 'autobahntestsuite'))) {
   console.error(`installing Autobahn|Testsuite 0.8.2 into ${site} ...`);
   execFileSync(
     python,
-    ['-m', 'pip', 'install', '-q', '--target', site, '-c', join(here, 'constraints-py2.txt'), 'autobahntestsuite'],
+    [
+      '-m',
+      'pip',
+      'install',
+      '-q',
+      '--target',
+      site,
+      '-c',
+      join(here, 'constraints-py2.txt'),
+      'autobahntestsuite',
+    ],
     { stdio: 'inherit' },
   );
 }
@@ -101,17 +112,22 @@ const results = JSON.parse(readFileSync(join(reports, 'index.json'), 'utf8')).st
 const byId = (a, b) => {
   const x = a.split('.').map(Number);
   const y = b.split('.').map(Number);
-  for (let i = 0; i < Math.max(x.length, y.length); i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) - (y[i] ?? 0);
+  for (let i = 0; i < Math.max(x.length, y.length); i++)
+    if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) - (y[i] ?? 0);
   return 0;
 };
 const ids = Object.keys(results).sort(byId);
 const passing = new Set(['OK', 'NON-STRICT', 'INFORMATIONAL']);
 const counts = {};
 for (const id of ids) counts[results[id].behavior] = (counts[results[id].behavior] ?? 0) + 1;
-const failed = ids.filter((id) => !passing.has(results[id].behavior) || !passing.has(results[id].behaviorClose));
+const failed = ids.filter(
+  (id) => !passing.has(results[id].behavior) || !passing.has(results[id].behaviorClose),
+);
 console.log(
   `Autobahn|Testsuite fuzzingclient, cases ${cases.join(' ')}: ${ids.length - failed.length}/${ids.length} pass ` +
-    `(${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}) in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    `(${Object.entries(counts)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}) in ${((Date.now() - started) / 1000).toFixed(0)} s`,
 );
 for (const id of ids.filter((i) => results[i].behavior !== 'OK' || results[i].behaviorClose !== 'OK')) {
   const r = results[id];

@@ -12,7 +12,8 @@ wss.on('connection', (ws, req) => {
       // Bounded memory, as Starling's awaited sends: write while the socket buffer is small, wait for
       // drain past 256 KiB, and yield to the event loop every 64 messages so all clients are served.
       for (let n = 1; ws.readyState === ws.OPEN; n++) {
-        if (ws.bufferedAmount > 256 * 1024) await new Promise((r) => (ws._socket.once('drain', r), ws.once('close', r)));
+        if (ws.bufferedAmount > 256 * 1024)
+          await new Promise((r) => (ws._socket.once('drain', r), ws.once('close', r)));
         ws.send(payload);
         if (n % 64 === 0) await new Promise(setImmediate);
       }

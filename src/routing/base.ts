@@ -35,6 +35,8 @@ export interface CompiledPath {
   regex: RegExp;
   format: string;
   convertors: Record<string, Convertor>;
+  /** The literal text before the first parameter, which every match starts with (checked before the regex). */
+  prefix?: string;
 }
 
 const PARAM = /\{([a-zA-Z_][a-zA-Z0-9_]*)(?::([a-zA-Z_][a-zA-Z0-9_]*))?\}/g;
@@ -58,11 +60,13 @@ export function compilePath(path: string): CompiledPath {
   const convertors: Record<string, Convertor> = {};
   const duplicated = new Set<string>();
   let index = 0;
+  let prefix: string | null = null;
   for (const match of path.matchAll(PARAM)) {
     const [whole, name = '', type = 'str'] = match;
     const convertor = CONVERTOR_TYPES[type];
     if (!convertor) throw new Error(`Unknown path convertor '${type}'`);
     const literal = path.slice(index, match.index);
+    prefix ??= literal;
     regex += escape(literal) + `(?<${name}>${convertor.regex})`;
     format += literal + `{${name}}`;
     if (name in convertors) duplicated.add(name);
@@ -77,11 +81,15 @@ export function compilePath(path: string): CompiledPath {
   if (isHost) rest = rest.split(':')[0] as string;
   regex += escape(rest) + '$';
   format += rest;
-  return { regex: new RegExp(regex, isHost ? 'i' : ''), format, convertors };
+  // Host patterns match case-insensitively, so their prefix is no cheap filter: leave it empty.
+  prefix = isHost ? '' : (prefix ?? rest);
+  return { regex: new RegExp(regex, isHost ? 'i' : ''), format, convertors, prefix };
 }
 
 /** Runs the regex once and converts the parameters (a fresh object), or `null` on a miss. */
 export function matchPath(compiled: CompiledPath, value: string): Record<string, unknown> | null {
+  // Most routes of a table differ in their leading literal: a string compare rejects them cheaply.
+  if (compiled.prefix && !value.startsWith(compiled.prefix)) return null;
   const match = compiled.regex.exec(value);
   if (match === null) return null;
   const params: Record<string, unknown> = {};

@@ -76,18 +76,27 @@ export class Router {
     scope.router ??= this;
     if (scope.type === 'lifespan') return this.lifespan(scope, receive, send);
 
-    let partial: [BaseRoute, Record<string, unknown>] | null = null;
-    for (const route of this.routes) {
-      const [match, child] = route.matches(scope);
+    // Indexing, not `const [match, child] = ...`: destructuring goes through the iterator protocol.
+    const routes = this.routes;
+    let partial: BaseRoute | null = null;
+    let partialChild: Record<string, unknown> | null = null;
+    for (let i = 0; i < routes.length; i++) {
+      const route = routes[i]!;
+      const result = route.matches(scope);
+      const match = result[0];
+      if (match === Match.NONE) continue;
       if (match === Match.FULL) {
-        Object.assign(scope, child);
+        Object.assign(scope, result[1]);
         return route.handle(scope, receive, send);
       }
-      if (match === Match.PARTIAL && partial === null) partial = [route, child];
+      if (partial === null) {
+        partial = route;
+        partialChild = result[1];
+      }
     }
-    if (partial) {
-      Object.assign(scope, partial[1]);
-      return partial[0].handle(scope, receive, send);
+    if (partial !== null) {
+      Object.assign(scope, partialChild);
+      return partial.handle(scope, receive, send);
     }
 
     const path = routePath(scope);

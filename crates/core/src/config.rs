@@ -16,6 +16,8 @@ pub enum Bind {
     },
     /// A Unix domain socket path (removed first if a stale socket file is there).
     Unix(PathBuf),
+    /// No listener: connections come only through [`crate::Server::connect_memory`].
+    Memory,
 }
 
 /// Everything the core needs to serve; `Config::default()` gives uvicorn-like defaults.

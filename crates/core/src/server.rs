@@ -21,6 +21,7 @@ pub struct Server {
     graceful: watch::Sender<bool>,
     force: watch::Sender<bool>,
     live: Arc<Live>,
+    shared: Arc<Shared>,
 }
 
 /// Counts live connections and WebSocket sessions so shutdown can wait for the last one.
@@ -50,9 +51,12 @@ impl Server {
     /// Binds the listener and starts accepting on the current tokio runtime.
     pub async fn bind(config: Config, sink: Arc<dyn EventSink>) -> io::Result<Server> {
         let listener = match &config.bind {
-            Bind::Tcp { host, port } => Listener::Tcp(listener::bind_tcp(host, *port, &config)?),
+            Bind::Memory => None,
+            Bind::Tcp { host, port } => {
+                Some(Listener::Tcp(listener::bind_tcp(host, *port, &config)?))
+            }
             #[cfg(unix)]
-            Bind::Unix(path) => Listener::Unix(listener::bind_unix(path)?),
+            Bind::Unix(path) => Some(Listener::Unix(listener::bind_unix(path)?)),
             #[cfg(not(unix))]
             Bind::Unix(_) => {
                 return Err(io::Error::new(
@@ -62,9 +66,10 @@ impl Server {
             }
         };
         let local_addr = match &listener {
-            Listener::Tcp(l) => Some(l.local_addr()?),
+            None => None,
+            Some(Listener::Tcp(l)) => Some(l.local_addr()?),
             #[cfg(unix)]
-            Listener::Unix(_) => None,
+            Some(Listener::Unix(_)) => None,
         };
         let exchanges = Exchanges::new(sink);
         let server_header = config
@@ -85,20 +90,42 @@ impl Server {
             live: live.clone(),
             graceful: graceful_rx.clone(),
         });
-        tokio::spawn(accept_loop(
-            listener,
-            shared,
-            graceful_rx,
-            force_rx,
-            live.clone(),
-        ));
+        if let Some(listener) = listener {
+            tokio::spawn(accept_loop(
+                listener,
+                shared.clone(),
+                graceful_rx,
+                force_rx,
+                live.clone(),
+            ));
+        }
         Ok(Server {
             local_addr,
             exchanges,
             graceful,
             force,
             live,
+            shared,
         })
+    }
+
+    /// Opens a connection with no socket: the core serves the returned stream's other end exactly as
+    /// it serves TCP clients (the TestClient drives the production path through this).
+    pub fn connect_memory(&self) -> tokio::io::DuplexStream {
+        let (client, server) = tokio::io::duplex(256 * 1024);
+        let conn = Arc::new(ConnInfo {
+            client: None,
+            server: None,
+            scheme: self.shared.config.scheme,
+        });
+        let guard = LiveGuard::new(&self.live);
+        let shared = self.shared.clone();
+        let (graceful, force) = (self.graceful.subscribe(), self.force.subscribe());
+        tokio::spawn(async move {
+            let _guard = guard;
+            connection::serve(server, conn, shared, graceful, force).await;
+        });
+        client
     }
 
     /// The bound address (`None` for a Unix socket); the real port when 0 was asked for.

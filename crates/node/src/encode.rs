@@ -8,6 +8,7 @@
 //! - `DISCONNECT`, `DRAIN`: kind, id
 //! - `WS_MESSAGE`: kind, id, is_text, data(off,len) in `bin`
 //! - `WS_CLOSE`: kind, id, code, reason(off,len) in `bin` (UTF-8)
+//! - `MEM_DATA`: kind, conn, data(off,len) in `bin`; `MEM_END`: kind, conn
 //! - `CLOSED`: kind, 0
 //!
 //! `REQUEST` flags bit 4 marks a WebSocket handshake.
@@ -25,6 +26,8 @@ pub const DRAIN: u32 = 4;
 pub const CLOSED: u32 = 5;
 pub const WS_MESSAGE: u32 = 6;
 pub const WS_CLOSE: u32 = 7;
+pub const MEM_DATA: u32 = 8;
+pub const MEM_END: u32 = 9;
 
 /// The arguments of one JS call.
 pub type Batch = FnArgs<(Uint32Array, Latin1, Option<Buffer>)>;
@@ -123,6 +126,12 @@ impl Encoder {
             }
             LaneEvent::Core(Event::Drain { id }) => self.meta.extend_from_slice(&[DRAIN, id]),
             LaneEvent::Closed => self.meta.extend_from_slice(&[CLOSED, 0]),
+            LaneEvent::MemData { conn, data } => {
+                let data = self.bin_span(&data);
+                self.meta
+                    .extend_from_slice(&[MEM_DATA, conn, data.0, data.1]);
+            }
+            LaneEvent::MemEnd { conn } => self.meta.extend_from_slice(&[MEM_END, conn]),
         }
     }
 

@@ -16,6 +16,15 @@ pub enum LaneEvent {
     Core(Event),
     /// `close()` finished.
     Closed,
+    /// Bytes the core wrote to an in-memory connection.
+    MemData {
+        conn: u32,
+        data: bytes::Bytes,
+    },
+    /// The core closed an in-memory connection.
+    MemEnd {
+        conn: u32,
+    },
 }
 
 /// The JS callback as a threadsafe function; its own callback drains the queue.

@@ -37,6 +37,8 @@ pub struct ServerOptions {
     pub static_mounts: Option<Vec<StaticMountOptions>>,
     /// `ext\0type\0...`: the media-type table of the TS side, so both answer alike.
     pub media_types: Option<String>,
+    /// No listener: only in-memory connections (the TestClient's native transport).
+    pub memory: Option<bool>,
 }
 
 fn seconds(value: Option<f64>, default: Duration) -> Duration {
@@ -86,6 +88,7 @@ impl From<ServerOptions> for Config {
     fn from(o: ServerOptions) -> Config {
         let d = Config::default();
         let bind = match o.uds {
+            _ if o.memory == Some(true) => Bind::Memory,
             Some(path) => Bind::Unix(path.into()),
             None => Bind::Tcp {
                 host: o.host.unwrap_or_else(|| "127.0.0.1".into()),

@@ -4,9 +4,12 @@ use napi::bindgen_prelude::{Function, Unknown};
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 use starling_core::{Config, Exchanges, HeaderBlock, Server, WriteOutcome};
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc;
 
 use crate::encode::{Batch, Encoder};
 use crate::lane::{Lane, LaneEvent, LaneSink};
@@ -21,6 +24,8 @@ const MAX_BATCH: usize = 1024;
 #[napi]
 pub struct NativeServer {
     lane: Arc<Lane>,
+    memory: Arc<parking_lot::Mutex<HashMap<u32, mpsc::UnboundedSender<Option<Vec<u8>>>>>>,
+    next_memory: u32,
     server: Option<Arc<Server>>,
     exchanges: Option<Exchanges>,
     config: Option<Config>,
@@ -64,6 +69,8 @@ impl NativeServer {
         *lane.doorbell.lock() = Some(Arc::new(bell));
         Ok(NativeServer {
             lane,
+            memory: Arc::default(),
+            next_memory: 0,
             server: None,
             exchanges: None,
             config: Some(options.into()),
@@ -214,6 +221,65 @@ impl NativeServer {
     #[napi]
     pub fn ws_credit(&self, id: u32, n: u32) -> Result<bool> {
         Ok(self.ex()?.ws_credit(id, n as usize))
+    }
+
+    /// Opens an in-memory connection served like a socket; its output arrives as `MEM_DATA` events.
+    #[napi]
+    pub fn connect_memory(&mut self) -> Result<u32> {
+        let server = self
+            .server
+            .clone()
+            .ok_or_else(|| Error::new(Status::GenericFailure, "server is not listening"))?;
+        self.next_memory += 1;
+        let conn = self.next_memory;
+        let (tx, mut rx) = mpsc::unbounded_channel::<Option<Vec<u8>>>();
+        self.memory.lock().insert(conn, tx);
+        let lane = self.lane.clone();
+        let memory = self.memory.clone();
+        let rt = runtime::get();
+        let _enter = rt.enter();
+        let (mut reader, mut writer) = tokio::io::split(server.connect_memory());
+        rt.spawn(async move {
+            while let Some(Some(bytes)) = rx.recv().await {
+                if writer.write_all(&bytes).await.is_err() {
+                    break;
+                }
+            }
+            let _ = writer.shutdown().await;
+        });
+        rt.spawn(async move {
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                match reader.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => lane.push(LaneEvent::MemData {
+                        conn,
+                        data: Bytes::copy_from_slice(&buf[..n]),
+                    }),
+                }
+            }
+            memory.lock().remove(&conn);
+            lane.push(LaneEvent::MemEnd { conn });
+        });
+        Ok(conn)
+    }
+
+    /// Writes client bytes into an in-memory connection; false once it is closed.
+    #[napi]
+    pub fn memory_write(&self, conn: u32, data: &[u8]) -> bool {
+        self.memory
+            .lock()
+            .get(&conn)
+            .is_some_and(|tx| tx.send(Some(data.to_vec())).is_ok())
+    }
+
+    /// Ends the client's side of an in-memory connection.
+    #[napi]
+    pub fn memory_end(&self, conn: u32) -> bool {
+        self.memory
+            .lock()
+            .get(&conn)
+            .is_some_and(|tx| tx.send(None).is_ok())
     }
 
     /// Connections open now.
