@@ -89,7 +89,7 @@ export class Router {
         Object.assign(scope, result[1]);
         return route.handle(scope, receive, send);
       }
-      if (partial === null) {
+      if (match === Match.PARTIAL && partial === null) {
         partial = route;
         partialChild = result[1];
       }

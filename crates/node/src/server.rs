@@ -20,11 +20,15 @@ use crate::runtime;
 /// At most this many events per JS call, so timers and I/O callbacks get a turn.
 const MAX_BATCH: usize = 1024;
 
+/// Writers of the open in-memory connections: `Some(bytes)` to write, `None` to end.
+type MemoryConnections =
+    Arc<parking_lot::Mutex<HashMap<u32, mpsc::UnboundedSender<Option<Vec<u8>>>>>>;
+
 /// A server bound by the core, answering through synchronous calls.
 #[napi]
 pub struct NativeServer {
     lane: Arc<Lane>,
-    memory: Arc<parking_lot::Mutex<HashMap<u32, mpsc::UnboundedSender<Option<Vec<u8>>>>>>,
+    memory: MemoryConnections,
     next_memory: u32,
     server: Option<Arc<Server>>,
     exchanges: Option<Exchanges>,
