@@ -22,7 +22,7 @@ import { tmpdir, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { randomFillSync } from 'node:crypto';
+import { randomFillSync, createHash } from 'node:crypto';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -281,7 +281,19 @@ function groupTicks(pgid) {
 // wrk.
 const UNIT = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
 async function wrk(port, path, headers, seconds) {
-  const args = ['-c', '1', 'wrk', '-t1', `-c${connections}`, `-d${seconds}s`, '--latency'];
+  // A long timeout: with 64 × 10 MiB in flight a slow server takes seconds per response, and wrk neither
+  // records the latency of a request past its timeout (2 s by default) nor counts it as anything but an error.
+  const args = [
+    '-c',
+    '1',
+    'wrk',
+    '-t1',
+    `-c${connections}`,
+    `-d${seconds}s`,
+    '--timeout',
+    '30s',
+    '--latency',
+  ];
   for (const h of headers ?? []) args.push('-H', h);
   args.push(`http://127.0.0.1:${port}${path}`);
   // Asynchronous, so a signal (Ctrl-C) is handled at once and every server is still killed.
@@ -350,12 +362,34 @@ async function check(name) {
 ensureNginx();
 const nginxVersion = spawnSync('nginx', ['-v'], { encoding: 'utf8' }).stderr.trim(); // nginx -v prints to stderr
 const loadBefore = loadavg()[0];
+// What Starling was: the commit, whether src/ or crates/ had local changes, and the native addon loaded
+// (src/native.ts: STARLING_NATIVE_PATH, else the source build at the package root). Another build may
+// replace the addon mid-run on a shared machine; that is checked before every Starling server starts.
+const addonPath =
+  process.env.STARLING_NATIVE_PATH ??
+  join(root, `starling.${process.arch === 'x64' ? 'linux-x64-gnu' : `linux-${process.arch}-gnu`}.node`);
+const addonHash = () =>
+  existsSync(addonPath)
+    ? createHash('sha256').update(readFileSync(addonPath)).digest('hex').slice(0, 12)
+    : 'absent';
+const git = (...a) => spawnSync('git', a, { cwd: root, encoding: 'utf8' }).stdout.trim();
+const starlingBuild = {
+  commit: git('rev-parse', '--short', 'HEAD') || 'unknown',
+  dirty: git('status', '--porcelain', '--', 'src', 'crates') !== '',
+  addon: addonHash(),
+};
+const addonSeen = new Set([starlingBuild.addon]);
 for (const name of only) await check(name);
 
 const results = {};
 for (let round = 0; round < rounds; round++) {
   for (const name of only) {
     const s = servers[name];
+    if (name.startsWith('starling')) {
+      const h = addonHash();
+      if (!addonSeen.has(h)) console.error(`WARNING: the native addon changed during the run (now ${h})`);
+      addonSeen.add(h);
+    }
     const srv = await start(name);
     try {
       for (const c of cases.filter((c) => c.kind === s.kind)) {
@@ -369,7 +403,10 @@ for (let round = 0; round < rounds; round++) {
         const n = Math.max(1, byBytes(c) ? r.bytes / c.file.size : r.total);
         const jsUs = s.nginx ? NaN : ((jsThreadTicks(srv.child.pid) - js0) * TICK_US) / n;
         const cpuUs = ((groupTicks(srv.child.pid) - all0) * TICK_US) / n;
-        ((results[c.name] ??= {})[name] ??= []).push({ ...r, jsUs, cpuUs });
+        // The share of core 0 the server used while wrk ran: well under 100 % means something else held the
+        // core (a shared machine) or the client was the bottleneck.
+        const cpuShare = (cpuUs * n) / (duration * 1e6);
+        ((results[c.name] ??= {})[name] ??= []).push({ ...r, jsUs, cpuUs, cpuShare });
         console.error(
           `round ${round + 1} ${c.name} ${name}: ${r.rps.toFixed(0)} req/s ${r.mbps.toFixed(0)} MB/s ` +
             `p99 ${r.p99}ms js ${jsUs.toFixed(1)}µs cpu ${cpuUs.toFixed(1)}µs errors ${r.errors}`,
@@ -387,8 +424,8 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '—');
 const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : '—');
 let md =
-  '| case | server | req/s | MB/s | p99 ms | JS-thread µs/req | CPU µs/req (all threads) | errors | × Fastify | × nginx |\n' +
-  '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n';
+  '| case | server | req/s | MB/s | p99 ms | JS-thread µs/req | CPU µs/req (all threads) | CPU % of core 0 | errors | × Fastify | × nginx |\n' +
+  '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n';
 for (const c of cases) {
   const byServer = results[c.name];
   if (!byServer) continue;
@@ -404,7 +441,7 @@ for (const c of cases) {
     md +=
       `| ${c.name} | ${servers[name].label} | ${fmt(rps)} | ${fmt(median(rs.map((r) => r.mbps)))} | ` +
       `${fmt(median(rs.map((r) => r.p99)), 2)} | ${fmt(median(rs.map((r) => r.jsUs)), 1)} | ` +
-      `${fmt(median(rs.map((r) => r.cpuUs)), 1)} | ${errors} | ` +
+      `${fmt(median(rs.map((r) => r.cpuUs)), 1)} | ${fmt(median(rs.map((r) => r.cpuShare * 100)))} | ${errors} | ` +
       `${name.startsWith('fastify') ? '—' : ratio(rate, fastifyBase)} | ` +
       `${name === 'nginx' || c.kind !== 'static' ? '—' : ratio(rate, nginxBase)} |\n`;
   }
@@ -422,7 +459,8 @@ if (write) {
     `warm-up, a fresh server process per round, medians; wrk -t1 -c${connections} pinned to core 1, every ` +
     `server pinned to core 0, Starling with STARLING_IO_THREADS=${process.env.STARLING_IO_THREADS ?? '1'}).\n\n` +
     `Files of 1 KiB, 100 KiB and 10 MiB (random bytes) in a temp dir, served by Starling ` +
-    `(\`Mount('/static', StaticFiles)\`, the core sends the file), Fastify + @fastify/static (defaults) and ` +
+    `(\`Mount('/static', StaticFiles)\`: a top-level mount is answered by the core's native static path when ` +
+    `the build has it, JS-thread µs/req ≈ 0 shows it; otherwise StaticFiles in JS and \`http.response.pathsend\`), Fastify + @fastify/static (defaults) and ` +
     `${nginxVersion.replace(/^nginx version: /, '')} (Debian package, one worker process, \`sendfile on\`, ` +
     `access_log off, keepalive_requests raised to 1000000 so it does not close connections every 1000 ` +
     `requests). Gzip: a ${expectedJson.length} B JSON array of ${payload.length} objects, serialized per ` +
@@ -436,12 +474,17 @@ if (write) {
       : '') +
     `.\n\n` +
     `"JS-thread µs/req" is the server's main thread's CPU time per request (from /proc); "CPU µs/req" is all ` +
-    `threads of all the server's processes. MB/s is wrk's Transfer/sec (headers included) in 10^6 B/s. ` +
+    `threads of all the server's processes, and "CPU % of core 0" what the server used of its core while wrk ` +
+    `ran (well under 100 %: the core was shared, or the client was the bottleneck). MB/s is wrk's Transfer/sec (headers included) in 10^6 B/s. ` +
     `For the 10 MiB file only a few hundred responses complete per run (64 × 10 MiB in flight), so its ` +
     `ratios compare MB/s and its per-request CPU is per 10 MiB delivered (wrk counts partly received ` +
     `bodies). ` +
     `Machine: ${process.env.RESULTS_MACHINE ?? `2 vCPUs shared with concurrent builds (1-min load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after)`}, ` +
-    `Node ${process.version}. Run on ${new Date().toISOString().slice(0, 10)}.\n\n` +
+    `Node ${process.version}. Run on ${new Date().toISOString().slice(0, 10)}. ` +
+    `Starling at ${starlingBuild.commit}${starlingBuild.dirty ? ' with uncommitted changes in src/ or crates/' : ''}, ` +
+    `native addon sha256 ${[...addonSeen].join(', then ')}` +
+    (addonSeen.size > 1 ? ' (**rebuilt during the run: Starling rounds used different builds**)' : '') +
+    `.\n\n` +
     md;
   const resultsPath = join(here, 'RESULTS.md');
   let doc = existsSync(resultsPath) ? readFileSync(resultsPath, 'utf8') : '# Benchmark results\n';

@@ -93,11 +93,17 @@ export class Starling {
   }
 
   /** The ASGI entry point (bound, so `app.asgi` can be passed around alone). */
-  asgi = async (scope: Scope, receive: Receive, send: Send): Promise<void> => {
+  asgi = (scope: Scope, receive: Receive, send: Send): Promise<void> => {
     scope.app = this;
+    // Not `async`: once built, the stack (ServerErrorMiddleware, an async function) is called directly.
+    if (this.middlewareStack !== null) return this.middlewareStack(scope, receive, send);
+    return this.#start(scope, receive, send);
+  };
+
+  async #start(scope: Scope, receive: Receive, send: Send): Promise<void> {
     this.middlewareStack ??= this.buildMiddlewareStack();
     await this.middlewareStack(scope, receive, send);
-  };
+  }
 
   get routes(): BaseRoute[] {
     return this.router.routes;

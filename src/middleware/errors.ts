@@ -108,13 +108,13 @@ export class ServerErrorMiddleware {
     const run = this.#run;
     if (scope.type !== 'http') return run(scope, receive, send);
     let started = false;
-    const sender = (message: SendMessage) => {
-      if (message.type === 'http.response.start') started = true;
-      return send(message);
-    };
     const hooks = openErrorResponseHooks(scope);
     try {
-      await run(scope, receive, sender);
+      // The tracking `send` is an inline arrow: a named one costs a `defineProperty` per request under tsx.
+      await run(scope, receive, (message: SendMessage) => {
+        if (message.type === 'http.response.start') started = true;
+        return send(message);
+      });
     } catch (error) {
       // Once bytes went out nothing can be fixed; just report.
       if (!started) {

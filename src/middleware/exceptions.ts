@@ -97,14 +97,13 @@ export function wrapAppHandlingExceptions(app: ASGIApp, conn: { scope: Scope }):
   const tables = scopeHandlers(conn.scope);
   return async (scope, receive, send) => {
     let started = false;
-    const sender = (message: SendMessage) => {
-      if (message.type === 'http.response.start') started = true;
-      return send(message);
-    };
     try {
-      await run(scope, receive, sender);
+      await run(scope, receive, (message: SendMessage) => {
+        if (message.type === 'http.response.start') started = true;
+        return send(message);
+      });
     } catch (exc) {
-      await handleException(exc, tables, conn, started, scope, receive, sender);
+      await handleException(exc, tables, conn, started, scope, receive, send);
     }
   };
 }
@@ -153,17 +152,16 @@ export class ExceptionMiddleware {
     if (scope.type !== 'http' && scope.type !== 'websocket') return run(scope, receive, send);
     scope[HANDLERS_KEY] = this.#tables;
     let started = false;
-    const sender = (message: SendMessage) => {
-      if (message.type === 'http.response.start') started = true;
-      return send(message);
-    };
     try {
-      await run(scope, receive, sender);
+      await run(scope, receive, (message: SendMessage) => {
+        if (message.type === 'http.response.start') started = true;
+        return send(message);
+      });
     } catch (exc) {
       // The Request (or WebSocket) is built only when a handler needs it, not on every request.
       const conn = () =>
         scope.type === 'http' ? new Request(scope, receive, send) : new WebSocket(scope, receive, send);
-      await handleException(exc, this.#tables, conn, started, scope, receive, sender);
+      await handleException(exc, this.#tables, conn, started, scope, receive, send);
     }
   };
 

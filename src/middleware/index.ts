@@ -14,9 +14,14 @@ export type ASGIDual = ASGIFunction & { asgi: ASGIFunction };
 export function dualApp(app: ASGIApp): ASGIDual {
   if (typeof app === 'function' && typeof (app as Partial<ASGIDual>).asgi === 'function')
     return app as ASGIDual;
-  const fn = toASGIFunction(app);
-  const dual = ((scope, receive, send) => fn(scope, receive, send)) as ASGIDual;
-  dual.asgi = fn;
+  // One hop to the app (not a wrapper calling `toASGIFunction`'s wrapper): this runs on every request.
+  let dual: ASGIDual;
+  if (typeof app === 'function') dual = ((scope, receive, send) => app(scope, receive, send)) as ASGIDual;
+  else {
+    toASGIFunction(app); // throws the usual TypeError for something that is not an app
+    dual = ((scope, receive, send) => app.asgi(scope, receive, send)) as ASGIDual;
+  }
+  dual.asgi = dual;
   return dual;
 }
 

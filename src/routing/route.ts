@@ -52,14 +52,14 @@ export function requestResponse(fn: RequestHandler): ASGIFunction {
     const tables = scopeHandlers(scope);
     const request = new Request(scope, receive, send);
     let started = false;
-    const sender = (message: SendMessage) => {
-      if (message.type === 'http.response.start') started = true;
-      return send(message);
-    };
     try {
-      await callASGI(await fn(request), scope, receive, sender);
+      // The tracking `send` is an inline arrow: a named one costs a `defineProperty` per request under tsx.
+      await callASGI(await fn(request), scope, receive, (message: SendMessage) => {
+        if (message.type === 'http.response.start') started = true;
+        return send(message);
+      });
     } catch (exc) {
-      await handleException(exc, tables, request, started, scope, receive, sender);
+      await handleException(exc, tables, request, started, scope, receive, send);
     }
   };
 }
