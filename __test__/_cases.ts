@@ -36,7 +36,7 @@ import type { UploadFile } from '../src/datastructures.ts';
 
 /** How a case is being run. */
 export interface RunContext {
-  mode: 'testclient' | 'socket';
+  mode: 'testclient' | 'native' | 'socket';
   /** `http://testserver` or `http://127.0.0.1:<port>`. */
   base: string;
   /** The Host header the client sends: `testserver` or `127.0.0.1:<port>`. */

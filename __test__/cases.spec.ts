@@ -1,7 +1,8 @@
 /**
- * Runs every case of `_cases.ts` twice — through the in-process TestClient and through a real socket
- * (`serve()` + `fetch`) — checks both against the case's expectations, then checks that the two runs
- * observed the same thing (minus what only a real connection adds: date, server, framing headers).
+ * Runs every case of `_cases.ts` three times — through the in-process TestClient, through the TestClient
+ * on the native core (in-memory connections) and through a real socket (`serve()` + `fetch`) — checks
+ * each against the case's expectations, then checks that the runs observed the same thing (minus what
+ * only a real connection adds: date, server, framing headers).
  */
 import test, { type ExecutionContext } from 'ava';
 import http from 'node:http';
@@ -192,14 +193,22 @@ async function runSteps(t: ExecutionContext, kase: Case, ctx: RunContext, send: 
   return seen;
 }
 
-async function runTestClient(t: ExecutionContext, kase: Case): Promise<[Observed[], RunContext]> {
+async function runTestClient(
+  t: ExecutionContext,
+  kase: Case,
+  transport: 'in-process' | 'native',
+): Promise<[Observed[], RunContext]> {
   const ctx: RunContext = {
-    mode: 'testclient',
+    mode: transport === 'native' ? 'native' : 'testclient',
     base: 'http://testserver',
     host: 'testserver',
     clientHost: 'testclient',
   };
-  const client = new TestClient(kase.app(), { raiseServerExceptions: false, followRedirects: false });
+  const client = new TestClient(kase.app(), {
+    raiseServerExceptions: false,
+    followRedirects: false,
+    transport,
+  });
   if (kase.lifespan) await client.start();
   try {
     return [await runSteps(t, kase, ctx, (r) => viaTestClient(client, r)), ctx];
@@ -232,12 +241,18 @@ async function runSocket(t: ExecutionContext, kase: Case): Promise<[Observed[], 
 
 for (const kase of cases) {
   test(kase.name, async (t) => {
-    const [inProcess, tcCtx] = await runTestClient(t, kase);
+    const [inProcess, tcCtx] = await runTestClient(t, kase, 'in-process');
+    const [native, nativeCtx] = await runTestClient(t, kase, 'native');
     const [overSocket, sockCtx] = await runSocket(t, kase);
     t.deepEqual(
       overSocket.map((o) => comparable(o, sockCtx, kase)),
       inProcess.map((o) => comparable(o, tcCtx, kase)),
       'the TestClient and a real socket must observe the same behaviour',
+    );
+    t.deepEqual(
+      native.map((o) => comparable(o, nativeCtx, kase)),
+      inProcess.map((o) => comparable(o, tcCtx, kase)),
+      'the TestClient must observe the same behaviour through the native core as in-process',
     );
   });
 }

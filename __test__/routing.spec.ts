@@ -16,6 +16,7 @@ import {
   Router,
   WebSocketRoute,
 } from '../src/routing.ts';
+import { matchPath } from '../src/routing/base.ts';
 import { TestClient } from '../src/testclient.ts';
 import type { WebSocket } from '../src/websockets.ts';
 
@@ -481,4 +482,28 @@ test('router helper methods append routes', async (t) => {
     ['a', 'ws', 'm', 'h'],
   );
   t.is((await new TestClient(router).get('/a')).text, 'a');
+});
+
+test('a route regex runs at most once per match, and not at all when the literal prefix differs', (t) => {
+  const compiled = compilePath('/users/{id:int}');
+  const exec = compiled.regex.exec.bind(compiled.regex);
+  let calls = 0;
+  compiled.regex.exec = (value: string) => {
+    calls++;
+    return exec(value);
+  };
+  t.is(matchPath(compiled, '/users/x'), null);
+  t.is(calls, 1);
+  t.is(matchPath(compiled, '/other/1'), null);
+  t.is(calls, 1);
+  t.deepEqual(matchPath(compiled, '/users/7'), { id: 7 });
+  t.is(calls, 2);
+});
+
+test('a miss allocates nothing: every route answers the same frozen no-match', (t) => {
+  const route = new Route('/a', text('a'));
+  const miss = route.matches({ type: 'http', path: '/b', method: 'GET' } as unknown as Scope);
+  t.is(miss, route.matches({ type: 'http', path: '/c', method: 'GET' } as unknown as Scope));
+  t.is(miss[0], Match.NONE);
+  t.true(Object.isFrozen(miss) && Object.isFrozen(miss[1]));
 });

@@ -363,7 +363,7 @@ test('limitConcurrency answers 503 at once beyond the limit', async (t) => {
   };
   await withServer(app, { limitConcurrency: 1 }, async (server) => {
     const slow = fetch(`${server.url}/slow`);
-    await sleep(100);
+    for (let i = 0; i < 200 && server.inFlight === 0; i++) await sleep(10);
     t.is((await fetch(server.url)).status, 503);
     release();
     t.is((await slow).status, 200);
@@ -379,7 +379,7 @@ test('close() lets in-flight requests finish and then stops accepting', async (t
   };
   const server = await serve(app, quiet);
   const inflight = fetch(server.url);
-  await sleep(100);
+  for (let i = 0; i < 200 && server.inFlight === 0; i++) await sleep(10);
   t.is(server.inFlight, 1);
   const closing = server.close();
   await sleep(50);

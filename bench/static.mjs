@@ -9,6 +9,7 @@
 // nginx comes from the Debian package (`apt-get install -y nginx`), installed here when missing.
 import { spawn, spawnSync, execFile, execFileSync } from 'node:child_process';
 import {
+  copyFileSync,
   mkdtempSync,
   writeFileSync,
   readFileSync,
@@ -232,6 +233,7 @@ async function start(name) {
       ...s.env,
       STATIC_DIR: tmp,
       STARLING_IO_THREADS: process.env.STARLING_IO_THREADS ?? '1',
+      STARLING_NATIVE_PATH: addonCopy,
     },
   });
   groups.add(child.pid);
@@ -362,34 +364,27 @@ async function check(name) {
 ensureNginx();
 const nginxVersion = spawnSync('nginx', ['-v'], { encoding: 'utf8' }).stderr.trim(); // nginx -v prints to stderr
 const loadBefore = loadavg()[0];
-// What Starling was: the commit, whether src/ or crates/ had local changes, and the native addon loaded
-// (src/native.ts: STARLING_NATIVE_PATH, else the source build at the package root). Another build may
-// replace the addon mid-run on a shared machine; that is checked before every Starling server starts.
-const addonPath =
+// What Starling was: the commit, whether src/ or crates/ had local changes, and the native addon
+// (src/native.ts loads STARLING_NATIVE_PATH, else the source build at the package root). The addon is
+// copied into the temp dir once and every Starling server loads that copy, so a build finishing
+// mid-run (a shared machine) cannot give the rounds different cores.
+const addonSource =
   process.env.STARLING_NATIVE_PATH ??
   join(root, `starling.${process.arch === 'x64' ? 'linux-x64-gnu' : `linux-${process.arch}-gnu`}.node`);
-const addonHash = () =>
-  existsSync(addonPath)
-    ? createHash('sha256').update(readFileSync(addonPath)).digest('hex').slice(0, 12)
-    : 'absent';
+const addonCopy = join(tmp, 'starling.node');
+copyFileSync(addonSource, addonCopy);
 const git = (...a) => spawnSync('git', a, { cwd: root, encoding: 'utf8' }).stdout.trim();
 const starlingBuild = {
   commit: git('rev-parse', '--short', 'HEAD') || 'unknown',
   dirty: git('status', '--porcelain', '--', 'src', 'crates') !== '',
-  addon: addonHash(),
+  addon: createHash('sha256').update(readFileSync(addonCopy)).digest('hex').slice(0, 12),
 };
-const addonSeen = new Set([starlingBuild.addon]);
 for (const name of only) await check(name);
 
 const results = {};
 for (let round = 0; round < rounds; round++) {
   for (const name of only) {
     const s = servers[name];
-    if (name.startsWith('starling')) {
-      const h = addonHash();
-      if (!addonSeen.has(h)) console.error(`WARNING: the native addon changed during the run (now ${h})`);
-      addonSeen.add(h);
-    }
     const srv = await start(name);
     try {
       for (const c of cases.filter((c) => c.kind === s.kind)) {
@@ -424,8 +419,9 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '—');
 const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : '—');
 let md =
-  '| case | server | req/s | MB/s | p99 ms | JS-thread µs/req | CPU µs/req (all threads) | CPU % of core 0 | errors | × Fastify | × nginx |\n' +
-  '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n';
+  '| case | server | req/s | MB/s | p99 ms | JS-thread µs/req | CPU µs/req (all threads) | CPU % of core 0 | errors ' +
+  '| × Fastify | × nginx | × Fastify by CPU/req | × nginx by CPU/req |\n' +
+  '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n';
 for (const c of cases) {
   const byServer = results[c.name];
   if (!byServer) continue;
@@ -434,6 +430,10 @@ for (const c of cases) {
   const rpsOf = (name) => (byServer[name] ? median(byServer[name].map(rateOf)) : NaN);
   const fastifyBase = rpsOf(c.kind === 'static' ? 'fastify' : 'fastify-gzip');
   const nginxBase = c.kind === 'static' ? rpsOf('nginx') : NaN;
+  // Requests per CPU-second: the throughput ratio the servers would show, each with a core to itself.
+  const cpuOf = (name) => (byServer[name] ? median(byServer[name].map((r) => r.cpuUs)) : NaN);
+  const fastifyCpu = cpuOf(c.kind === 'static' ? 'fastify' : 'fastify-gzip');
+  const nginxCpu = c.kind === 'static' ? cpuOf('nginx') : NaN;
   for (const [name, rs] of Object.entries(byServer)) {
     const rps = median(rs.map((r) => r.rps));
     const rate = median(rs.map(rateOf));
@@ -443,7 +443,9 @@ for (const c of cases) {
       `${fmt(median(rs.map((r) => r.p99)), 2)} | ${fmt(median(rs.map((r) => r.jsUs)), 1)} | ` +
       `${fmt(median(rs.map((r) => r.cpuUs)), 1)} | ${fmt(median(rs.map((r) => r.cpuShare * 100)))} | ${errors} | ` +
       `${name.startsWith('fastify') ? '—' : ratio(rate, fastifyBase)} | ` +
-      `${name === 'nginx' || c.kind !== 'static' ? '—' : ratio(rate, nginxBase)} |\n`;
+      `${name === 'nginx' || c.kind !== 'static' ? '—' : ratio(rate, nginxBase)} | ` +
+      `${name.startsWith('fastify') ? '—' : ratio(fastifyCpu, cpuOf(name))} | ` +
+      `${name === 'nginx' || c.kind !== 'static' ? '—' : ratio(nginxCpu, cpuOf(name))} |\n`;
   }
 }
 console.log(md);
@@ -475,15 +477,16 @@ if (write) {
     `.\n\n` +
     `"JS-thread µs/req" is the server's main thread's CPU time per request (from /proc); "CPU µs/req" is all ` +
     `threads of all the server's processes, and "CPU % of core 0" what the server used of its core while wrk ` +
-    `ran (well under 100 %: the core was shared, or the client was the bottleneck). MB/s is wrk's Transfer/sec (headers included) in 10^6 B/s. ` +
+    `ran (well under 100 %: the core was shared, or the client was the bottleneck). "× … by CPU/req" is the ` +
+    `inverse ratio of CPU µs/req: the throughput ratio each server would reach with a core to itself, which ` +
+    `a busy machine distorts far less than req/s. MB/s is wrk's Transfer/sec (headers included) in 10^6 B/s. ` +
     `For the 10 MiB file only a few hundred responses complete per run (64 × 10 MiB in flight), so its ` +
     `ratios compare MB/s and its per-request CPU is per 10 MiB delivered (wrk counts partly received ` +
     `bodies). ` +
     `Machine: ${process.env.RESULTS_MACHINE ?? `2 vCPUs shared with concurrent builds (1-min load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after)`}, ` +
     `Node ${process.version}. Run on ${new Date().toISOString().slice(0, 10)}. ` +
     `Starling at ${starlingBuild.commit}${starlingBuild.dirty ? ' with uncommitted changes in src/ or crates/' : ''}, ` +
-    `native addon sha256 ${[...addonSeen].join(', then ')}` +
-    (addonSeen.size > 1 ? ' (**rebuilt during the run: Starling rounds used different builds**)' : '') +
+    `native addon sha256 ${starlingBuild.addon} (copied once at the start; every round loads that copy)` +
     `.\n\n` +
     md;
   const resultsPath = join(here, 'RESULTS.md');

@@ -14,13 +14,15 @@ import {
   type ParamsInit,
 } from './testclient/encode.ts';
 import { ResponseHeaders, TestResponse } from './testclient/response.ts';
-import { ASGITransport, type Transport } from './testclient/transport.ts';
+import { ASGITransport, type ASGITransportOptions, type Transport } from './testclient/transport.ts';
+import { NativeTransport } from './testclient/native.ts';
 import { WebSocketTestSession } from './testclient/websocket.ts';
 
 export { TestResponse, ResponseHeaders } from './testclient/response.ts';
 export { WebSocketTestSession, WebSocketDenialResponse } from './testclient/websocket.ts';
 export type { WebSocketChannel, WebSocketFrame } from './testclient/websocket.ts';
 export { ASGITransport } from './testclient/transport.ts';
+export { NativeTransport } from './testclient/native.ts';
 export type {
   Transport,
   TransportRequest,
@@ -43,8 +45,11 @@ export interface TestClientOptions {
   cookies?: Record<string, string>;
   /** The `client` address in the scope; default `['testclient', 50000]`. */
   client?: [string, number];
-  /** Replaces the in-process transport (for example with one that drives the native server). */
-  transport?: Transport;
+  /**
+   * How requests reach the app: `'native'` through the real core over in-memory connections,
+   * `'in-process'` by calling the app directly, or any `Transport`. See `defaultTransport`.
+   */
+  transport?: Transport | 'native' | 'in-process';
 }
 
 export interface RequestOptions {
@@ -68,6 +73,11 @@ export interface WebSocketConnectOptions {
 }
 
 const MAX_REDIRECTS = 20;
+
+/** The transport a TestClient uses when none is given: `STARLING_TESTCLIENT`, else in-process. */
+export function defaultTransport(): 'native' | 'in-process' {
+  return process.env.STARLING_TESTCLIENT === 'native' ? 'native' : 'in-process';
+}
 
 function headerPairs(init: HeadersInit | undefined): [string, string][] {
   if (!init) return [];
@@ -106,13 +116,15 @@ export class TestClient {
     this.headers = headerPairs(options.headers);
     this.cookies = new CookieJar(new URL(this.baseUrl).hostname);
     for (const [name, value] of Object.entries(options.cookies ?? {})) this.cookies.set(name, value);
-    this.transport =
-      options.transport ??
-      new ASGITransport(app, {
-        rootPath: options.rootPath ?? '',
-        raiseServerExceptions: options.raiseServerExceptions ?? true,
-        client: options.client ?? ['testclient', 50000],
-      });
+    const kind = options.transport ?? defaultTransport();
+    const settings = {
+      rootPath: options.rootPath ?? '',
+      raiseServerExceptions: options.raiseServerExceptions ?? true,
+      client: options.client ?? ['testclient', 50000],
+    } satisfies ASGITransportOptions;
+    if (typeof kind === 'object') this.transport = kind;
+    else if (kind === 'native') this.transport = new NativeTransport(app, settings);
+    else this.transport = new ASGITransport(app, settings);
   }
 
   /** Runs `fn` between lifespan startup and shutdown. */

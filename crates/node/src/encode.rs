@@ -29,8 +29,10 @@ pub const WS_CLOSE: u32 = 7;
 pub const MEM_DATA: u32 = 8;
 pub const MEM_END: u32 = 9;
 
+/// One batch: the `Uint32Array` of records, the latin1 strings, the bytes.
+pub type BatchTuple = (Uint32Array, Latin1, Option<Buffer>);
 /// The arguments of one JS call.
-pub type Batch = FnArgs<(Uint32Array, Latin1, Option<Buffer>)>;
+pub type Batch = FnArgs<BatchTuple>;
 
 #[derive(Default)]
 pub struct Encoder {

@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
-use crate::encode::{Batch, Encoder};
+use crate::encode::{Batch, BatchTuple, Encoder};
 use crate::lane::{Lane, LaneEvent, LaneSink};
 use crate::latin1::{to_latin1_bytes, Latin1};
 use crate::options::ServerOptions;
@@ -27,6 +27,7 @@ type MemoryConnections =
 /// A server bound by the core, answering through synchronous calls.
 #[napi]
 pub struct NativeServer {
+    bell_fd: i32,
     lane: Arc<Lane>,
     memory: MemoryConnections,
     next_memory: u32,
@@ -71,7 +72,23 @@ impl NativeServer {
                 Ok(encoder.finish())
             })?;
         *lane.doorbell.lock() = Some(Arc::new(bell));
+        #[cfg(unix)]
+        let bell_fd = {
+            use std::os::fd::IntoRawFd;
+            let (read, write) = std::os::unix::net::UnixStream::pair()
+                .map_err(|e| Error::new(Status::GenericFailure, format!("doorbell: {e}")))?;
+            write
+                .set_nonblocking(true)
+                .map_err(|e| Error::new(Status::GenericFailure, format!("doorbell: {e}")))?;
+            *lane.pipe.lock() = Some(write);
+            // The threadsafe function stays only as the fallback; it must not hold the loop open.
+            lane.doorbell.lock().take();
+            read.into_raw_fd()
+        };
+        #[cfg(not(unix))]
+        let bell_fd = -1;
         Ok(NativeServer {
+            bell_fd,
             lane,
             memory: Arc::default(),
             next_memory: 0,
@@ -79,6 +96,33 @@ impl NativeServer {
             exchanges: None,
             config: Some(options.into()),
         })
+    }
+
+    /// The doorbell's readable end (Unix): JS reads it as a socket and calls `drain()` on data.
+    /// `-1` when events come through the `onEvents` callback instead. Ownership passes to JS.
+    #[napi]
+    pub fn bell_fd(&mut self) -> i32 {
+        std::mem::replace(&mut self.bell_fd, -1)
+    }
+
+    /// Takes the queued events (at most one batch); `null` when there are none.
+    #[napi(ts_return_type = "[meta: Uint32Array, strs: string, bin: Buffer | null] | null")]
+    pub fn drain(&self) -> Option<BatchTuple> {
+        let lane = &self.lane;
+        lane.armed.store(false, Ordering::Release);
+        let mut encoder = Encoder::default();
+        let mut n = 0;
+        while let Some(event) = lane.queue.pop() {
+            encoder.push(event);
+            n += 1;
+            if n == MAX_BATCH {
+                if !lane.armed.swap(true, Ordering::AcqRel) {
+                    lane.ring();
+                }
+                break;
+            }
+        }
+        (n > 0).then(|| encoder.finish().data)
     }
 
     /// Binds and starts accepting. Returns the bound port (0 for a Unix socket).
@@ -317,6 +361,8 @@ impl NativeServer {
     #[napi]
     pub fn dispose(&mut self) {
         self.lane.doorbell.lock().take();
+        #[cfg(unix)]
+        self.lane.pipe.lock().take();
     }
 }
 
