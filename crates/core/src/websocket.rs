@@ -111,7 +111,10 @@ impl Session {
             self.exchanges.ws_finished(self.id, 1006, "");
             return;
         };
+        // tungstenite reserves its read buffer per connection: 128 KiB by default, which is most of
+        // an idle socket's memory. Large messages just take more reads.
         let config = WebSocketConfig::default()
+            .read_buffer_size(8 * 1024)
             .max_message_size(Some(self.settings.max_size))
             .max_frame_size(Some(self.settings.max_size));
         let ws =
@@ -119,6 +122,25 @@ impl Session {
                 .await;
         let (code, reason) = self.pump(ws).await;
         self.exchanges.ws_finished(self.id, code, &reason);
+    }
+
+    /// Sends what the app queued, until it has been quiet for a moment (or closes).
+    async fn flush_pending<K>(&mut self, sink: &mut K)
+    where
+        K: futures_util::Sink<Message> + Unpin,
+    {
+        loop {
+            let command =
+                tokio::time::timeout(Duration::from_millis(50), self.commands.recv()).await;
+            let message = match command {
+                Ok(Some(WsOut::Text(text))) => Message::Text(text.into()),
+                Ok(Some(WsOut::Binary(data))) => Message::Binary(data),
+                _ => return,
+            };
+            if sink.send(message).await.is_err() {
+                return;
+            }
+        }
     }
 
     async fn pump<S>(&mut self, ws: WebSocketStream<S>) -> (u16, String)
@@ -164,8 +186,21 @@ impl Session {
                     Some(Err(err)) => {
                         let code = close_code_for(&err);
                         if code != 1006 {
+                            // Strict peers expect the replies to what the app already got before
+                            // the close: give the app a moment to send them.
+                            self.flush_pending(&mut sink).await;
                             let frame = CloseFrame { code: CloseCode::from(code), reason: "".into() };
                             let _ = sink.send(Message::Close(Some(frame))).await;
+                            // Keep reading (and dropping) until the peer answers, so the socket is not
+                            // closed on unread data: that would reset it before our close arrives.
+                            let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                                while let Some(Ok(message)) = stream.next().await {
+                                    if message.is_close() {
+                                        break;
+                                    }
+                                }
+                            })
+                            .await;
                         }
                         return (code, String::new());
                     }
