@@ -208,3 +208,21 @@ test('many concurrent connections are served and all closed cleanly on shutdown'
   await server.close();
   t.true((await codes).every((c) => c.code === 1001));
 });
+
+test('permessage-deflate is negotiated by default and can be turned off', async (t) => {
+  const text = 'compress me '.repeat(5000);
+  await withServer(echoApp(), {}, async (server) => {
+    const ws = await open(`${server.url.replace('http', 'ws')}/ws`);
+    t.regex(ws.extensions, /permessage-deflate/);
+    ws.send(text);
+    t.is((await nextMessage(ws)).data.toString(), text);
+    ws.close();
+  });
+  await withServer(echoApp(), { wsPerMessageDeflate: false }, async (server) => {
+    const ws = await open(`${server.url.replace('http', 'ws')}/ws`);
+    t.is(ws.extensions, '');
+    ws.send(text);
+    t.is((await nextMessage(ws)).data.toString(), text);
+    ws.close();
+  });
+});

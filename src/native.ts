@@ -26,6 +26,7 @@ export interface NativeServerOptions {
   wsMaxSize?: number;
   wsPingInterval?: number;
   wsPingTimeout?: number;
+  wsPerMessageDeflate?: boolean;
   staticMounts?: { prefix: string; directories: string[]; followSymlink?: boolean; cacheControl?: string }[];
   mediaTypes?: string;
   memory?: boolean;

@@ -162,6 +162,7 @@ export async function serve(app: ASGIApp, options: ServeOptions = {}): Promise<S
       wsMaxSize: options.wsMaxSize,
       wsPingInterval: options.wsPingInterval,
       wsPingTimeout: options.wsPingTimeout,
+      wsPerMessageDeflate: options.wsPerMessageDeflate,
       ...nativeStatics(app),
       memory: options.memory,
     },

@@ -15,7 +15,7 @@ import {
 } from './testclient/encode.ts';
 import { ResponseHeaders, TestResponse } from './testclient/response.ts';
 import { ASGITransport, type ASGITransportOptions, type Transport } from './testclient/transport.ts';
-import { NativeTransport } from './testclient/native.ts';
+import { NativeTransport, nativeAvailable } from './testclient/native.ts';
 import { WebSocketTestSession } from './testclient/websocket.ts';
 
 export { TestResponse, ResponseHeaders } from './testclient/response.ts';
@@ -74,9 +74,12 @@ export interface WebSocketConnectOptions {
 
 const MAX_REDIRECTS = 20;
 
-/** The transport a TestClient uses when none is given: `STARLING_TESTCLIENT`, else in-process. */
+/**
+ * The transport a `TestClient` uses when none is given: in-process, unless `STARLING_TESTCLIENT=native`
+ * asks for the native core and its addon loads (without a binary, in-process is used anyway).
+ */
 export function defaultTransport(): 'native' | 'in-process' {
-  return process.env.STARLING_TESTCLIENT === 'native' ? 'native' : 'in-process';
+  return process.env.STARLING_TESTCLIENT === 'native' && nativeAvailable() ? 'native' : 'in-process';
 }
 
 function headerPairs(init: HeadersInit | undefined): [string, string][] {
@@ -93,12 +96,14 @@ function mergeHeaders(base: [string, string][], extra: [string, string][]): [str
 }
 
 /**
- * A client that calls an app in-process.
+ * A client that drives an app without a port: in-process by default, or through the native core over
+ * in-memory connections with `transport: 'native'` (docs/testclient.md, "Transports").
  *
  * @example
  * ```ts
  * const client = new TestClient(app);
  * const res = await client.get('/items', { params: { q: 'x' } });
+ * const onCore = new TestClient(app, { transport: 'native' }); // hyper parses and answers
  * t.is(res.status, 200);
  * await TestClient.run(app, async (client) => { ... }); // with lifespan
  * ```

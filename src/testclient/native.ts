@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import { once } from 'node:events';
 import type { ASGIApp, ASGIFunction, RawHeader, Receive, Scope, Send } from '../asgi.ts';
 import { serve, type Server } from '../server.ts';
+import { loadAddon } from '../native.ts';
 import { Starling } from '../applications.ts';
 import { callApp } from './bytes.ts';
 import {
@@ -27,7 +28,27 @@ const CALL_HEADER = 'x-starling-testclient-call';
 const EMPTY = new Uint8Array(0);
 const latin1 = (b: Uint8Array | string) => (typeof b === 'string' ? b : Buffer.from(b).toString('latin1'));
 
-/** Drives the app through the native core. One in-memory connection per request. */
+/** True when the native addon loads here (a prebuilt binary or a local build). */
+export function nativeAvailable(): boolean {
+  try {
+    loadAddon();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Drives the app through the native core, one in-memory connection per request. A client used
+ * without `start()` gets a server per burst of requests (closed when none is in flight, so nothing
+ * keeps the process alive); after `start()` one server lives until `stop()`.
+ *
+ * @example
+ * ```ts
+ * const client = new TestClient(app, { transport: 'native' });
+ * t.is((await client.get('/')).status, 200);
+ * ```
+ */
 export class NativeTransport implements Transport {
   readonly #app: ASGIApp;
   readonly #rootPath: string;
@@ -78,7 +99,8 @@ export class NativeTransport implements Transport {
       const type = message.type;
       if (type === 'http.response.start' || type === 'websocket.accept') call.responded = true;
       else if (type === 'websocket.http.response.start') call.responded = true;
-      else if (type === 'websocket.close' && !call.responded)
+      else if (type === 'websocket.close' && call.responded) call.closed = true;
+      else if (type === 'websocket.close')
         call.denial = { code: message.code ?? 1000, reason: message.reason ?? '' };
       return send(message);
     };
@@ -97,8 +119,15 @@ export class NativeTransport implements Transport {
   /** A server for the duration of one use; a client used without `start()` closes it when idle. */
   async #acquire(): Promise<Server> {
     this.#users++;
-    this.#server ??= this.#serve();
-    return this.#server;
+    const server = (this.#server ??= this.#serve());
+    try {
+      return await server;
+    } catch (error) {
+      // No addon, say: the next request tries again rather than inheriting this failure.
+      this.#users--;
+      if (this.#server === server) this.#server = null;
+      throw error;
+    }
   }
 
   async #release(): Promise<void> {
@@ -162,9 +191,14 @@ export class NativeTransport implements Transport {
 
   async startup(): Promise<void> {
     await this.#lifespan.startup();
+    try {
+      await this.#acquire();
+    } catch (error) {
+      await this.#lifespan.shutdown();
+      throw error;
+    }
+    this.#users--;
     this.#started = true;
-    this.#server ??= this.#serve();
-    await this.#server;
   }
 
   async shutdown(): Promise<void> {

@@ -19,6 +19,8 @@ export interface Call {
   responded: boolean;
   /** The app closed before accepting: the close code the handshake's 403 cannot carry. */
   denial?: { code: number; reason: string };
+  /** The app sent `websocket.close` after accepting. */
+  closed?: boolean;
   failed: boolean;
   error?: unknown;
   done: Promise<void>;
@@ -138,8 +140,8 @@ class NativeWebSocket implements WebSocketChannel {
     });
     this.#gone = new Promise<void>((resolve) => {
       ws.once('close', (code: number, reason: Buffer) => {
-        // The app failed: the core closed with 1011, the test sees the app's error as in-process.
-        if (call.failed) this.#items.push({ type: 'error', error: call.error });
+        // The app failed without closing: the core closed with 1011; the test sees the app's error.
+        if (call.failed && !call.closed) this.#items.push({ type: 'error', error: call.error });
         else this.#items.push({ type: 'websocket.close', code, reason: reason.toString('utf8') });
         resolve();
       });

@@ -53,6 +53,8 @@ pub struct Config {
     pub ws_ping_interval: Option<Duration>,
     /// Close a WebSocket whose pong is this late, with 1011 (default 20 s).
     pub ws_ping_timeout: Option<Duration>,
+    /// Negotiate permessage-deflate with clients that offer it (default true).
+    pub ws_per_message_deflate: bool,
     /// Static file trees the core answers without the app (empty by default).
     pub statics: Statics,
 }
@@ -78,6 +80,7 @@ impl Default for Config {
             ws_max_size: 16 * 1024 * 1024,
             ws_ping_interval: Some(Duration::from_secs(20)),
             ws_ping_timeout: Some(Duration::from_secs(20)),
+            ws_per_message_deflate: true,
             statics: Statics::default(),
         }
     }

@@ -23,9 +23,7 @@ use crate::exchange::{Exchanges, Reply};
 use crate::exchange::{WsHandle, WsShared};
 use crate::log;
 use crate::server::{Live, LiveGuard};
-use crate::websocket::{self, Session, WsOut, WsSettings};
-use http::header::SEC_WEBSOCKET_KEY;
-use hyper::upgrade::OnUpgrade;
+use crate::websocket::{self, Handshake, Session, WsOut, WsSettings};
 
 /// State every connection of a server shares.
 pub(crate) struct Shared {
@@ -35,6 +33,17 @@ pub(crate) struct Shared {
     pub server_header: Option<HeaderValue>,
     pub live: Arc<Live>,
     pub graceful: watch::Receiver<bool>,
+}
+
+impl Shared {
+    pub(crate) fn ws_settings(&self) -> WsSettings {
+        WsSettings {
+            max_size: self.config.ws_max_size,
+            ping_interval: self.config.ws_ping_interval,
+            ping_timeout: self.config.ws_ping_timeout,
+            deflate: self.config.ws_per_message_deflate,
+        }
+    }
 }
 
 /// Per-connection activity, for the keep-alive timer.
@@ -182,8 +191,9 @@ async fn handle(
     shared: &Shared,
 ) -> Response<ResponseBody> {
     let started = Instant::now();
-    let upgrade =
-        websocket::is_upgrade(req.method(), req.headers()).then(|| hyper::upgrade::on(&mut req));
+    let upgrade = websocket::is_upgrade(req.method(), req.headers())
+        .then(|| Handshake::start(&mut req, &shared.ws_settings()))
+        .flatten();
     let (parts, body) = req.into_parts();
     let in_flight = shared.in_flight.fetch_add(1, Ordering::AcqRel);
     let _in_flight = InFlight(&shared.in_flight);
@@ -263,7 +273,7 @@ async fn dispatch(
     declared: Option<u64>,
     conn: Arc<ConnInfo>,
     shared: &Shared,
-    upgrade: Option<OnUpgrade>,
+    upgrade: Option<Handshake>,
 ) -> Response<ResponseBody> {
     let config = &shared.config;
     let log_head = config.access_log.then(|| LogHead {
@@ -306,7 +316,6 @@ async fn dispatch(
             config.max_body_size,
         ));
     }
-    let ws_key = parts.headers.get(SEC_WEBSOCKET_KEY).cloned();
     let accept_encoding = compress::accept_encoding(&parts.headers);
     let ws_ends = upgrade.is_some().then(|| {
         let (commands_tx, commands) = mpsc::unbounded_channel::<WsOut>();
@@ -344,35 +353,31 @@ async fn dispatch(
     };
     let reply = reply_rx.await;
     guard.armed = false;
-    let mut response = match (reply, upgrade, ws_ends, ws_key) {
+    let mut response = match (reply, upgrade, ws_ends) {
         (
             Ok(Reply::Accept {
                 subprotocol,
                 headers,
             }),
-            Some(on_upgrade),
+            Some(handshake),
             Some((commands, credit, ws_shared)),
-            Some(key),
         ) => {
+            let (response, upgraded) = handshake.accept(subprotocol.as_deref(), headers);
             let session = Session {
                 id,
                 exchanges: exchanges.clone(),
                 commands,
                 credit,
                 shared: ws_shared,
-                settings: WsSettings {
-                    max_size: config.ws_max_size,
-                    ping_interval: config.ws_ping_interval,
-                    ping_timeout: config.ws_ping_timeout,
-                },
+                settings: shared.ws_settings(),
                 graceful: shared.graceful.clone(),
             };
             let guard = LiveGuard::new(&shared.live);
             tokio::spawn(async move {
                 let _guard = guard;
-                session.run(on_upgrade).await;
+                session.run(upgraded).await;
             });
-            websocket::switching_protocols(&key, subprotocol.as_deref(), headers)
+            response
         }
         (Ok(Reply::Accept { .. }), ..) => plain(StatusCode::BAD_REQUEST, true),
         (Ok(reply), ..) => {

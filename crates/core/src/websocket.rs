@@ -1,24 +1,18 @@
 //! WebSocket sessions: the core completes the upgrade once the app accepts, then owns framing,
-//! fragmentation, UTF-8 checks, ping/pong, size limits and the close handshake. Messages cross to
-//! the app as events; the app sends through [`crate::Exchanges::ws_send`].
+//! fragmentation, UTF-8 checks, ping/pong, size limits, permessage-deflate and the close handshake
+//! (yawc). Messages cross to the app as events; the app sends through [`crate::Exchanges::ws_send`].
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
-use http::header::{
-    HeaderValue, CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL,
-    UPGRADE,
-};
-use http::{Response, StatusCode};
-use hyper::upgrade::OnUpgrade;
-use hyper_util::rt::TokioIo;
+use futures_util::SinkExt;
+use http::header::{HeaderValue, CONNECTION, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL, UPGRADE};
+use http::{Request, Response};
+use std::future::{poll_fn, Future};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
-use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError, ProtocolError};
-use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::WebSocketStream;
+use yawc::close::CloseCode;
+use yawc::frame::{Frame, OpCode};
+use yawc::{DeflateOptions, HttpStream, Options, UpgradeFut, WebSocket, WebSocketError};
 
 use crate::body::ResponseBody;
 use crate::event::Event;
@@ -50,37 +44,65 @@ pub(crate) fn is_upgrade(method: &http::Method, headers: &http::HeaderMap) -> bo
         && headers.contains_key(SEC_WEBSOCKET_KEY)
 }
 
-/// The 101 answer to an accepted handshake.
-pub(crate) fn switching_protocols(
-    key: &HeaderValue,
-    subprotocol: Option<&str>,
-    headers: HeaderBlock,
-) -> Response<ResponseBody> {
-    let mut res = Response::new(ResponseBody::empty());
-    *res.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-    let map = res.headers_mut();
-    for (name, value) in headers.into_map() {
-        if let Some(name) = name {
-            map.append(name, value);
-        }
-    }
-    map.insert(UPGRADE, HeaderValue::from_static("websocket"));
-    map.insert(CONNECTION, HeaderValue::from_static("upgrade"));
-    if let Ok(accept) = HeaderValue::from_str(&derive_accept_key(key.as_bytes())) {
-        map.insert(SEC_WEBSOCKET_ACCEPT, accept);
-    }
-    if let Some(Ok(proto)) = subprotocol.map(HeaderValue::from_str) {
-        map.insert(SEC_WEBSOCKET_PROTOCOL, proto);
-    }
-    res
-}
-
 /// Limits and keep-alive settings of sessions.
 #[derive(Clone, Debug)]
 pub(crate) struct WsSettings {
     pub max_size: usize,
     pub ping_interval: Option<Duration>,
     pub ping_timeout: Option<Duration>,
+    pub deflate: bool,
+}
+
+impl WsSettings {
+    fn options(&self) -> Options {
+        let options = Options::default()
+            .with_max_payload_read(self.max_size.saturating_add(1))
+            .with_max_read_buffer(self.max_size.saturating_add(1))
+            .with_utf8()
+            .with_no_delay()
+            // Idle sockets dominate memory; big frames grow the buffer and it shrinks back.
+            .with_read_buffer_capacity(8 * 1024)
+            .with_write_buffer_capacity(8 * 1024);
+        if self.deflate {
+            options.with_compression_level(DeflateOptions::low_latency().level)
+        } else {
+            options.without_compression()
+        }
+    }
+}
+
+/// A handshake the core checked, waiting for the app's answer.
+pub(crate) struct Handshake {
+    response: Response<http_body_util::Empty<Bytes>>,
+    upgrade: UpgradeFut,
+}
+
+impl Handshake {
+    /// Validates the handshake and negotiates extensions; `None` if it is not a valid one.
+    pub(crate) fn start<B>(req: &mut Request<B>, settings: &WsSettings) -> Option<Handshake> {
+        let (response, upgrade) = WebSocket::upgrade_with_options(req, settings.options()).ok()?;
+        Some(Handshake { response, upgrade })
+    }
+
+    /// The 101 answer, with the app's subprotocol and headers.
+    pub(crate) fn accept(
+        self,
+        subprotocol: Option<&str>,
+        headers: HeaderBlock,
+    ) -> (Response<ResponseBody>, UpgradeFut) {
+        let (parts, _) = self.response.into_parts();
+        let mut res = Response::from_parts(parts, ResponseBody::empty());
+        let map = res.headers_mut();
+        for (name, value) in headers.into_map() {
+            if let Some(name) = name {
+                map.append(name, value);
+            }
+        }
+        if let Some(Ok(proto)) = subprotocol.map(HeaderValue::from_str) {
+            map.insert(SEC_WEBSOCKET_PROTOCOL, proto);
+        }
+        (res, self.upgrade)
+    }
 }
 
 pub(crate) struct Session {
@@ -93,171 +115,234 @@ pub(crate) struct Session {
     pub graceful: watch::Receiver<bool>,
 }
 
-fn close_code_for(err: &WsError) -> u16 {
+fn close_code_for(err: &WebSocketError) -> u16 {
     match err {
-        WsError::Capacity(CapacityError::MessageTooLong { .. }) => 1009,
-        WsError::Capacity(_) => 1009,
-        WsError::Utf8(_) => 1007,
-        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => 1006,
-        WsError::Protocol(_) => 1002,
+        WebSocketError::FrameTooLarge => 1009,
+        WebSocketError::InvalidUTF8 => 1007,
+        WebSocketError::InvalidOpCode(_) => 1003,
+        WebSocketError::ConnectionClosed => 1006,
+        e if e.is_protocol_error() => 1002,
         _ => 1006,
     }
 }
 
+/// What woke the session.
+enum Wake {
+    Frame(Result<Frame, WebSocketError>),
+    Command(Option<WsOut>),
+    Credit(Option<usize>),
+    Ping,
+    PongLate,
+    Shutdown,
+    CloseTimeout,
+}
+
+type Ws = WebSocket<HttpStream>;
+
+/// Writes the frames yawc queued by itself (close answers): they go out on `poll_ready`, not on a
+/// plain flush.
+async fn flush_queued(ws: &mut Ws) {
+    let _ = poll_fn(|cx| ws.poll_ready_unpin(cx)).await;
+    let _ = ws.flush().await;
+}
+
+/// Keeps the socket open (reading what still parses) for up to a second after a failure close, so
+/// the peer reads our close before the socket goes: closing on unread data would reset it first.
+async fn linger(ws: &mut Ws) {
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        loop {
+            match ws.next_frame().await {
+                Ok(frame) if frame.opcode() == OpCode::Close => return,
+                Ok(_) => {}
+                // The reader is failed or closed: just wait out the rest of the second.
+                Err(_) => std::future::pending::<()>().await,
+            }
+        }
+    })
+    .await;
+}
+
 impl Session {
     /// Runs the session on the upgraded connection until either side closes.
-    pub(crate) async fn run(mut self, on_upgrade: OnUpgrade) {
-        let Ok(upgraded) = on_upgrade.await else {
+    pub(crate) async fn run(mut self, upgrade: UpgradeFut) {
+        let Ok(mut ws) = upgrade.await else {
             self.exchanges.ws_finished(self.id, 1006, "");
             return;
         };
-        // tungstenite reserves its read buffer per connection: 128 KiB by default, which is most of
-        // an idle socket's memory. Large messages just take more reads.
-        let config = WebSocketConfig::default()
-            .read_buffer_size(8 * 1024)
-            .max_message_size(Some(self.settings.max_size))
-            .max_frame_size(Some(self.settings.max_size));
-        let ws =
-            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
-                .await;
-        let (code, reason) = self.pump(ws).await;
+        let (code, reason) = self.pump(&mut ws).await;
         self.exchanges.ws_finished(self.id, code, &reason);
     }
 
-    /// Sends what the app queued, until it has been quiet for a moment (or closes).
-    async fn flush_pending<K>(&mut self, sink: &mut K)
-    where
-        K: futures_util::Sink<Message> + Unpin,
-    {
-        loop {
-            let command =
-                tokio::time::timeout(Duration::from_millis(50), self.commands.recv()).await;
-            let message = match command {
-                Ok(Some(WsOut::Text(text))) => Message::Text(text.into()),
-                Ok(Some(WsOut::Binary(data))) => Message::Binary(data),
-                _ => return,
-            };
-            if sink.send(message).await.is_err() {
-                return;
-            }
+    async fn send(&self, ws: &mut Ws, frame: Frame, counted: usize) -> bool {
+        let sent = ws.send(frame).await.is_ok();
+        if counted > 0 {
+            self.shared.sent(counted, &self.exchanges);
         }
+        sent
     }
 
-    async fn pump<S>(&mut self, ws: WebSocketStream<S>) -> (u16, String)
-    where
-        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-    {
-        let (mut sink, mut stream) = ws.split();
+    async fn pump(&mut self, ws: &mut Ws) -> (u16, String) {
         let mut credit = INITIAL_CREDIT;
         let mut closing: Option<(u16, String)> = None;
-        let mut ping = self.settings.ping_interval.map(|every| {
-            let mut timer = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-            timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            timer
-        });
-        let mut awaiting_pong: Option<tokio::time::Instant> = None;
-        let close_deadline = tokio::time::sleep(Duration::from_secs(3600 * 24 * 365));
-        tokio::pin!(close_deadline);
+        let far = || tokio::time::Instant::now() + Duration::from_secs(3600 * 24 * 365);
+        let ping_every = self.settings.ping_interval;
+        let ping = tokio::time::sleep_until(
+            ping_every.map_or_else(far, |d| tokio::time::Instant::now() + d),
+        );
+        let pong = tokio::time::sleep_until(far());
+        let close_deadline = tokio::time::sleep_until(far());
+        let mut graceful = self.graceful.clone();
+        let shutdown = async move {
+            // A closed channel means the server is gone: treat it as shutdown too.
+            let _ = graceful.wait_for(|closing| *closing).await;
+        };
+        tokio::pin!(ping, pong, close_deadline, shutdown);
+        let mut shutdown_seen = false;
+        let mut awaiting_pong = false;
         loop {
-            let pong_deadline = awaiting_pong
-                .zip(self.settings.ping_timeout)
-                .map(|(sent, t)| sent + t);
-            tokio::select! {
-                incoming = stream.next(), if credit > 0 => match incoming {
-                    Some(Ok(Message::Text(text))) => {
+            let wake = poll_fn(|cx| {
+                if credit > 0 {
+                    if let Poll::Ready(frame) = ws.poll_next_frame(cx) {
+                        return Poll::Ready(Wake::Frame(frame));
+                    }
+                }
+                if closing.is_none() {
+                    if let Poll::Ready(command) = self.commands.poll_recv(cx) {
+                        return Poll::Ready(Wake::Command(command));
+                    }
+                    if !shutdown_seen && shutdown.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(Wake::Shutdown);
+                    }
+                } else if close_deadline.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Wake::CloseTimeout);
+                }
+                if let Poll::Ready(more) = self.credit.poll_recv(cx) {
+                    return Poll::Ready(Wake::Credit(more));
+                }
+                if ping_every.is_some() && ping.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Wake::Ping);
+                }
+                if awaiting_pong && pong.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Wake::PongLate);
+                }
+                Poll::Pending
+            })
+            .await;
+            match wake {
+                Wake::Frame(Ok(frame)) => match frame.opcode() {
+                    OpCode::Text | OpCode::Binary => {
                         credit -= 1;
-                        self.exchanges.sink().push(Event::WsMessage { id: self.id, data: Bytes::from(text), text: true });
+                        let text = frame.opcode() == OpCode::Text;
+                        let data = frame.into_payload();
+                        self.exchanges.sink().push(Event::WsMessage {
+                            id: self.id,
+                            data,
+                            text,
+                        });
                     }
-                    Some(Ok(Message::Binary(data))) => {
-                        credit -= 1;
-                        self.exchanges.sink().push(Event::WsMessage { id: self.id, data, text: false });
+                    OpCode::Pong => awaiting_pong = false,
+                    OpCode::Close => {
+                        // yawc queued the answer to the close; send it before the socket goes.
+                        flush_queued(ws).await;
+                        let code = frame.close_code().map_or(1005, u16::from);
+                        let reason = frame
+                            .close_reason()
+                            .ok()
+                            .flatten()
+                            .unwrap_or("")
+                            .to_string();
+                        return closing.take().unwrap_or((code, reason));
                     }
-                    Some(Ok(Message::Pong(_))) => awaiting_pong = None,
-                    Some(Ok(Message::Ping(_))) | Some(Ok(Message::Frame(_))) => {}
-                    Some(Ok(Message::Close(frame))) => {
-                        // tungstenite queues the echo of the close frame; flushing sends it.
-                        let _ = sink.flush().await;
-                        return match (closing.take(), frame) {
-                            (Some(ours), _) => ours,
-                            (None, Some(f)) => (u16::from(f.code), f.reason.to_string()),
-                            (None, None) => (1005, String::new()),
-                        };
-                    }
-                    Some(Err(err)) => {
-                        let code = close_code_for(&err);
-                        if code != 1006 {
-                            // Strict peers expect the replies to what the app already got before
-                            // the close: give the app a moment to send them.
-                            self.flush_pending(&mut sink).await;
-                            let frame = CloseFrame { code: CloseCode::from(code), reason: "".into() };
-                            let _ = sink.send(Message::Close(Some(frame))).await;
-                            // Keep reading (and dropping) until the peer answers, so the socket is not
-                            // closed on unread data: that would reset it before our close arrives.
-                            let _ = tokio::time::timeout(Duration::from_secs(1), async {
-                                while let Some(Ok(message)) = stream.next().await {
-                                    if message.is_close() {
-                                        break;
-                                    }
-                                }
-                            })
-                            .await;
-                        }
-                        return (code, String::new());
-                    }
-                    None => return closing.take().unwrap_or((1006, String::new())),
+                    _ => {}
                 },
-                more = self.credit.recv() => match more {
-                    Some(n) => credit += n,
-                    None => return closing.take().unwrap_or((1006, String::new())),
-                },
-                command = self.commands.recv(), if closing.is_none() => match command {
-                    Some(WsOut::Text(text)) => {
-                        let len = text.len();
-                        let sent = sink.send(Message::Text(text.into())).await;
-                        self.shared.sent(len, &self.exchanges);
-                        if sent.is_err() { return (1006, String::new()); }
+                Wake::Frame(Err(err)) => {
+                    if closing.is_some() {
+                        return closing.take().unwrap_or((1006, String::new()));
                     }
-                    Some(WsOut::Binary(data)) => {
-                        let len = data.len();
-                        let sent = sink.send(Message::Binary(data)).await;
-                        self.shared.sent(len, &self.exchanges);
-                        if sent.is_err() { return (1006, String::new()); }
+                    let code = close_code_for(&err);
+                    if code != 1006 {
+                        // yawc queued a close with the right code: send it, then keep reading
+                        // (and dropping) until the peer answers, so the socket is not closed on
+                        // unread data, which would reset it before our close arrives.
+                        flush_queued(ws).await;
+                        // Errors found above the framing layer (UTF-8, reassembly) queue no close:
+                        // send ours. After yawc's own close the writer refuses this one.
+                        let _ = ws.send(Frame::close(CloseCode::from(code), b"")).await;
+                        linger(ws).await;
                     }
-                    Some(WsOut::Close(code, reason)) => {
-                        let frame = CloseFrame { code: CloseCode::from(code), reason: reason.clone().into() };
-                        if sink.send(Message::Close(Some(frame))).await.is_err() {
-                            return (code, reason);
-                        }
-                        closing = Some((code, reason));
-                        close_deadline.as_mut().reset(tokio::time::Instant::now() + Duration::from_secs(5));
-                        // Keep reading (with unlimited credit) until the peer answers the close.
-                        credit = usize::MAX;
-                    }
-                    None => return (1006, String::new()),
-                },
-                _ = async { ping.as_mut().unwrap().tick().await }, if ping.is_some() => {
-                    if awaiting_pong.is_none() {
-                        awaiting_pong = Some(tokio::time::Instant::now());
-                    }
-                    if sink.send(Message::Ping(Bytes::new())).await.is_err() {
+                    return (code, String::new());
+                }
+                Wake::Command(Some(WsOut::Text(text))) => {
+                    let len = text.len();
+                    if !self.send(ws, Frame::text(text), len).await {
                         return (1006, String::new());
                     }
                 }
-                _ = async { tokio::time::sleep_until(pong_deadline.unwrap()).await }, if pong_deadline.is_some() => {
-                    let frame = CloseFrame { code: CloseCode::from(1011), reason: "keepalive ping timeout".into() };
-                    let _ = sink.send(Message::Close(Some(frame))).await;
-                    return (1011, "keepalive ping timeout".into());
+                Wake::Command(Some(WsOut::Binary(data))) => {
+                    let len = data.len();
+                    if !self.send(ws, Frame::binary(data), len).await {
+                        return (1006, String::new());
+                    }
                 }
-                _ = self.graceful.changed(), if closing.is_none() => {
-                    let frame = CloseFrame { code: CloseCode::Away, reason: "".into() };
-                    let _ = sink.send(Message::Close(Some(frame))).await;
-                    closing = Some((1001, String::new()));
-                    close_deadline.as_mut().reset(tokio::time::Instant::now() + Duration::from_secs(2));
+                Wake::Command(Some(WsOut::Close(code, reason))) => {
+                    if !self
+                        .send(
+                            ws,
+                            Frame::close(CloseCode::from(code), reason.as_bytes()),
+                            0,
+                        )
+                        .await
+                    {
+                        return (code, reason);
+                    }
+                    closing = Some((code, reason));
+                    close_deadline
+                        .as_mut()
+                        .reset(tokio::time::Instant::now() + Duration::from_secs(5));
                     credit = usize::MAX;
                 }
-                _ = &mut close_deadline, if closing.is_some() => {
-                    return closing.take().unwrap_or((1006, String::new()));
+                Wake::Command(None) => return (1006, String::new()),
+                Wake::Credit(Some(n)) => credit = credit.saturating_add(n),
+                Wake::Credit(None) => return closing.take().unwrap_or((1006, String::new())),
+                Wake::Ping => {
+                    if let Some(every) = ping_every {
+                        ping.as_mut().reset(tokio::time::Instant::now() + every);
+                    }
+                    if !awaiting_pong {
+                        awaiting_pong = true;
+                        let timeout = self
+                            .settings
+                            .ping_timeout
+                            .unwrap_or(Duration::from_secs(3600 * 24 * 365));
+                        pong.as_mut().reset(tokio::time::Instant::now() + timeout);
+                    }
+                    if !self.send(ws, Frame::ping(Bytes::new()), 0).await {
+                        return (1006, String::new());
+                    }
                 }
+                Wake::PongLate => {
+                    let reason = "keepalive ping timeout";
+                    let _ = self
+                        .send(
+                            ws,
+                            Frame::close(CloseCode::from(1011), reason.as_bytes()),
+                            0,
+                        )
+                        .await;
+                    return (1011, reason.into());
+                }
+                Wake::Shutdown => {
+                    shutdown_seen = true;
+                    let _ = self
+                        .send(ws, Frame::close(CloseCode::from(1001), b""), 0)
+                        .await;
+                    closing = Some((1001, String::new()));
+                    close_deadline
+                        .as_mut()
+                        .reset(tokio::time::Instant::now() + Duration::from_secs(2));
+                    credit = usize::MAX;
+                }
+                Wake::CloseTimeout => return closing.take().unwrap_or((1006, String::new())),
             }
         }
     }

@@ -34,6 +34,7 @@ pub struct ServerOptions {
     pub ws_max_size: Option<f64>,
     pub ws_ping_interval: Option<f64>,
     pub ws_ping_timeout: Option<f64>,
+    pub ws_per_message_deflate: Option<bool>,
     pub static_mounts: Option<Vec<StaticMountOptions>>,
     /// `ext\0type\0...`: the media-type table of the TS side, so both answer alike.
     pub media_types: Option<String>,
@@ -120,6 +121,7 @@ impl From<ServerOptions> for Config {
                 .map_or(d.ws_max_size, |v| v as usize),
             ws_ping_interval: optional_seconds(o.ws_ping_interval, d.ws_ping_interval),
             ws_ping_timeout: optional_seconds(o.ws_ping_timeout, d.ws_ping_timeout),
+            ws_per_message_deflate: o.ws_per_message_deflate.unwrap_or(d.ws_per_message_deflate),
             statics: statics(o.static_mounts, o.media_types),
         }
     }
