@@ -1,7 +1,8 @@
 /**
  * The shared behaviour cases: each is a tiny Starling app, the requests a client makes to it, and what
- * must come back. `cases.spec.ts` runs every case through the in-process `TestClient` and through a real
- * socket (`serve()` + `fetch`), so the two paths cannot drift apart.
+ * must come back. `cases.spec.ts` runs every case through the in-process `TestClient`, the `TestClient` on
+ * the native core (`transport: 'native'`) and a real socket (`serve()` + `fetch`), so the paths cannot
+ * drift apart.
  *
  * Expectations may depend on the run (`ctx`): the TestClient talks to `http://testserver` from
  * `testclient:50000`, a real client to `http://127.0.0.1:<port>` from `127.0.0.1`.

@@ -137,6 +137,10 @@ impl Encoder {
         }
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.meta.is_empty()
+    }
+
     pub fn finish(self) -> Batch {
         let bin = (!self.bin.is_empty()).then(|| Buffer::from(self.bin));
         FnArgs::from((Uint32Array::new(self.meta), Latin1(self.strs), bin))

@@ -7,7 +7,7 @@ use starling_core::{Event, EventSink};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crate::encode::Batch;
+use crate::encode::{Batch, Encoder};
 
 /// What the binding tells JS: the core's events, plus its own.
 // `Closed` happens once per server; boxing `Core` would cost an allocation per request.
@@ -53,6 +53,23 @@ impl Lane {
             #[cfg(unix)]
             pipe: Mutex::new(None),
         })
+    }
+
+    /// Disarms the doorbell and encodes up to `max` queued events; if more remain, rings again so
+    /// timers and I/O callbacks get a turn between batches.
+    pub fn drain(&self, max: usize) -> Encoder {
+        self.armed.store(false, Ordering::Release);
+        let mut encoder = Encoder::default();
+        for _ in 0..max {
+            match self.queue.pop() {
+                Some(event) => encoder.push(event),
+                None => return encoder,
+            }
+        }
+        if !self.queue.is_empty() && !self.armed.swap(true, Ordering::AcqRel) {
+            self.ring();
+        }
+        encoder
     }
 
     pub fn push(&self, event: LaneEvent) {

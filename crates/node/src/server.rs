@@ -5,13 +5,12 @@ use napi::{Error, Result, Status};
 use napi_derive::napi;
 use starling_core::{Config, Exchanges, HeaderBlock, Server, WriteOutcome};
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
-use crate::encode::{Batch, BatchTuple, Encoder};
+use crate::encode::{Batch, BatchTuple};
 use crate::lane::{Lane, LaneEvent, LaneSink};
 use crate::latin1::{to_latin1_bytes, Latin1};
 use crate::options::ServerOptions;
@@ -55,21 +54,7 @@ impl NativeServer {
             .build_threadsafe_function::<()>()
             .callee_handled::<false>()
             .build_callback(move |_ctx| -> Result<Batch> {
-                let lane = &drain_lane;
-                lane.armed.store(false, Ordering::Release);
-                let mut encoder = Encoder::default();
-                let mut n = 0;
-                while let Some(event) = lane.queue.pop() {
-                    encoder.push(event);
-                    n += 1;
-                    if n == MAX_BATCH {
-                        if !lane.armed.swap(true, Ordering::AcqRel) {
-                            lane.ring();
-                        }
-                        break;
-                    }
-                }
-                Ok(encoder.finish())
+                Ok(drain_lane.drain(MAX_BATCH).finish())
             })?;
         *lane.doorbell.lock() = Some(Arc::new(bell));
         #[cfg(unix)]
@@ -108,21 +93,8 @@ impl NativeServer {
     /// Takes the queued events (at most one batch); `null` when there are none.
     #[napi(ts_return_type = "[meta: Uint32Array, strs: string, bin: Buffer | null] | null")]
     pub fn drain(&self) -> Option<BatchTuple> {
-        let lane = &self.lane;
-        lane.armed.store(false, Ordering::Release);
-        let mut encoder = Encoder::default();
-        let mut n = 0;
-        while let Some(event) = lane.queue.pop() {
-            encoder.push(event);
-            n += 1;
-            if n == MAX_BATCH {
-                if !lane.armed.swap(true, Ordering::AcqRel) {
-                    lane.ring();
-                }
-                break;
-            }
-        }
-        (n > 0).then(|| encoder.finish().data)
+        let encoder = self.lane.drain(MAX_BATCH);
+        (!encoder.is_empty()).then(|| encoder.finish().data)
     }
 
     /// Binds and starts accepting. Returns the bound port (0 for a Unix socket).
