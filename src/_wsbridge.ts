@@ -179,13 +179,12 @@ export class WsExchange {
     if (state === State.Connecting || state === State.Responding) {
       this.#finish();
       if (state === State.Responding) native.abort(this.id);
-      else
-        native.respondText(
-          this.id,
-          error === undefined ? 403 : 500,
-          null,
-          error === undefined ? 'Forbidden' : 'Internal Server Error',
-        );
+      else {
+        // Returning without accepting or closing is an app error (uvicorn answers 500 too); only
+        // an explicit `websocket.close` before accept means 403.
+        native.respondText(this.id, 500, null, 'Internal Server Error');
+        error ??= new RuntimeError('ASGI callable returned without sending handshake.');
+      }
     } else if (this.#state === State.Accepted) {
       this.#state = State.Closed;
       native.wsClose(this.id, error === undefined ? 1000 : 1011, null);

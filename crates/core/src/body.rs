@@ -29,6 +29,7 @@ enum Kind {
         rx: mpsc::UnboundedReceiver<Chunk>,
         shared: Arc<StreamShared>,
         finished: bool,
+        aborting: bool,
     },
     File {
         file: tokio::fs::File,
@@ -65,6 +66,7 @@ impl ResponseBody {
                 rx,
                 shared,
                 finished: false,
+                aborting: false,
             },
         }
     }
@@ -140,19 +142,31 @@ impl Body for ResponseBody {
                 }
             },
             Kind::Stream {
+                finished,
+                aborting: true,
+                ..
+            } => {
+                *finished = true;
+                Poll::Ready(Some(Err(io::Error::other(
+                    "response aborted by the application",
+                ))))
+            }
+            Kind::Stream {
                 rx,
                 shared,
                 finished,
+                aborting,
             } => match rx.poll_recv(cx) {
                 Poll::Ready(Some(Chunk::Data(bytes))) => {
                     shared.consumed(bytes.len());
                     Poll::Ready(Some(Ok(Frame::data(bytes))))
                 }
                 Poll::Ready(Some(Chunk::Abort)) => {
-                    *finished = true;
-                    Poll::Ready(Some(Err(io::Error::other(
-                        "response aborted by the application",
-                    ))))
+                    // Yield once so hyper flushes the head and chunks already written (the client
+                    // sees the partial response), then fail on the next poll to cut the connection.
+                    *aborting = true;
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
                 }
                 Poll::Ready(None) => {
                     *finished = true;

@@ -268,7 +268,10 @@ impl Session {
                         // Errors found above the framing layer (UTF-8, reassembly) queue no close:
                         // send ours. After yawc's own close the writer refuses this one.
                         let _ = ws.send(Frame::close(CloseCode::from(code), b"")).await;
-                        linger(ws).await;
+                        if code == 1009 {
+                            // The peer is likely still sending the oversized message.
+                            linger(ws).await;
+                        }
                     }
                     return (code, String::new());
                 }
