@@ -16,8 +16,8 @@ const duration = Number(arg('duration', 5));
 const rounds = Number(arg('rounds', 3));
 const connections = Number(arg('connections', 64));
 const servers = {
-  'starling-app': ['node', ['--import', 'tsx', join(here, 'servers/starling-app.ts')]],
-  'starling-asgi': ['node', ['--import', 'tsx', join(here, 'servers/starling-asgi.ts')]],
+  'starling-app': ['node', [join(here, 'servers/starling-app.mjs')]],
+  'starling-asgi': ['node', [join(here, 'servers/starling-asgi.mjs')]],
   'node-http': ['node', [join(here, 'servers/node-http.mjs')]],
   fastify: ['node', [join(here, 'servers/fastify.mjs')]],
   uws: ['node', [join(here, 'servers/uws.mjs')]],

@@ -146,11 +146,11 @@ http {
 
 // ---------------------------------------------------------------------------------------------------
 // Servers. `prefix` is where the files live in the URL space.
-const tsx = (file) => ['node', ['--import', 'tsx', join(here, 'servers', file)]];
+const script = (file) => ['node', [join(here, 'servers', file)]];
 const servers = {
   starling: {
     kind: 'static',
-    cmd: tsx('static-starling.ts'),
+    cmd: script('static-starling.mjs'),
     prefix: '/static/',
     label: 'Starling StaticFiles',
   },
@@ -163,12 +163,12 @@ const servers = {
   nginx: { kind: 'static', nginx: true, prefix: '/', label: 'nginx' },
   'starling-gzip': {
     kind: 'gzip',
-    cmd: tsx('gzip-starling.ts'),
+    cmd: script('gzip-starling.mjs'),
     label: 'Starling GZipMiddleware (level 9, default)',
   },
   'starling-gzip-l6': {
     kind: 'gzip',
-    cmd: tsx('gzip-starling.ts'),
+    cmd: script('gzip-starling.mjs'),
     env: { GZIP_LEVEL: '6' },
     label: 'Starling GZipMiddleware (compressLevel 6)',
   },

@@ -131,7 +131,7 @@ if (process.argv.includes('--client')) {
 // ---- orchestrator ----
 
 const servers = {
-  starling: ['node', ['--import', 'tsx', join(here, 'servers/ws-starling.ts')]],
+  starling: ['node', [join(here, 'servers/ws-starling.mjs')]],
   ws: ['node', [join(here, 'servers/ws-ws.mjs')]],
 };
 const only = arg('only', Object.keys(servers).join(',')).split(',');

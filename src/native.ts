@@ -38,10 +38,6 @@ export type NativeEventHandler = (meta: Uint32Array, strs: string, bin: Buffer |
 /** The addon's server class. Every method is synchronous. */
 export interface NativeServer {
   listen(): number;
-  /** The doorbell's readable end (Unix), or -1 when `onEvents` is called directly. */
-  bellFd(): number;
-  /** The queued events as one batch, or null. */
-  drain(): [meta: Uint32Array, strs: string, bin: Buffer | null] | null;
   respondText(id: number, status: number, headers: string | null, body: string): boolean;
   respondBytes(id: number, status: number, headers: string | null, body: Uint8Array): boolean;
   sendFile(id: number, status: number, headers: string | null, path: string): boolean;

@@ -17,7 +17,6 @@ import { toASGIFunction } from './_utils.ts';
 import { nativeStatics } from './_statics.ts';
 import { announceWorker, supervise, workerPort } from './_workers.ts';
 import cluster from 'node:cluster';
-import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 
 /** Options of `serve()`: uvicorn's settings in camelCase. Durations in seconds, sizes in bytes. */
@@ -97,21 +96,6 @@ function logLevelAllows(options: ServeOptions, level: 'info' | 'error'): boolean
   return order.indexOf(level) >= order.indexOf(options.logLevel ?? 'info');
 }
 
-/**
- * On Unix the core rings by writing to a socket pair; JS watches the other end like any socket and
- * drains the queue on data. Elsewhere the core calls `onEvents` itself (threadsafe function).
- */
-function watchDoorbell(native: NativeServer, bridge: Bridge): Socket | null {
-  const fd = native.bellFd();
-  if (fd < 0) return null;
-  const bell = new Socket({ fd, readable: true, writable: false });
-  bell.on('data', () => {
-    const batch = native.drain();
-    if (batch) bridge.onEvents(batch[0], batch[1], batch[2]);
-  });
-  return bell;
-}
-
 /** Serves `app` until `close()` is called. Resolves once the socket is bound and startup ran. */
 export async function serve(app: ASGIApp, options: ServeOptions = {}): Promise<Server> {
   if (options.ssl) {
@@ -169,7 +153,6 @@ export async function serve(app: ASGIApp, options: ServeOptions = {}): Promise<S
     bridge.onEvents,
   );
   bridge.native = native;
-  const bell = watchDoorbell(native, bridge);
   let port: number;
   try {
     port = native.listen();
@@ -189,7 +172,6 @@ export async function serve(app: ASGIApp, options: ServeOptions = {}): Promise<S
     closing ??= (async () => {
       native.close(options.timeoutGracefulShutdown ?? 30);
       await whenClosed;
-      bell?.destroy();
       native.dispose();
       await lifespan.shutdown();
     })();

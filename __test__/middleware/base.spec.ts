@@ -1,5 +1,5 @@
 import test from 'ava';
-import type { ASGIApp, Receive, Scope, Send } from '../../src/asgi.ts';
+import type { ASGIApp, Receive, Scope, Send, SendMessage } from '../../src/asgi.ts';
 import { Starling } from '../../src/applications.ts';
 import { BackgroundTask } from '../../src/background.ts';
 import { HTTPException } from '../../src/exceptions.ts';
@@ -8,6 +8,7 @@ import { Middleware } from '../../src/middleware/index.ts';
 import type { Request } from '../../src/requests.ts';
 import { PlainTextResponse, StreamingResponse, type Response } from '../../src/responses.ts';
 import { Route, WebSocketRoute } from '../../src/routing.ts';
+import { serve } from '../../src/server.ts';
 import { TestClient } from '../../src/testclient.ts';
 import type { WebSocket } from '../../src/websockets.ts';
 
@@ -243,15 +244,103 @@ test('websocket and lifespan scopes pass straight through', async (t) => {
   t.deepEqual(events, ['up']);
 });
 
+const raw: ASGIApp = async (_s: Scope, _r: Receive, send: Send) => {
+  await send({ type: 'http.response.start', status: 201, headers: [['x-raw', '1']] });
+  await send({ type: 'http.response.body', body: 'raw', more_body: true });
+  await send({ type: 'http.response.body', body: '' });
+};
+
 test('it works around a raw ASGI app and with the app as an object', async (t) => {
-  const raw: ASGIApp = async (_s: Scope, _r: Receive, send: Send) => {
-    await send({ type: 'http.response.start', status: 201, headers: [['x-raw', '1']] });
-    await send({ type: 'http.response.body', body: 'raw', more_body: true });
-    await send({ type: 'http.response.body', body: '' });
-  };
   const res = await new TestClient(new CustomHeader({ asgi: raw })).get('/');
   t.is(res.status, 201);
   t.is(res.text, 'raw');
   t.is(res.headers.get('x-raw'), '1');
   t.is(res.headers.get('custom-header'), 'Example');
+});
+
+test('the response from callNext ends its body after the app returns, through the native core', async (t) => {
+  const sent: SendMessage[] = [];
+  const middleware = new CustomHeader({ asgi: raw });
+  const recorded: ASGIApp = (scope, receive, send) =>
+    middleware.asgi(scope, receive, (message) => {
+      sent.push(message);
+      return send(message);
+    });
+  const client = new TestClient(recorded, { transport: 'native' });
+  for (let i = 0; i < 5; i++) {
+    sent.length = 0;
+    const res = await client.get('/');
+    t.is(res.text, 'raw');
+    t.deepEqual(
+      sent.map((m) => (m.type === 'http.response.body' ? [m.more_body ?? false] : m.type)),
+      ['http.response.start', [true], [false]],
+    );
+  }
+});
+
+test('the response from callNext is complete over a real socket', async (t) => {
+  async function* numbers() {
+    for (let i = 0; i < 3; i++) yield `${i};`;
+  }
+  const app = appWith(
+    [
+      new Route('/raw', raw),
+      new Route('/stream', async () => new StreamingResponse(numbers())),
+      new Route('/plain', async () => new PlainTextResponse('plain')),
+    ],
+    new Middleware(CustomHeader),
+  );
+  for (const served of [new CustomHeader({ asgi: raw }), app]) {
+    const server = await serve(served, { port: 0, accessLog: false, lifespan: 'off' });
+    const cases =
+      served === app
+        ? ([
+            ['/raw', 'raw'],
+            ['/stream', '0;1;2;'],
+            ['/plain', 'plain'],
+          ] as const)
+        : ([['/', 'raw']] as const);
+    try {
+      for (let i = 0; i < 5; i++) {
+        for (const [path, body] of cases) {
+          const res = await fetch(server.url + path);
+          t.is(await res.text(), body);
+          t.is(res.headers.get('custom-header'), 'Example');
+        }
+      }
+    } finally {
+      await server.close();
+    }
+  }
+});
+
+test('a client that leaves still stops an endless stream behind callNext', async (t) => {
+  let stopped!: () => void;
+  const finished = new Promise<void>((resolve) => (stopped = resolve));
+  async function* endless() {
+    try {
+      for (;;) {
+        yield 'tick\n';
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    } finally {
+      stopped();
+    }
+  }
+  const app = appWith(
+    [new Route('/', async () => new StreamingResponse(endless()))],
+    new Middleware(CustomHeader),
+  );
+  const server = await serve(app, { port: 0, accessLog: false, lifespan: 'off' });
+  try {
+    const controller = new AbortController();
+    const res = await fetch(server.url, { signal: controller.signal });
+    const reader = res.body!.getReader();
+    await reader.read();
+    controller.abort();
+    await finished;
+    t.pass();
+  } finally {
+    await server.close();
+  }
 });

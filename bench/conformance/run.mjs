@@ -1,5 +1,5 @@
 // RFC 6455 conformance: Autobahn|Testsuite's fuzzing client (`wstest -m fuzzingclient`) against a Starling
-// echo server (bench/servers/ws-starling.ts). wstest 0.8.2 is Python 2.7 only: it is installed on first
+// echo server (bench/servers/ws-starling.mjs). wstest 0.8.2 is Python 2.7 only: it is installed on first
 // use into bench/out/wstest-py2 from PyPI with pinned versions (constraints-py2.txt).
 // Usage: node bench/conformance/run.mjs [--cases 1-10|all|1.*,5.*] [--python /path/to/python2.7]
 //   --cases 1-10 (default) runs framing, pings, reserved bits, opcodes, fragmentation, UTF-8, close
@@ -58,7 +58,7 @@ if (!existsSync(join(site, 'autobahntestsuite'))) {
 }
 
 // The Starling echo server, as a user would write it; 64 MiB messages so the 16 MiB cases of 9.* fit.
-const server = spawn('node', ['--import', 'tsx', join(root, 'bench/servers/ws-starling.ts')], {
+const server = spawn('node', [join(root, 'bench/servers/ws-starling.mjs')], {
   cwd: root,
   stdio: ['ignore', 'pipe', 'inherit'],
   env: { ...process.env, PORT: '0', WS_MAX_SIZE: String(64 * 1024 * 1024), WS_DEFLATE: '1' },

@@ -16,6 +16,8 @@ export type DispatchFunction = (request: Request, callNext: CallNext) => Respons
 
 type Chunk = { chunk: Uint8Array; ack: () => void } | { error: unknown } | null;
 
+const DISCONNECT: ReceiveMessage = Object.freeze({ type: 'http.disconnect' });
+
 /**
  * Subclass and override `dispatch`, or pass `{ dispatch }`.
  *
@@ -51,16 +53,29 @@ export class BaseHTTPMiddleware {
     const run = toASGIFunction(this.app);
     if (scope.type !== 'http') return run(scope, receive, send);
 
+    // A disconnect read by dispatch or the app is remembered for the outer response, which must
+    // not read `receive` while they may (a message would go to one reader only).
+    let clientGone = false;
+    let markGone!: () => void;
+    const gone = new Promise<void>((resolve) => (markGone = resolve));
+    const watched: Receive = async () => {
+      const message = await receive();
+      if (message.type === 'http.disconnect') {
+        clientGone = true;
+        markGone();
+      }
+      return message;
+    };
     // Body messages read by dispatch are remembered so the app downstream can read them again.
     const seen: ReceiveMessage[] = [];
     const tapped: Receive = async () => {
-      const message = await receive();
+      const message = await watched();
       if (message.type === 'http.request') seen.push(message);
       return message;
     };
     let replayed = 0;
     const downstreamReceive: Receive = async () =>
-      replayed < seen.length ? (seen[replayed++] as ReceiveMessage) : receive();
+      replayed < seen.length ? (seen[replayed++] as ReceiveMessage) : watched();
 
     let appDone: Promise<void> | null = null;
     let abandoned = false;
@@ -124,17 +139,15 @@ export class BaseHTTPMiddleware {
 
     const request = new Request(scope, tapped, send);
     const response = await this.dispatch(request, callNext);
-    // The outer response must not consume the client's messages: the app downstream owns them.
-    const finished = (async () => {
-      if (appDone) await appDone;
-      return { type: 'http.disconnect' } as ReceiveMessage;
-    })();
+    // The outer response hears of the client leaving, never of the app finishing: an app that is done
+    // has sent every chunk, and the response must forward them all and then end the body. While the
+    // app runs it owns `receive`; once it is done, the outer response reads `receive` itself.
+    const outerReceive: Receive = async () => {
+      if (appDone && !clientGone) await Promise.race([appDone, gone]);
+      return clientGone ? DISCONNECT : watched();
+    };
     try {
-      await response.asgi(
-        scope,
-        () => finished.catch(() => ({ type: 'http.disconnect' }) as ReceiveMessage),
-        send,
-      );
+      await response.asgi(scope, outerReceive, send);
     } finally {
       // If dispatch replaced the app's response, let the app finish without anyone reading its body.
       abandoned = true;

@@ -29,10 +29,8 @@ pub const WS_CLOSE: u32 = 7;
 pub const MEM_DATA: u32 = 8;
 pub const MEM_END: u32 = 9;
 
-/// One batch: the `Uint32Array` of records, the latin1 strings, the bytes.
-pub type BatchTuple = (Uint32Array, Latin1, Option<Buffer>);
-/// The arguments of one JS call.
-pub type Batch = FnArgs<BatchTuple>;
+/// The arguments of one JS call: the `Uint32Array` of records, the latin1 strings, the bytes.
+pub type Batch = FnArgs<(Uint32Array, Latin1, Option<Buffer>)>;
 
 #[derive(Default)]
 pub struct Encoder {
@@ -135,10 +133,6 @@ impl Encoder {
             }
             LaneEvent::MemEnd { conn } => self.meta.extend_from_slice(&[MEM_END, conn]),
         }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.meta.is_empty()
     }
 
     pub fn finish(self) -> Batch {

@@ -32,16 +32,14 @@ pub type Doorbell = ThreadsafeFunction<(), Unknown<'static>, Batch, napi::Status
 
 /// The queue between tokio and the JS thread.
 ///
-/// On Unix the doorbell is one end of a socket pair that JS watches like any socket: ringing is a
-/// one-byte write, with no lock held. (A threadsafe function rings under Node's own mutex, which the
-/// JS thread then waits on whenever the ringing thread is preempted mid-call: measured as half of
-/// the JS thread's sleeps under load.) Elsewhere a threadsafe function rings.
+/// The doorbell is a threadsafe function. It rings under Node's own mutex, which the JS thread then
+/// waits on when the ringing thread is preempted mid-call (half of the JS thread's sleeps under load
+/// on one core); a socket pair read by a `net.Socket` avoided that but cost more JS time per batch
+/// (bench/RESULTS.md), so the threadsafe function stays.
 pub struct Lane {
     pub queue: SegQueue<LaneEvent>,
     pub armed: AtomicBool,
     pub doorbell: Mutex<Option<Arc<Doorbell>>>,
-    #[cfg(unix)]
-    pub pipe: Mutex<Option<std::os::unix::net::UnixStream>>,
 }
 
 impl Lane {
@@ -50,8 +48,6 @@ impl Lane {
             queue: SegQueue::new(),
             armed: AtomicBool::new(false),
             doorbell: Mutex::new(None),
-            #[cfg(unix)]
-            pipe: Mutex::new(None),
         })
     }
 
@@ -81,13 +77,6 @@ impl Lane {
     }
 
     pub fn ring(&self) {
-        #[cfg(unix)]
-        if let Some(pipe) = self.pipe.lock().as_ref() {
-            use std::io::Write;
-            // A full pipe already holds an unread ring: nothing is lost by dropping this one.
-            let _ = (&*pipe).write(&[1]);
-            return;
-        }
         let bell = self.doorbell.lock().clone();
         if let Some(bell) = bell {
             bell.call((), ThreadsafeFunctionCallMode::NonBlocking);

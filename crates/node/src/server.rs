@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
-use crate::encode::{Batch, BatchTuple};
+use crate::encode::Batch;
 use crate::lane::{Lane, LaneEvent, LaneSink};
 use crate::latin1::{to_latin1_bytes, Latin1};
 use crate::options::ServerOptions;
@@ -26,7 +26,6 @@ type MemoryConnections =
 /// A server bound by the core, answering through synchronous calls.
 #[napi]
 pub struct NativeServer {
-    bell_fd: i32,
     lane: Arc<Lane>,
     memory: MemoryConnections,
     next_memory: u32,
@@ -57,23 +56,7 @@ impl NativeServer {
                 Ok(drain_lane.drain(MAX_BATCH).finish())
             })?;
         *lane.doorbell.lock() = Some(Arc::new(bell));
-        #[cfg(unix)]
-        let bell_fd = {
-            use std::os::fd::IntoRawFd;
-            let (read, write) = std::os::unix::net::UnixStream::pair()
-                .map_err(|e| Error::new(Status::GenericFailure, format!("doorbell: {e}")))?;
-            write
-                .set_nonblocking(true)
-                .map_err(|e| Error::new(Status::GenericFailure, format!("doorbell: {e}")))?;
-            *lane.pipe.lock() = Some(write);
-            // The threadsafe function stays only as the fallback; it must not hold the loop open.
-            lane.doorbell.lock().take();
-            read.into_raw_fd()
-        };
-        #[cfg(not(unix))]
-        let bell_fd = -1;
         Ok(NativeServer {
-            bell_fd,
             lane,
             memory: Arc::default(),
             next_memory: 0,
@@ -81,20 +64,6 @@ impl NativeServer {
             exchanges: None,
             config: Some(options.into()),
         })
-    }
-
-    /// The doorbell's readable end (Unix): JS reads it as a socket and calls `drain()` on data.
-    /// `-1` when events come through the `onEvents` callback instead. Ownership passes to JS.
-    #[napi]
-    pub fn bell_fd(&mut self) -> i32 {
-        std::mem::replace(&mut self.bell_fd, -1)
-    }
-
-    /// Takes the queued events (at most one batch); `null` when there are none.
-    #[napi(ts_return_type = "[meta: Uint32Array, strs: string, bin: Buffer | null] | null")]
-    pub fn drain(&self) -> Option<BatchTuple> {
-        let encoder = self.lane.drain(MAX_BATCH);
-        (!encoder.is_empty()).then(|| encoder.finish().data)
     }
 
     /// Binds and starts accepting. Returns the bound port (0 for a Unix socket).
@@ -333,8 +302,6 @@ impl NativeServer {
     #[napi]
     pub fn dispose(&mut self) {
         self.lane.doorbell.lock().take();
-        #[cfg(unix)]
-        self.lane.pipe.lock().take();
     }
 }
 

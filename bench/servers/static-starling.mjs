@@ -1,8 +1,5 @@
 // Starling serving STATIC_DIR under /static through StaticFiles (the core sends the file: pathsend).
-import { Starling } from '../../src/applications.ts';
-import { Mount } from '../../src/routing.ts';
-import { StaticFiles } from '../../src/staticfiles.ts';
-import { serve } from '../../src/server.ts';
+import { Mount, Starling, StaticFiles, serve } from '../../dist/index.js';
 
 const directory = process.env.STATIC_DIR;
 if (!directory) throw new Error('STATIC_DIR is not set');

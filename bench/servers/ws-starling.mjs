@@ -1,13 +1,10 @@
 // Starling WebSocket server for bench/ws.mjs and bench/conformance: `/echo` sends every message back,
 // `/push` streams PUSH_BYTES-byte text messages to the client from its first message until it leaves.
-import { Starling } from '../../src/applications.ts';
-import { WebSocketRoute } from '../../src/routing.ts';
-import { serve } from '../../src/server.ts';
-import { WebSocketDisconnect, type WebSocket } from '../../src/websockets.ts';
+import { Starling, WebSocketDisconnect, WebSocketRoute, serve } from '../../dist/index.js';
 
 const payload = 'x'.repeat(Number(process.env.PUSH_BYTES ?? 32));
 
-async function echo(ws: WebSocket): Promise<void> {
+async function echo(ws) {
   await ws.accept();
   try {
     for (;;) {
@@ -21,7 +18,7 @@ async function echo(ws: WebSocket): Promise<void> {
   }
 }
 
-async function push(ws: WebSocket): Promise<void> {
+async function push(ws) {
   await ws.accept();
   const first = await ws.receive();
   if (first.type !== 'websocket.receive') return;

@@ -1,10 +1,10 @@
-// Starling with a bare ASGI function: the bridge's own cost.
-import { serve } from '../../src/server.ts';
-import type { Scope, Receive, Send } from '../../src/asgi.ts';
+// Starling with a bare ASGI function: the bridge's own cost. Runs the compiled package (dist/), as
+// production does: `npm run build:ts` first.
+import { serve } from '../../dist/index.js';
 
-const TEXT_HEADERS: [string, string][] = [['content-type', 'text/plain']];
-const JSON_HEADERS: [string, string][] = [['content-type', 'application/json']];
-async function app(scope: Scope, _receive: Receive, send: Send): Promise<void> {
+const TEXT_HEADERS = [['content-type', 'text/plain']];
+const JSON_HEADERS = [['content-type', 'application/json']];
+async function app(scope, _receive, send) {
   if (scope.type !== 'http') return;
   const json = scope.path === '/json';
   await send({ type: 'http.response.start', status: 200, headers: json ? JSON_HEADERS : TEXT_HEADERS });

@@ -1,5 +1,5 @@
-// Starling with the application layer: routes, Request, PlainTextResponse/JSONResponse.
-import { JSONResponse, PlainTextResponse, Route, Starling, serve } from '../../src/index.ts';
+// Starling with the application layer: routes, Request, PlainTextResponse/JSONResponse (dist/).
+import { JSONResponse, PlainTextResponse, Route, Starling, serve } from '../../dist/index.js';
 
 const app = new Starling({
   routes: [

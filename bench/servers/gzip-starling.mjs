@@ -1,11 +1,6 @@
 // Starling + GZipMiddleware returning a ~100 KiB JSONResponse (serialized per request, compressed by the
 // core). GZIP_LEVEL overrides the middleware's default compressLevel (9, as in Starlette).
-import { Starling } from '../../src/applications.ts';
-import { Route } from '../../src/routing.ts';
-import { JSONResponse } from '../../src/responses.ts';
-import { Middleware } from '../../src/middleware/index.ts';
-import { GZipMiddleware } from '../../src/middleware/gzip.ts';
-import { serve } from '../../src/server.ts';
+import { GZipMiddleware, JSONResponse, Middleware, Route, Starling, serve } from '../../dist/index.js';
 import { payload } from './gzip-payload.mjs';
 
 const level = process.env.GZIP_LEVEL ? Number(process.env.GZIP_LEVEL) : undefined;
