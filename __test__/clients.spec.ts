@@ -176,5 +176,3 @@ test('curl --compressed decodes a gzipped response; -I sends HEAD', async (t) =>
     t.regex(head, /\r\ncontent-type: text\/plain; charset=utf-8\r\n/i);
   });
 });
-
-test.todo('the ws package against a served WebSocketRoute (needs the native WebSocket core)');

@@ -42,7 +42,27 @@ const avaCount = (out) => ({
 run('rust tests', 'cargo', ['test', '--workspace', '--locked'], cargoCount);
 run('rust lint', 'cargo', ['clippy', '--workspace', '--all-targets', '--locked', '--', '-D', 'warnings']);
 run('typescript typecheck', 'npx', ['tsc', '-p', 'tsconfig.json']);
-run('typescript tests + coverage', 'npx', ['c8', '--reporter=text-summary', 'ava'], avaCount);
+run(
+  'typescript tests + coverage (TestClient on the native core)',
+  'npx',
+  ['c8', '--reporter=text-summary', 'ava'],
+  avaCount,
+);
+// The same suite with the in-process TestClient (Starlette's model): both transports must agree.
+process.env.STARLING_TESTCLIENT = 'in-process';
+run('typescript tests (TestClient in-process)', 'npx', ['ava'], avaCount);
+delete process.env.STARLING_TESTCLIENT;
+// Rust line coverage of the core's own tests (cargo-tarpaulin, when installed).
+if (spawnSync('cargo', ['tarpaulin', '--version']).status === 0) {
+  run(
+    'rust coverage (core tests)',
+    'cargo',
+    ['tarpaulin', '-p', 'starling-core', '--skip-clean', '--out', 'Stdout', '--engine', 'ptrace'],
+    () => ({ passed: 0, failed: 0 }),
+  );
+} else {
+  console.log('\n=== rust coverage: cargo-tarpaulin is not installed (cargo install cargo-tarpaulin)');
+}
 
 console.log('\n=== summary');
 for (const s of steps) console.log(s);

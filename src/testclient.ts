@@ -75,11 +75,12 @@ export interface WebSocketConnectOptions {
 const MAX_REDIRECTS = 20;
 
 /**
- * The transport a `TestClient` uses when none is given: in-process, unless `STARLING_TESTCLIENT=native`
- * asks for the native core and its addon loads (without a binary, in-process is used anyway).
+ * The transport a `TestClient` uses when none is given: the native core (the production path, through
+ * an in-memory connection) whenever its addon loads; in-process when it cannot, or when
+ * `STARLING_TESTCLIENT=in-process` asks for it.
  */
 export function defaultTransport(): 'native' | 'in-process' {
-  return process.env.STARLING_TESTCLIENT === 'native' && nativeAvailable() ? 'native' : 'in-process';
+  return process.env.STARLING_TESTCLIENT !== 'in-process' && nativeAvailable() ? 'native' : 'in-process';
 }
 
 function headerPairs(init: HeadersInit | undefined): [string, string][] {

@@ -4,6 +4,7 @@
  * The app is wrapped to give the scope what the in-process transport gives it (client, server,
  * scheme, root_path, lifespan state) and to catch its errors for `raiseServerExceptions`.
  */
+import { createRequire } from 'node:module';
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { once } from 'node:events';
@@ -32,6 +33,9 @@ const latin1 = (b: Uint8Array | string) => (typeof b === 'string' ? b : Buffer.f
 export function nativeAvailable(): boolean {
   try {
     loadAddon();
+    // WebSocket sessions over the core need the `ws` client (an optional peer): without it the
+    // in-process transport serves HTTP and WebSockets alike, rather than mixing the two.
+    createRequire(import.meta.url).resolve('ws');
     return true;
   } catch {
     return false;
