@@ -6,6 +6,7 @@ import { Middleware } from '../src/middleware/index.ts';
 import type { Request } from '../src/requests.ts';
 import { JSONResponse, PlainTextResponse, Response } from '../src/responses.ts';
 import { Host, Mount, Route, Router, WebSocketRoute } from '../src/routing.ts';
+import { serve } from '../src/server.ts';
 import { TestClient } from '../src/testclient.ts';
 import type { WebSocket } from '../src/websockets.ts';
 
@@ -476,4 +477,189 @@ test('a Response subclass endpoint result is sent as is', async (t) => {
   const res = await new TestClient(app).get('/');
   t.is(res.status, 201);
   t.is(res.text, 'raw');
+});
+
+// maxBodySize: per app, per mount, per route; the innermost limit wins.
+
+/** Sends `body` as a chunked request (no content-length), in chunks of `size` bytes. */
+async function* chunked(body: string, size = 4): AsyncGenerator<string> {
+  for (let i = 0; i < body.length; i += size) yield body.slice(i, i + size);
+}
+
+const readers: Record<string, (request: Request) => Promise<unknown>> = {
+  body: (request) => request.body(),
+  text: (request) => request.text(),
+  json: (request) => request.json(),
+  form: (request) => request.form(),
+  stream: async (request) => {
+    for await (const chunk of request.stream()) void chunk;
+  },
+};
+
+function limitedApp(calls: string[], options: { app?: number; route?: number } = {}) {
+  const endpoint = (name: string) => async (request: Request) => {
+    calls.push(name);
+    await readers[request.queryParams.get('read') ?? 'body']!(request);
+    return new PlainTextResponse(`${name} ok`);
+  };
+  return new Starling({
+    maxBodySize: options.app ?? null,
+    routes: [
+      new Route('/', endpoint('app'), { methods: ['POST'] }),
+      new Route('/big', endpoint('big'), { methods: ['POST'], maxBodySize: options.route ?? null }),
+    ],
+  });
+}
+
+test('maxBodySize: a declared content-length over the app limit gets 413 before the endpoint runs', async (t) => {
+  const calls: string[] = [];
+  const client = new TestClient(limitedApp(calls, { app: 10 }));
+  const res = await client.post('/', { content: 'x'.repeat(11) });
+  t.is(res.status, 413);
+  t.is(res.text, 'Content Too Large');
+  t.deepEqual(calls, []);
+  const fits = await client.post('/', { content: 'x'.repeat(10) });
+  t.is(fits.status, 200);
+  t.deepEqual(calls, ['app']);
+});
+
+for (const read of Object.keys(readers)) {
+  test(`maxBodySize: a chunked body growing past the limit makes request.${read}() answer 413`, async (t) => {
+    const calls: string[] = [];
+    const client = new TestClient(limitedApp(calls, { app: 10 }));
+    const res = await client.post(`/?read=${read}`, {
+      content: chunked('a=' + 'x'.repeat(20)),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    t.is(res.status, 413);
+    t.deepEqual(calls, ['app']);
+    const fits = await client.post(`/?read=${read}`, {
+      content: chunked('{"a":1}'),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    t.is(fits.status, 200);
+  });
+}
+
+test('maxBodySize: a route limit replaces the app limit, larger or smaller', async (t) => {
+  const calls: string[] = [];
+  const larger = new TestClient(limitedApp(calls, { app: 10, route: 100 }));
+  t.is((await larger.post('/big', { content: 'x'.repeat(100) })).status, 200);
+  t.is((await larger.post('/big', { content: chunked('x'.repeat(100)) })).status, 200);
+  t.is((await larger.post('/big', { content: 'x'.repeat(101) })).status, 413);
+  t.is((await larger.post('/big', { content: chunked('x'.repeat(101)) })).status, 413);
+  t.is((await larger.post('/', { content: 'x'.repeat(11) })).status, 413);
+
+  const smaller = new TestClient(limitedApp(calls, { app: 100, route: 5 }));
+  t.is((await smaller.post('/big', { content: 'x'.repeat(6) })).status, 413);
+  t.is((await smaller.post('/big', { content: chunked('x'.repeat(6)) })).status, 413);
+  t.is((await smaller.post('/', { content: 'x'.repeat(6) })).status, 200);
+});
+
+test('maxBodySize: a route limit works without an app limit, and an empty body always fits', async (t) => {
+  const calls: string[] = [];
+  const client = new TestClient(limitedApp(calls, { route: 0 }));
+  t.is((await client.post('/big')).status, 200);
+  t.is((await client.post('/big', { content: 'x' })).status, 413);
+  t.is((await client.post('/', { content: 'x'.repeat(10_000) })).status, 200);
+});
+
+test('maxBodySize: a mount limit covers its routes and mounted apps; a route inside may override it', async (t) => {
+  let rawRan = false;
+  const raw = async (_scope: Scope, receive: Receive, send: Send) => {
+    rawRan = true;
+    await receive();
+    await new PlainTextResponse('raw').asgi(_scope, receive, send);
+  };
+  const echo = async (request: Request) => new Response(await request.body());
+  const app = new Starling({
+    routes: [
+      new Mount('/m', {
+        maxBodySize: 5,
+        routes: [
+          new Route('/echo', echo, { methods: ['POST'] }),
+          new Route('/wide', echo, { methods: ['POST'], maxBodySize: 50 }),
+        ],
+      }),
+      new Mount('/raw', { app: raw, maxBodySize: 5 }),
+    ],
+  });
+  const client = new TestClient(app);
+  t.is((await client.post('/m/echo', { content: '12345' })).text, '12345');
+  t.is((await client.post('/m/echo', { content: '123456' })).status, 413);
+  t.is((await client.post('/m/echo', { content: chunked('123456', 2) })).status, 413);
+  t.is((await client.post('/m/wide', { content: 'x'.repeat(50) })).status, 200);
+  t.is((await client.post('/raw', { content: '123456' })).status, 413);
+  t.false(rawRan);
+  t.is((await client.post('/raw', { content: '12345' })).text, 'raw');
+});
+
+test('maxBodySize: a 413 goes through the app exception handlers', async (t) => {
+  const app = new Starling({
+    maxBodySize: 3,
+    routes: [new Route('/', async (request) => new Response(await request.body()), { methods: ['POST'] })],
+    exceptionHandlers: { 413: () => new JSONResponse({ error: 'too big' }, { status: 413 }) },
+  });
+  const client = new TestClient(app);
+  for (const content of ['1234', chunked('1234', 1)]) {
+    const res = await client.post('/', { content });
+    t.is(res.status, 413);
+    t.deepEqual(res.json(), { error: 'too big' });
+  }
+});
+
+test('maxBodySize: a route outside an app answers 413 itself; bad limits are refused', async (t) => {
+  const route = new Route('/', async (request) => new Response(await request.body()), {
+    methods: ['POST'],
+    maxBodySize: 2,
+  });
+  const client = new TestClient(new Router({ routes: [route] }));
+  t.is((await client.post('/', { content: 'abc' })).status, 413);
+  t.is((await client.post('/', { content: 'ab' })).text, 'ab');
+  t.throws(() => new Starling({ maxBodySize: -1 }), { instanceOf: TypeError });
+  t.throws(() => new Route('/', ok(), { maxBodySize: 1.5 }), { instanceOf: TypeError });
+});
+
+test('maxBodySize: over a real socket, declared and streamed bodies past the limit get 413', async (t) => {
+  const app = new Starling({
+    maxBodySize: 10,
+    routes: [
+      new Route('/', async (request) => new Response(await request.body()), { methods: ['POST'] }),
+      new Route('/wide', async (request) => new Response(await request.body()), {
+        methods: ['POST'],
+        maxBodySize: 1000,
+      }),
+    ],
+  });
+  const server = await serve(app, { port: 0, accessLog: false, lifespan: 'off' });
+  try {
+    const post = (path: string, body: string | ReadableStream<Uint8Array>) =>
+      fetch(`${server.url.replace(/\/$/, '')}${path}`, {
+        method: 'POST',
+        body,
+        duplex: 'half',
+      } as RequestInit);
+    const stream = (text: string) =>
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let i = 0; i < text.length; i += 3)
+            controller.enqueue(new TextEncoder().encode(text.slice(i, i + 3)));
+          controller.close();
+        },
+      });
+    const ok = await post('/', '0123456789');
+    t.is(ok.status, 200);
+    t.is(await ok.text(), '0123456789');
+    const declared = await post('/', 'x'.repeat(11));
+    t.is(declared.status, 413);
+    t.is(await declared.text(), 'Content Too Large');
+    const streamed = await post('/', stream('x'.repeat(40)));
+    t.is(streamed.status, 413);
+    await streamed.arrayBuffer();
+    const wide = await post('/wide', stream('y'.repeat(500)));
+    t.is(wide.status, 200);
+    t.is((await wide.text()).length, 500);
+  } finally {
+    await server.close();
+  }
 });

@@ -210,6 +210,17 @@ test('a mount serves a sub-router under its prefix, and the bare prefix too', as
   t.is((await client.get('/usersx')).status, 404);
 });
 
+test('redirectBare leaves the bare prefix to the router, which redirects it as Starlette does', async (t) => {
+  const mount = new Mount('/users', { routes: [new Route('/', text('list'))], redirectBare: true });
+  const client = new TestClient(new Router({ routes: [mount] }), { followRedirects: false });
+  const bare = await client.get('/users?x=1');
+  t.is(bare.status, 307);
+  t.is(bare.headers.get('location'), 'http://testserver/users/?x=1');
+  t.is((await client.get('/users/')).text, 'list');
+  const strict = new Router({ routes: [mount], redirectSlashes: false });
+  t.is((await new TestClient(strict).get('/users')).status, 404);
+});
+
 test('a mounted app sees root_path grow by the prefix and the full path', async (t) => {
   const router = new Router({ routes: [new Mount('/api', { app: rawApp })] });
   const client = new TestClient(router);

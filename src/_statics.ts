@@ -1,6 +1,7 @@
 /**
  * Finds the top-level `StaticFiles` mounts the core can answer without entering JS: only where the
- * app's answer could not differ (no user middleware, no earlier route that could claim the prefix).
+ * app's answer could not differ (no user middleware, no body limit, no bare-prefix redirect, no earlier
+ * route that could claim the prefix).
  * Internal; used by `serve()`.
  */
 import type { ASGIApp } from './asgi.ts';
@@ -21,7 +22,7 @@ export interface NativeStaticMount {
 export function nativeStatics(
   app: ASGIApp,
 ): { staticMounts: NativeStaticMount[]; mediaTypes: string } | null {
-  if (!(app instanceof Starling) || app.userMiddleware.length > 0) return null;
+  if (!(app instanceof Starling) || app.userMiddleware.length > 0 || app.maxBodySize !== null) return null;
   const mounts: NativeStaticMount[] = [];
   const claimed: string[] = [];
   for (const route of app.routes) {
@@ -31,7 +32,11 @@ export function nativeStatics(
     // Unknown route kinds, catch-all mounts and parameterised paths may claim anything below.
     if (typeof path !== 'string' || path === '' || path.includes('{')) break;
     const staticMount =
-      route instanceof Mount && route.innerApp instanceof StaticFiles && !route.hasMiddleware
+      route instanceof Mount &&
+      route.innerApp instanceof StaticFiles &&
+      !route.hasMiddleware &&
+      route.maxBodySize === null &&
+      !route.redirectBare
         ? route.innerApp
         : null;
     if (staticMount && !claimed.some((p) => p.startsWith(path))) {

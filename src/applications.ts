@@ -3,6 +3,7 @@
  * ServerErrorMiddleware → user middleware → ExceptionMiddleware → router.
  */
 import type { ASGIApp, ASGIFunction, Receive, Scope, Send } from './asgi.ts';
+import { bodyLimitOption, limitBody } from './_bodylimit.ts';
 import { toASGIFunction } from './_utils.ts';
 import { State, type URLPath } from './datastructures.ts';
 import { Middleware, type MiddlewareFactory } from './middleware/index.ts';
@@ -38,6 +39,12 @@ export interface StarlingOptions {
   lifespan?: Lifespan<Starling> | null;
   onStartup?: (() => unknown)[];
   onShutdown?: (() => unknown)[];
+  /**
+   * Largest request body in bytes: a larger `content-length` gets 413 before the endpoint runs, and
+   * reading a streamed body that grows past it throws `HTTPException(413)`. A mount's or route's own
+   * `maxBodySize` replaces it. Default: no limit (the server's `maxBodySize` still applies).
+   */
+  maxBodySize?: number | null;
 }
 
 /**
@@ -58,6 +65,7 @@ export class Starling {
   readonly exceptionHandlers: Map<number | ErrorClass, ExceptionHandler>;
   readonly userMiddleware: Middleware[];
   middlewareStack: ASGIFunction | null = null;
+  readonly maxBodySize: number | null;
 
   constructor(options: StarlingOptions = {}) {
     this.debug = options.debug ?? false;
@@ -70,6 +78,7 @@ export class Starling {
     });
     this.exceptionHandlers = new Map(handlerEntries(options.exceptionHandlers));
     this.userMiddleware = [...(options.middleware ?? [])];
+    this.maxBodySize = bodyLimitOption(options.maxBodySize);
   }
 
   /** Builds the layers; 500 and `Error` handlers go to the outermost layer, the rest inside. */
@@ -95,6 +104,7 @@ export class Starling {
   /** The ASGI entry point (bound, so `app.asgi` can be passed around alone). */
   asgi = (scope: Scope, receive: Receive, send: Send): Promise<void> => {
     scope.app = this;
+    if (this.maxBodySize !== null) receive = limitBody(scope, receive, this.maxBodySize);
     // Not `async`: once built, the stack (ServerErrorMiddleware, an async function) is called directly.
     if (this.middlewareStack !== null) return this.middlewareStack(scope, receive, send);
     return this.#start(scope, receive, send);

@@ -2,6 +2,7 @@
  * `Mount` (a sub-app or sub-router under a path prefix) and `Host` (a sub-app for a host pattern).
  */
 import type { ASGIApp, ASGIFunction, Receive, Scope, Send } from '../asgi.ts';
+import { BODY_LIMIT_KEY, bodyLimitOption, limitBody, rejectDeclaredTooLarge } from '../_bodylimit.ts';
 import { toASGIFunction } from '../_utils.ts';
 import { Headers, URLPath } from '../datastructures.ts';
 import { applyMiddleware, type Middleware } from '../middleware/index.ts';
@@ -39,11 +40,18 @@ export interface MountOptions {
   routes?: BaseRoute[];
   name?: string | null;
   middleware?: Middleware[];
+  /** Largest request body in bytes under this mount (413 past it); a route inside may set its own. */
+  maxBodySize?: number | null;
+  /**
+   * Leave the bare prefix (`/api`) unmatched, so the router redirects it to `/api/` as Starlette does.
+   * Default `false`: the bare prefix is served as the child's `/`.
+   */
+  redirectBare?: boolean;
 }
 
 /**
  * Serves `app` (or `routes`) under a path prefix. `/api` itself is served too (as the child's `/`),
- * without Starlette's redirect to `/api/`.
+ * without Starlette's redirect to `/api/` (`redirectBare: true` brings the redirect back).
  *
  * @example
  * ```ts
@@ -59,7 +67,11 @@ export class Mount extends BaseRoute {
   readonly app: ASGIFunction;
   /** Whether per-mount middleware wraps `innerApp` (the server's native static path needs none). */
   readonly hasMiddleware: boolean;
+  readonly maxBodySize: number | null;
+  readonly redirectBare: boolean;
   readonly #compiled: CompiledPath;
+  // A mounted app without routes is the endpoint itself: the declared body length is checked here.
+  readonly #leaf: boolean;
 
   constructor(path: string, options: MountOptions = {}) {
     super();
@@ -71,6 +83,9 @@ export class Mount extends BaseRoute {
     this.innerApp = options.app ?? new Router({ routes: options.routes ?? [] });
     this.app = toASGIFunction(applyMiddleware(this.innerApp, options.middleware));
     this.hasMiddleware = (options.middleware?.length ?? 0) > 0;
+    this.maxBodySize = bodyLimitOption(options.maxBodySize);
+    this.redirectBare = options.redirectBare ?? false;
+    this.#leaf = !('routes' in (this.innerApp as object));
     this.#compiled = compilePath(this.path + '/{path:path}');
   }
 
@@ -83,11 +98,12 @@ export class Mount extends BaseRoute {
     if (scope.type !== 'http' && scope.type !== 'websocket') return NO_MATCH;
     const path = routePath(scope);
     // The bare prefix is the child's '/', so '/api' works like '/api/' (no redirect needed).
-    const params = matchPath(this.#compiled, path === this.path ? path + '/' : path);
+    const bare = path === this.path && !this.redirectBare;
+    const params = matchPath(this.#compiled, bare ? path + '/' : path);
     if (!params) return NO_MATCH;
     const remaining = '/' + String(params.path);
     delete params.path;
-    const matched = path === this.path ? path : path.slice(0, path.length - remaining.length);
+    const matched = bare ? path : path.slice(0, path.length - remaining.length);
     const rootPath = (scope.root_path as string | undefined) ?? '';
     return [
       Match.FULL,
@@ -131,6 +147,13 @@ export class Mount extends BaseRoute {
   }
 
   async handle(scope: Scope, receive: Receive, send: Send): Promise<void> {
+    if (this.maxBodySize !== null) receive = limitBody(scope, receive, this.maxBodySize);
+    if (
+      this.#leaf &&
+      scope[BODY_LIMIT_KEY] !== undefined &&
+      (await rejectDeclaredTooLarge(scope, receive, send))
+    )
+      return;
     await this.app(scope, receive, send);
   }
 }

@@ -3,6 +3,7 @@
  * `(websocket) => void` function into an ASGI app.
  */
 import type { ASGIApp, ASGIFunction, Receive, Scope, Send, SendMessage } from '../asgi.ts';
+import { BODY_LIMIT_KEY, bodyLimitOption, limitBody, rejectDeclaredTooLarge } from '../_bodylimit.ts';
 import { callASGI, toASGIFunction } from '../_utils.ts';
 import { URLPath } from '../datastructures.ts';
 import { HTTPException } from '../exceptions.ts';
@@ -100,6 +101,8 @@ export interface RouteOptions {
   middleware?: Middleware[];
   /** An OpenAPI fragment for `starling/schemas`. */
   openapi?: unknown;
+  /** Largest request body in bytes for this route (413 past it); replaces the app's or mount's limit. */
+  maxBodySize?: number | null;
 }
 
 /**
@@ -118,6 +121,7 @@ export class Route extends BaseRoute {
   readonly methods: Set<string> | null;
   readonly app: ASGIFunction;
   readonly openapi: unknown;
+  readonly maxBodySize: number | null;
   readonly #compiled: CompiledPath;
 
   // Overloads, handler first: a union parameter would leave `async (request) => ...` untyped (TS7006).
@@ -131,6 +135,7 @@ export class Route extends BaseRoute {
     this.name = options.name === undefined ? getName(endpoint) : options.name;
     this.includeInSchema = options.includeInSchema ?? true;
     this.openapi = options.openapi;
+    this.maxBodySize = bodyLimitOption(options.maxBodySize);
     const [app, isHandler] = endpointApp(endpoint, requestResponse);
     this.app = toASGIFunction(applyMiddleware(app, options.middleware));
     const methods = options.methods ?? (isHandler ? ['GET'] : null);
@@ -174,6 +179,8 @@ export class Route extends BaseRoute {
       await new PlainTextResponse('Method Not Allowed', { status: 405, headers }).asgi(scope, receive, send);
       return;
     }
+    if (this.maxBodySize !== null) receive = limitBody(scope, receive, this.maxBodySize);
+    if (scope[BODY_LIMIT_KEY] !== undefined && (await rejectDeclaredTooLarge(scope, receive, send))) return;
     await this.app(scope, receive, send);
   }
 }
