@@ -494,10 +494,9 @@ async fn build(reply: Reply) -> Response<ResponseBody> {
             status,
             headers,
             path,
-        } => match open_file(&path).await {
-            Ok((file, len)) => {
-                let mut res =
-                    response_with(status, headers.into_map(), ResponseBody::file(file, len));
+        } => match open_file(&path) {
+            Ok((body, len)) => {
+                let mut res = response_with(status, headers.into_map(), body);
                 res.headers_mut()
                     .insert(CONTENT_LENGTH, HeaderValue::from(len));
                 return res;
@@ -522,8 +521,8 @@ fn response_with(
     res
 }
 
-async fn open_file(path: &std::path::Path) -> std::io::Result<(tokio::fs::File, u64)> {
-    let file = tokio::fs::File::open(path).await?;
-    let len = file.metadata().await?.len();
-    Ok((file, len))
+fn open_file(path: &std::path::Path) -> std::io::Result<(ResponseBody, u64)> {
+    let file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    Ok((ResponseBody::file(file, len)?, len))
 }

@@ -175,7 +175,7 @@ impl Statics {
 
         let file = File::open(&path).ok()?;
         let media = self.media_type(found);
-        let mut res = Response::new(ResponseBody::file(tokio::fs::File::from_std(file), size));
+        let mut res = Response::new(ResponseBody::file(file, size).ok()?);
         let headers = res.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_str(&media).ok()?);
         headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
