@@ -91,17 +91,17 @@ pub(crate) fn negotiate(accept: Option<&HeaderValue>, offered: &[Coding]) -> Opt
 
 /// Streams bytes through one coding, flushing after each chunk so streamed responses stay live.
 pub(crate) enum Encoder {
-    Gzip(flate2::write::GzEncoder<Vec<u8>>),
+    Gzip(Box<flate2::write::GzEncoder<Vec<u8>>>),
     Brotli(Box<brotli::CompressorWriter<Vec<u8>>>),
 }
 
 impl Encoder {
     fn new(coding: Coding, level: u32) -> Encoder {
         match coding {
-            Coding::Gzip => Encoder::Gzip(flate2::write::GzEncoder::new(
+            Coding::Gzip => Encoder::Gzip(Box::new(flate2::write::GzEncoder::new(
                 Vec::new(),
                 flate2::Compression::new(level),
-            )),
+            ))),
             // Brotli's top qualities are far slower than gzip 9 for little gain on the fly; 5 is its
             // usual choice for dynamic content.
             Coding::Brotli => Encoder::Brotli(Box::new(brotli::CompressorWriter::new(
