@@ -42,6 +42,7 @@ const avaCount = (out) => ({
 run('rust tests', 'cargo', ['test', '--workspace', '--locked'], cargoCount);
 run('rust lint', 'cargo', ['clippy', '--workspace', '--all-targets', '--locked', '--', '-D', 'warnings']);
 run('typescript typecheck', 'npx', ['tsc', '-p', 'tsconfig.json']);
+run('format (prettier, rustfmt)', 'sh', ['-c', 'npx prettier --check src __test__ && cargo fmt --all --check']);
 run(
   'typescript tests + coverage (TestClient on the native core)',
   'npx',
