@@ -9,6 +9,8 @@ import type {
   HTTPScope,
   HeaderLike,
   RawHeader,
+  Scope,
+  Send,
   SendMessage,
   WebSocketScope,
 } from './asgi.ts';
@@ -449,17 +451,7 @@ export class Bridge implements WsHost {
     };
     const exchange = new WsExchange(id, this);
     this.#live.set(id, exchange);
-    let result: Promise<void>;
-    try {
-      result = this.app(scope, exchange.receive, exchange.send);
-    } catch (error) {
-      exchange.settle(error);
-      return;
-    }
-    result.then(
-      () => exchange.settle(undefined),
-      (error: unknown) => exchange.settle(error ?? new Error('ASGI app rejected without an error')),
-    );
+    this.#run(scope, exchange);
   }
 
   #request(meta: Uint32Array, i: number, strs: string, bin: Buffer | null): void {
@@ -506,22 +498,24 @@ export class Bridge implements WsHost {
 
     const exchange = new Exchange(id, this.native, this, body, (flags & 1) === 1);
     this.#live.set(id, exchange);
+    this.#run(scope, exchange);
+  }
+
+  /** Runs the app for one exchange; whatever it does, the exchange is settled exactly once. */
+  #run(scope: Scope, exchange: Exchange | WsExchange): void {
+    const done = (error: unknown) => {
+      exchange.settle(error);
+      this.options.onRequestDone?.();
+    };
     let result: Promise<void>;
     try {
-      result = this.app(scope, exchange.receive, exchange.send);
+      result = this.app(scope, exchange.receive, exchange.send as Send);
     } catch (error) {
-      exchange.settle(error);
-      return;
+      return done(error);
     }
     result.then(
-      () => {
-        exchange.settle(undefined);
-        this.options.onRequestDone?.();
-      },
-      (error: unknown) => {
-        exchange.settle(error ?? new Error('ASGI app rejected without an error'));
-        this.options.onRequestDone?.();
-      },
+      () => done(undefined),
+      (error: unknown) => done(error ?? new Error('ASGI app rejected without an error')),
     );
   }
 }

@@ -267,6 +267,20 @@ struct LogHead {
     version: http::Version,
 }
 
+impl LogHead {
+    /// What the access log needs of a request, kept on the response once the head is gone.
+    fn of(parts: &http::request::Parts) -> LogHead {
+        LogHead {
+            method: parts.method.to_string(),
+            target: parts
+                .uri
+                .path_and_query()
+                .map_or("/".into(), |p| p.to_string()),
+            version: parts.version,
+        }
+    }
+}
+
 async fn dispatch(
     parts: http::request::Parts,
     mut body: Incoming,
@@ -276,14 +290,7 @@ async fn dispatch(
     upgrade: Option<Handshake>,
 ) -> Response<ResponseBody> {
     let config = &shared.config;
-    let log_head = config.access_log.then(|| LogHead {
-        method: parts.method.to_string(),
-        target: parts
-            .uri
-            .path_and_query()
-            .map_or("/".into(), |p| p.to_string()),
-        version: parts.version,
-    });
+    let log_head = config.access_log.then(|| LogHead::of(&parts));
 
     let inline =
         body.is_end_stream() || declared.is_some_and(|len| len <= config.inline_body_limit as u64);
@@ -400,14 +407,7 @@ fn with_log_head(
     enabled: bool,
 ) -> Response<ResponseBody> {
     if enabled {
-        res.extensions_mut().insert(LogHead {
-            method: parts.method.to_string(),
-            target: parts
-                .uri
-                .path_and_query()
-                .map_or("/".into(), |p| p.to_string()),
-            version: parts.version,
-        });
+        res.extensions_mut().insert(LogHead::of(parts));
     }
     res
 }
