@@ -30,6 +30,8 @@ export interface NativeServerOptions {
   staticMounts?: { prefix: string; directories: string[]; followSymlink?: boolean; cacheControl?: string }[];
   mediaTypes?: string;
   memory?: boolean;
+  sslCertFile?: string;
+  sslKeyFile?: string;
 }
 
 /** Called on the JS thread once per batch of events (layout in crates/node/src/encode.rs). */

@@ -98,8 +98,8 @@ function logLevelAllows(options: ServeOptions, level: 'info' | 'error'): boolean
 
 /** Serves `app` until `close()` is called. Resolves once the socket is bound and startup ran. */
 export async function serve(app: ASGIApp, options: ServeOptions = {}): Promise<Server> {
-  if (options.ssl) {
-    throw new Error('starling: TLS is not built into the core yet; terminate TLS in a proxy in front.');
+  if (options.ssl && !(options.ssl.certFile && options.ssl.keyFile)) {
+    throw new Error('starling: ssl needs both certFile and keyFile (PEM files).');
   }
   if ((options.workers ?? 1) > 1 && cluster.isPrimary) return supervise(options);
   options = { ...options, port: workerPort() ?? options.port };
@@ -149,6 +149,8 @@ export async function serve(app: ASGIApp, options: ServeOptions = {}): Promise<S
       wsPerMessageDeflate: options.wsPerMessageDeflate,
       ...nativeStatics(app),
       memory: options.memory,
+      sslCertFile: options.ssl?.certFile,
+      sslKeyFile: options.ssl?.keyFile,
     },
     bridge.onEvents,
   );
@@ -166,7 +168,7 @@ export async function serve(app: ASGIApp, options: ServeOptions = {}): Promise<S
     ? 'memory:'
     : options.uds
       ? `unix:${options.uds}`
-      : `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+      : `${options.ssl ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   const close = (): Promise<void> => {
     closing ??= (async () => {

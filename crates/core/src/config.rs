@@ -3,6 +3,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::statics::Statics;
+use crate::tls::TlsFiles;
 
 /// Where the server listens.
 #[derive(Clone, Debug)]
@@ -57,6 +58,8 @@ pub struct Config {
     pub ws_per_message_deflate: bool,
     /// Static file trees the core answers without the app (empty by default).
     pub statics: Statics,
+    /// Terminate TLS on TCP listeners with these files (default: plain HTTP).
+    pub tls: Option<TlsFiles>,
 }
 
 impl Default for Config {
@@ -82,6 +85,7 @@ impl Default for Config {
             ws_ping_timeout: Some(Duration::from_secs(20)),
             ws_per_message_deflate: true,
             statics: Statics::default(),
+            tls: None,
         }
     }
 }

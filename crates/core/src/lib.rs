@@ -16,6 +16,7 @@ mod listener;
 mod log;
 mod server;
 mod statics;
+mod tls;
 mod websocket;
 
 pub use body::ResponseBody;
@@ -25,3 +26,4 @@ pub use exchange::{Exchanges, WriteOutcome};
 pub use headers::HeaderBlock;
 pub use server::Server;
 pub use statics::{StaticMount, Statics};
+pub use tls::TlsFiles;

@@ -13,6 +13,8 @@ use crate::event::{ConnInfo, EventSink};
 use crate::exchange::Exchanges;
 use crate::listener::{self, Listener};
 use crate::log;
+use crate::tls;
+use tokio_rustls::TlsAcceptor;
 
 /// A running server. Dropping it does not stop it: call [`Server::shutdown`].
 pub struct Server {
@@ -91,12 +93,17 @@ impl Server {
             graceful: graceful_rx.clone(),
         });
         if let Some(listener) = listener {
+            let tls = match &shared.config.tls {
+                Some(files) => Some(tls::acceptor(files)?),
+                None => None,
+            };
             tokio::spawn(accept_loop(
                 listener,
                 shared.clone(),
                 graceful_rx,
                 force_rx,
                 live.clone(),
+                tls,
             ));
         }
         Ok(Server {
@@ -168,8 +175,13 @@ async fn accept_loop(
     mut graceful: watch::Receiver<bool>,
     force: watch::Receiver<bool>,
     live: Arc<Live>,
+    tls: Option<TlsAcceptor>,
 ) {
-    let scheme = shared.config.scheme;
+    let scheme = if tls.is_some() {
+        "https"
+    } else {
+        shared.config.scheme
+    };
     loop {
         let accepted = tokio::select! {
             _ = graceful.changed() => return,
@@ -191,12 +203,24 @@ async fn accept_loop(
         });
         let guard = LiveGuard::new(&live);
         let (shared, graceful, force) = (shared.clone(), graceful.clone(), force.clone());
+        let tls = tls.clone();
         tokio::spawn(async move {
             let _guard = guard;
-            match io {
-                Io::Tcp(stream) => connection::serve(stream, conn, shared, graceful, force).await,
+            match (io, tls) {
+                (Io::Tcp(stream), Some(tls)) => {
+                    // The handshake counts against the head-read bound, as slow headers would.
+                    let limit = shared.config.header_read_timeout;
+                    if let Ok(Ok(stream)) = tokio::time::timeout(limit, tls.accept(stream)).await {
+                        connection::serve(stream, conn, shared, graceful, force).await;
+                    }
+                }
+                (Io::Tcp(stream), None) => {
+                    connection::serve(stream, conn, shared, graceful, force).await
+                }
                 #[cfg(unix)]
-                Io::Unix(stream) => connection::serve(stream, conn, shared, graceful, force).await,
+                (Io::Unix(stream), _) => {
+                    connection::serve(stream, conn, shared, graceful, force).await
+                }
             }
         });
     }

@@ -1,6 +1,6 @@
 //! The options object JS passes, converted into the core's configuration.
 use napi_derive::napi;
-use starling_core::{Bind, Config, StaticMount, Statics};
+use starling_core::{Bind, Config, StaticMount, Statics, TlsFiles};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,6 +40,9 @@ pub struct ServerOptions {
     pub media_types: Option<String>,
     /// No listener: only in-memory connections (the TestClient's native transport).
     pub memory: Option<bool>,
+    /// PEM certificate chain; with `ssl_key_file`, TLS is terminated in the core.
+    pub ssl_cert_file: Option<String>,
+    pub ssl_key_file: Option<String>,
 }
 
 fn seconds(value: Option<f64>, default: Duration) -> Duration {
@@ -123,6 +126,13 @@ impl From<ServerOptions> for Config {
             ws_ping_timeout: optional_seconds(o.ws_ping_timeout, d.ws_ping_timeout),
             ws_per_message_deflate: o.ws_per_message_deflate.unwrap_or(d.ws_per_message_deflate),
             statics: statics(o.static_mounts, o.media_types),
+            tls: o
+                .ssl_cert_file
+                .zip(o.ssl_key_file)
+                .map(|(cert, key)| TlsFiles {
+                    cert_file: cert.into(),
+                    key_file: key.into(),
+                }),
         }
     }
 }

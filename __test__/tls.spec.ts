@@ -1,0 +1,92 @@
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import WebSocketClient from 'ws';
+import type { ASGIFunction, HTTPScope } from '../src/asgi.ts';
+import { serve } from '../src/server.ts';
+
+// A throwaway self-signed certificate for localhost, made by the openssl command line.
+const dir = mkdtempSync(join(tmpdir(), 'starling-tls-'));
+const certFile = join(dir, 'cert.pem');
+const keyFile = join(dir, 'key.pem');
+execFileSync(
+  'openssl',
+  [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=localhost',
+    '-keyout',
+    keyFile,
+    '-out',
+    certFile,
+  ],
+  { stdio: 'ignore' },
+);
+
+const app: ASGIFunction = async (scope, receive, send) => {
+  if (scope.type === 'websocket') {
+    await receive();
+    await send({ type: 'websocket.accept' });
+    await send({ type: 'websocket.send', text: scope.scheme });
+    await send({ type: 'websocket.close' });
+    return;
+  }
+  if (scope.type !== 'http') return;
+  await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'text/plain']] });
+  await send({ type: 'http.response.body', body: `${(scope as HTTPScope).scheme} ${scope.path}` });
+};
+
+test('serves HTTPS and WSS when given a certificate and key', async (t) => {
+  const server = await serve(app, { port: 0, accessLog: false, lifespan: 'off', ssl: { certFile, keyFile } });
+  try {
+    t.regex(server.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+    const body = await new Promise<string>((resolve, reject) => {
+      https
+        .get(
+          `${server.url}/secure`,
+          {
+            ca: [execFileSync('cat', [certFile])],
+            servername: 'localhost',
+            checkServerIdentity: () => undefined,
+          },
+          (res) => {
+            let text = '';
+            res.on('data', (d) => (text += d));
+            res.on('end', () => resolve(text));
+          },
+        )
+        .on('error', reject);
+    });
+    t.is(body, 'https /secure');
+    const ws = new WebSocketClient(`${server.url.replace('https', 'wss')}/ws`, { rejectUnauthorized: false });
+    const message = await new Promise<string>((resolve, reject) => {
+      ws.once('message', (data) => resolve(String(data)));
+      ws.once('error', reject);
+    });
+    t.is(message, 'wss');
+    ws.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test('a certificate that cannot be read is a clear error at serve()', async (t) => {
+  const bogus = join(dir, 'bogus.pem');
+  writeFileSync(bogus, 'not a certificate');
+  await t.throwsAsync(
+    () => serve(app, { port: 0, accessLog: false, lifespan: 'off', ssl: { certFile: bogus, keyFile } }),
+    { message: /certificate/ },
+  );
+  await t.throwsAsync(() => serve(app, { port: 0, lifespan: 'off', ssl: { certFile, keyFile: '' } }), {
+    message: /certFile and keyFile/,
+  });
+});
