@@ -533,3 +533,22 @@ test('proxyHeaders takes client and scheme from a trusted proxy', async (t) => {
   t.is(scope?.scheme, 'https');
   t.is(scope?.client?.[0], '10.1.2.3');
 });
+
+test('two receive() calls in flight each get a message of their own (neither is dropped)', async (t) => {
+  let second: string | undefined;
+  const app: ASGIFunction = async (scope, receive, send) => {
+    if (scope.type !== 'http') return;
+    // A body reader and a disconnect watcher, both waiting at once (the second used to replace the first).
+    const first = receive();
+    const watcher = receive().then((m) => (second = m.type));
+    const m = await first;
+    await send({ type: 'http.response.start', status: 200 });
+    await send({ type: 'http.response.body', body: m.type });
+    await watcher;
+  };
+  await withServer(app, {}, async (server) => {
+    const res = await fetch(server.url, { method: 'POST', body: Buffer.alloc(200 * 1024, 'c') });
+    t.is(await res.text(), 'http.request');
+  });
+  t.is(second, 'http.request');
+});

@@ -176,7 +176,8 @@ class Exchange {
   moreBody: boolean;
   bodyDone: boolean;
   disconnected = false;
-  waitingReceive: ((m: HTTPReceiveMessage) => void) | null = null;
+  /** Pending `receive()` calls, oldest first: each gets its own message, none is dropped. */
+  waiters: ((m: HTTPReceiveMessage) => void)[] = [];
   waitingDrain: (() => void) | null = null;
 
   constructor(
@@ -201,30 +202,27 @@ class Exchange {
         return Promise.resolve({ type: 'http.request', body, more_body: this.moreBody });
       }
     }
-    if (this.bodyDone || !this.moreBody) {
-      // The body is over: the next message is the disconnect, whenever it comes.
-      return new Promise((resolve) => (this.waitingReceive = resolve));
-    }
-    this.native.readMore(this.id);
-    return new Promise((resolve) => (this.waitingReceive = resolve));
+    // Once the body is over, the next message is the disconnect, whenever it comes.
+    if (!this.bodyDone && this.moreBody) this.native.readMore(this.id);
+    return new Promise((resolve) => this.waiters.push(resolve));
   };
+
+  #releaseWaiters(): void {
+    for (const waiter of this.waiters.splice(0)) waiter(DISCONNECT);
+  }
 
   onBody(chunk: Uint8Array, more: boolean): void {
     this.moreBody = more;
     if (!more) this.bodyDone = true;
-    const waiter = this.waitingReceive;
-    if (waiter) {
-      this.waitingReceive = null;
-      waiter({ type: 'http.request', body: chunk, more_body: more });
-    } else this.pendingBody = chunk;
+    const waiter = this.waiters.shift();
+    if (waiter) waiter({ type: 'http.request', body: chunk, more_body: more });
+    else this.pendingBody = chunk;
   }
 
   onDisconnect(): void {
     this.disconnected = true;
     this.bridge.forget(this.id);
-    const waiter = this.waitingReceive;
-    this.waitingReceive = null;
-    waiter?.(DISCONNECT);
+    this.#releaseWaiters();
     const drain = this.waitingDrain;
     this.waitingDrain = null;
     drain?.();
@@ -308,9 +306,7 @@ class Exchange {
     this.phase = Phase.Done;
     this.bridge.forget(this.id);
     // After the response, `receive()` reports the disconnect (ASGI: the request is over).
-    const waiter = this.waitingReceive;
-    this.waitingReceive = null;
-    waiter?.(DISCONNECT);
+    this.#releaseWaiters();
   }
 
   /** The app returned or threw: make sure the client gets an answer either way. */
