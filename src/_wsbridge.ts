@@ -32,7 +32,8 @@ export interface WsHost {
 export class WsExchange {
   #state = State.Connecting;
   #inbox: WebSocketReceiveMessage[] = [{ type: 'websocket.connect' }];
-  #waiting: ((m: WebSocketReceiveMessage) => void) | null = null;
+  /** Pending `receive()` calls, oldest first. */
+  #waiters: ((m: WebSocketReceiveMessage) => void)[] = [];
   #drain: (() => void) | null = null;
   #denialStatus = 0;
   #denialHeaders: string | null = null;
@@ -45,11 +46,9 @@ export class WsExchange {
   ) {}
 
   #deliver(message: WebSocketReceiveMessage): void {
-    const waiter = this.#waiting;
-    if (waiter) {
-      this.#waiting = null;
-      waiter(message);
-    } else this.#inbox.push(message);
+    const waiter = this.#waiters.shift();
+    if (waiter) waiter(message);
+    else this.#inbox.push(message);
   }
 
   receive = (): Promise<WebSocketReceiveMessage> => {
@@ -60,10 +59,10 @@ export class WsExchange {
     }
     if (this.#closed) return Promise.resolve(this.#closed);
     return new Promise((resolve) => {
-      this.#waiting = (m) => {
+      this.#waiters.push((m) => {
         if (m.type === 'websocket.receive') this.host.native.wsCredit(this.id, 1);
         resolve(m);
-      };
+      });
     });
   };
 
@@ -79,7 +78,10 @@ export class WsExchange {
     this.#state = State.Closed;
     this.#closed = { type: 'websocket.disconnect', code, reason };
     this.host.forget(this.id);
-    this.#deliver(this.#closed);
+    // Every waiting receive learns of the close; with none waiting, the next one will.
+    const waiters = this.#waiters.splice(0);
+    if (waiters.length === 0) this.#inbox.push(this.#closed);
+    for (const waiter of waiters) waiter(this.#closed);
     this.onDrain();
   }
 
