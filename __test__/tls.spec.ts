@@ -90,3 +90,23 @@ test('a certificate that cannot be read is a clear error at serve()', async (t) 
     message: /certFile and keyFile/,
   });
 });
+
+test('HTTP/2 is negotiated over TLS with ALPN', async (t) => {
+  const server = await serve(app, { port: 0, accessLog: false, lifespan: 'off', ssl: { certFile, keyFile } });
+  const session = (await import('node:http2')).connect(server.url, { rejectUnauthorized: false });
+  try {
+    const text = await new Promise<string>((resolve, reject) => {
+      const stream = session.request({ ':path': '/h2' });
+      let body = '';
+      stream.on('data', (d) => (body += d));
+      stream.on('end', () => resolve(body));
+      stream.on('error', reject);
+      stream.end();
+    });
+    t.is(session.alpnProtocol, 'h2');
+    t.is(text, 'https /h2');
+  } finally {
+    session.close();
+    await server.close();
+  }
+});

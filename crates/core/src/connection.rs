@@ -6,7 +6,7 @@ use http::header::{
 use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use hyper::body::{Body, Incoming};
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use parking_lot::Mutex;
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -89,17 +89,22 @@ pub(crate) async fn serve<I>(
             }
         })
     };
-    let mut builder = hyper::server::conn::http1::Builder::new();
+    // HTTP/1.1, and HTTP/2 for clients that open with its preface (h2c prior knowledge, or h2
+    // negotiated by TLS ALPN).
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     builder
+        .http1()
         .timer(TokioTimer::new())
         .keep_alive(true)
         .pipeline_flush(false)
         .header_read_timeout(shared.config.header_read_timeout)
-        .max_buf_size(shared.config.max_header_size.max(8192) + 8192)
-        .max_header_size(shared.config.max_header_size);
-    let connection = builder
-        .serve_connection(TokioIo::new(io), service)
-        .with_upgrades();
+        // The head must fit in the read buffer, so its size bounds the head: past it, 431.
+        .max_buf_size(shared.config.max_header_size.max(8192));
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(shared.config.max_header_size.min(u32::MAX as usize) as u32);
+    let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
     tokio::pin!(connection);
 
     let keep_alive = shared.config.keep_alive_timeout;
@@ -115,7 +120,7 @@ pub(crate) async fn serve<I>(
         tokio::select! {
             result = connection.as_mut() => {
                 if let Err(err) = result {
-                    if !is_benign(&err) {
+                    if !is_benign(err.as_ref()) {
                         log::error("connection", &err);
                     }
                 }
@@ -140,11 +145,11 @@ pub(crate) async fn serve<I>(
 
 /// Errors a client causes (resets, early closes, bad framing hyper already answered) are noise;
 /// only set `STARLING_DEBUG` to see them.
-fn is_benign(err: &hyper::Error) -> bool {
+fn is_benign(err: &(dyn std::error::Error + Send + Sync + 'static)) -> bool {
     std::env::var_os("STARLING_DEBUG").is_none()
-        || err.is_incomplete_message()
-        || err.is_canceled()
-        || err.is_closed()
+        || err
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(|e| e.is_incomplete_message() || e.is_canceled() || e.is_closed())
 }
 
 fn plain(status: StatusCode, close: bool) -> Response<ResponseBody> {

@@ -23,7 +23,7 @@ fn invalid(what: &str, path: &std::path::Path, err: impl std::fmt::Display) -> i
     )
 }
 
-/// Loads the files into an acceptor that offers HTTP/1.1 over ALPN.
+/// Loads the files into an acceptor that offers HTTP/2 and HTTP/1.1 over ALPN.
 pub(crate) fn acceptor(files: &TlsFiles) -> io::Result<TlsAcceptor> {
     let certs = CertificateDer::pem_file_iter(&files.cert_file)
         .map_err(|e| invalid("cannot read the certificate", &files.cert_file, e))?
@@ -41,6 +41,6 @@ pub(crate) fn acceptor(files: &TlsFiles) -> io::Result<TlsAcceptor> {
         .with_no_client_auth()
         .with_single_cert(certs, key)
         .map_err(|e| invalid("the key does not fit the certificate", &files.key_file, e))?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
