@@ -54,7 +54,7 @@ test('serves HTTPS and WSS when given a certificate and key', async (t) => {
         .get(
           `${server.url}/secure`,
           {
-            ca: [execFileSync('cat', [certFile])],
+            ca: [readFileSync(certFile)],
             servername: 'localhost',
             checkServerIdentity: () => undefined,
           },

@@ -45,6 +45,27 @@ export interface BridgeOptions {
   onError: (error: unknown) => void;
   onRequestDone?: () => void;
   onClosed: () => void;
+  /** Keeps the event loop alive while the core may still call back (its doorbell is weak). */
+  loop: LoopRef;
+}
+
+/**
+ * A counted reference on Node's event loop. The core's doorbell never holds the loop open, so the JS
+ * side does, exactly while something can still arrive: a listener, an open in-memory connection, a
+ * close in progress.
+ */
+export class LoopRef {
+  #count = 0;
+  #timer: NodeJS.Timeout | null = null;
+  hold(): void {
+    if (this.#count++ === 0) this.#timer = setInterval(() => undefined, 2 ** 30);
+  }
+  release(): void {
+    if (--this.#count === 0 && this.#timer) {
+      clearInterval(this.#timer);
+      this.#timer = null;
+    }
+  }
 }
 
 // ---- lazy headers: parsed only when an app reads them ------------------------------------------
@@ -359,6 +380,7 @@ export class Bridge implements WsHost {
     const conn = this.native.connectMemory();
     const socket = new MemoryConnection(this.native, conn);
     this.#memory.set(conn, socket);
+    this.options.loop.hold();
     return socket;
   }
 
@@ -396,8 +418,12 @@ export class Bridge implements WsHost {
         this.#memory.get(id)?.push(Buffer.from(bin!.subarray(meta[i + 2]!, meta[i + 2]! + meta[i + 3]!)));
         i += 4;
       } else if (kind === EventKind.MemEnd) {
-        this.#memory.get(id)?.push(null);
-        this.#memory.delete(id);
+        const socket = this.#memory.get(id);
+        if (socket) {
+          socket.push(null);
+          this.#memory.delete(id);
+          this.options.loop.release();
+        }
         i += 2;
       } else if (kind === EventKind.Disconnect) {
         this.#live.get(id)?.onDisconnect();

@@ -10,7 +10,7 @@
  * ```
  */
 import type { ASGIApp, HTTPScope } from './asgi.ts';
-import { Bridge } from './_bridge.ts';
+import { Bridge, LoopRef } from './_bridge.ts';
 import { Lifespan, type LifespanMode } from './_lifespan.ts';
 import { loadAddon, type NativeServer } from './native.ts';
 import { toASGIFunction } from './_utils.ts';
@@ -113,7 +113,9 @@ export async function serve(app: ASGIApp, options: ServeOptions = {}): Promise<S
   const whenClosed = new Promise<void>((resolve) => (closed = resolve));
   let served = 0;
   let closing: Promise<void> | undefined;
+  const loop = new LoopRef();
   const bridge = new Bridge(fn, {
+    loop,
     rootPath: options.rootPath ?? '',
     state: lifespan.state,
     proxy: trustedProxy(options),
@@ -170,10 +172,15 @@ export async function serve(app: ASGIApp, options: ServeOptions = {}): Promise<S
       ? `unix:${options.uds}`
       : `${options.ssl ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
+  // A listener keeps the process alive until closed; an in-memory server only while connections are open.
+  if (!options.memory) loop.hold();
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      loop.hold();
       native.close(options.timeoutGracefulShutdown ?? 30);
       await whenClosed;
+      loop.release();
+      if (!options.memory) loop.release();
       native.dispose();
       await lifespan.shutdown();
     })();

@@ -27,8 +27,10 @@ pub enum LaneEvent {
     },
 }
 
-/// The JS callback as a threadsafe function; its own callback drains the queue.
-pub type Doorbell = ThreadsafeFunction<(), Unknown<'static>, Batch, napi::Status, false>;
+/// The JS callback as a threadsafe function; its own callback drains the queue. It is weak (never
+/// holds the event loop open): the JS side keeps the process alive while it has reason to (a listener,
+/// or open in-memory connections), so a forgotten in-memory server cannot hang a test run.
+pub type Doorbell = ThreadsafeFunction<(), Unknown<'static>, Batch, napi::Status, false, true>;
 
 /// The queue between tokio and the JS thread.
 ///

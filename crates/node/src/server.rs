@@ -52,6 +52,7 @@ impl NativeServer {
         let bell = on_events
             .build_threadsafe_function::<()>()
             .callee_handled::<false>()
+            .weak::<true>()
             .build_callback(move |_ctx| -> Result<Batch> {
                 Ok(drain_lane.drain(MAX_BATCH).finish())
             })?;
