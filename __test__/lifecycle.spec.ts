@@ -1,0 +1,43 @@
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const index = fileURLToPath(new URL('../src/index.ts', import.meta.url));
+
+function runScript(source: string): { status: number | null; stdout: string; ms: number } {
+  const dir = mkdtempSync(join(tmpdir(), 'starling-lifecycle-'));
+  const file = join(dir, 'script.mts');
+  writeFileSync(file, source.replaceAll('STARLING', JSON.stringify(index)));
+  const started = Date.now();
+  const res = spawnSync(process.execPath, ['--import', 'tsx', file], { encoding: 'utf8', timeout: 20_000 });
+  return { status: res.status, stdout: res.stdout, ms: Date.now() - started };
+}
+
+test('a TestClient left started does not keep the process alive', (t) => {
+  const res = runScript(`
+    import { Starling, Route, PlainTextResponse, TestClient } from STARLING;
+    const app = new Starling({ routes: [new Route('/', () => new PlainTextResponse('hi'))] });
+    const client = new TestClient(app);
+    await client.start();
+    console.log((await client.get('/')).text);
+  `);
+  t.is(res.status, 0);
+  t.is(res.stdout.trim(), 'hi');
+});
+
+test('a listening server keeps the process alive until it is closed', (t) => {
+  const res = runScript(`
+    import { serve, PlainTextResponse } from STARLING;
+    const server = await serve(new PlainTextResponse('up'), { port: 0, accessLog: false, lifespan: 'off' });
+    setTimeout(async () => {
+      console.log(await (await fetch(server.url)).text());
+      await server.close();
+    }, 300);
+  `);
+  t.is(res.status, 0);
+  t.is(res.stdout.trim(), 'up');
+  t.true(res.ms >= 300);
+});
