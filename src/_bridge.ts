@@ -136,7 +136,7 @@ class LazyHeaders implements ProxyHandler<RawHeader[]> {
 }
 
 /** Percent-decodes a path as UTF-8, replacing invalid sequences instead of throwing. */
-export function decodePath(raw: string): string {
+function decodePath(raw: string): string {
   if (!raw.includes('%')) return raw;
   try {
     return decodeURIComponent(raw);
@@ -168,10 +168,6 @@ export function packHeaders(headers: Iterable<HeaderLike> | undefined): string |
     out += (typeof value === 'string' ? value : Buffer.from(value).toString('latin1')) + '\0';
   }
   return out;
-}
-
-function protocolError(message: string): Error {
-  return new RuntimeError(message);
 }
 
 /** Raised in the app when it breaks the ASGI message order. */
@@ -259,7 +255,7 @@ class Exchange {
     switch (message.type) {
       case 'http.response.start':
         if (this.phase !== Phase.Waiting) {
-          throw protocolError(
+          throw new RuntimeError(
             `Unexpected ASGI message 'http.response.start' sent, after response already started.`,
           );
         }
@@ -271,7 +267,7 @@ class Exchange {
         return this.sendBody(message.body ?? EMPTY, message.more_body === true);
       case 'http.response.pathsend':
         if (this.phase !== Phase.Started) {
-          throw protocolError(
+          throw new RuntimeError(
             `Unexpected ASGI message 'http.response.pathsend' sent, before response start.`,
           );
         }
@@ -279,16 +275,16 @@ class Exchange {
         if (!this.disconnected) this.native.sendFile(this.id, this.status, this.headers, message.path);
         return RESOLVED;
       default:
-        throw protocolError(`Unexpected ASGI message '${message.type}' sent for an HTTP request.`);
+        throw new RuntimeError(`Unexpected ASGI message '${message.type}' sent for an HTTP request.`);
     }
   };
 
   private sendBody(body: string | Uint8Array, more: boolean): Promise<void> {
     if (this.phase === Phase.Waiting) {
-      throw protocolError(`Unexpected ASGI message 'http.response.body' sent, before response start.`);
+      throw new RuntimeError(`Unexpected ASGI message 'http.response.body' sent, before response start.`);
     }
     if (this.phase === Phase.Done) {
-      throw protocolError(
+      throw new RuntimeError(
         `Unexpected ASGI message 'http.response.body' sent, after response already completed.`,
       );
     }

@@ -413,9 +413,4 @@ impl Exchanges {
             self.inner.sink.push(Event::Disconnect { id });
         }
     }
-
-    /// Whether the id still waits on the application.
-    pub fn is_pending(&self, id: u32) -> bool {
-        self.inner.slots.lock().contains_key(&id)
-    }
 }
