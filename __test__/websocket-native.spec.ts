@@ -226,3 +226,27 @@ test('permessage-deflate is negotiated by default and can be turned off', async 
     ws.close();
   });
 });
+
+test('a slow app loses no messages: the core holds them back by credit and delivers all in order', async (t) => {
+  const app: ASGIFunction = async (scope, receive, send) => {
+    if (scope.type !== 'websocket') return;
+    await receive();
+    await send({ type: 'websocket.accept' });
+    await new Promise((r) => setTimeout(r, 200)); // fall behind while the client sends
+    let expected = 0;
+    for (;;) {
+      const m = await receive();
+      if (m.type !== 'websocket.receive') return;
+      if (m.text !== String(expected))
+        return send({ type: 'websocket.close', code: 4000, reason: `got ${m.text}` });
+      if (++expected === 1000) return send({ type: 'websocket.send', text: 'all 1000' });
+    }
+  };
+  await withServer(app, {}, async (server) => {
+    const ws = await open(`${server.url.replace('http', 'ws')}/`);
+    const reply = nextMessage(ws);
+    for (let i = 0; i < 1000; i++) ws.send(String(i));
+    t.is((await reply).data.toString(), 'all 1000');
+    ws.close();
+  });
+});

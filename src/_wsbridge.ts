@@ -51,16 +51,30 @@ export class WsExchange {
     else this.#inbox.push(message);
   }
 
+  /** Messages taken by the app since credit was last returned to the core. */
+  #taken = 0;
+
+  /**
+   * Returns credit in eights: the core lends 16 messages, so the app's inbox cannot run dry while
+   * credit is held back here, and the core is woken once per 8 messages rather than per message.
+   */
+  #consumed(): void {
+    if (++this.#taken >= 8) {
+      this.host.native.wsCredit(this.id, this.#taken);
+      this.#taken = 0;
+    }
+  }
+
   receive = (): Promise<WebSocketReceiveMessage> => {
     const next = this.#inbox.shift();
     if (next) {
-      if (next.type === 'websocket.receive') this.host.native.wsCredit(this.id, 1);
+      if (next.type === 'websocket.receive') this.#consumed();
       return Promise.resolve(next);
     }
     if (this.#closed) return Promise.resolve(this.#closed);
     return new Promise((resolve) => {
       this.#waiters.push((m) => {
-        if (m.type === 'websocket.receive') this.host.native.wsCredit(this.id, 1);
+        if (m.type === 'websocket.receive') this.#consumed();
         resolve(m);
       });
     });
