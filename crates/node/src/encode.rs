@@ -14,7 +14,7 @@
 //! `REQUEST` flags bit 4 marks a WebSocket handshake.
 use napi::bindgen_prelude::{Buffer, FnArgs, Uint32Array};
 use starling_core::Event;
-use std::fmt::Write;
+use std::io::Write;
 
 use crate::lane::LaneEvent;
 use crate::latin1::Latin1;
@@ -37,7 +37,6 @@ pub struct Encoder {
     meta: Vec<u32>,
     strs: Vec<u8>,
     bin: Vec<u8>,
-    scratch: String,
 }
 
 impl Encoder {
@@ -83,19 +82,17 @@ impl Encoder {
                     self.strs.push(0);
                 }
                 let headers = (start, self.strs.len() as u32 - start);
-                self.scratch.clear();
+                let start = self.strs.len() as u32;
                 for addr in [head.conn.client, head.conn.server] {
                     match addr {
                         Some(a) => {
-                            let _ = write!(self.scratch, "{}\0{}\0", a.ip(), a.port());
+                            let _ = write!(self.strs, "{}\0{}\0", a.ip(), a.port());
                         }
-                        None => self.scratch.push_str("\0\0"),
+                        None => self.strs.extend_from_slice(b"\0\0"),
                     }
                 }
-                self.scratch.push_str(head.conn.scheme);
-                let scratch = std::mem::take(&mut self.scratch);
-                let addrs = self.str_span(scratch.as_bytes());
-                self.scratch = scratch;
+                self.strs.extend_from_slice(head.conn.scheme.as_bytes());
+                let addrs = (start, self.strs.len() as u32 - start);
                 let body = self.bin_span(&body);
                 self.meta.extend_from_slice(&[
                     REQUEST, id, flags, method.0, method.1, path.0, path.1, query.0, query.1,

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use crate::encode::Batch;
 use crate::lane::{Lane, LaneEvent, LaneSink};
-use crate::latin1::{to_latin1_bytes, Latin1};
+use crate::latin1::to_latin1_bytes;
 use crate::options::ServerOptions;
 use crate::runtime;
 
@@ -313,7 +313,3 @@ fn outcome(o: WriteOutcome) -> i32 {
         WriteOutcome::Closed => -1,
     }
 }
-
-// Keep the latin1 type reachable for the generated typings.
-#[allow(dead_code)]
-fn _latin1_is_used(_: Latin1) {}
