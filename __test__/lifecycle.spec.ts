@@ -41,3 +41,24 @@ test('a listening server keeps the process alive until it is closed', (t) => {
   t.is(res.stdout.trim(), 'up');
   t.true(res.ms >= 300);
 });
+
+test('a close that cuts an unfinished in-memory connection ends it and lets the process exit', (t) => {
+  const res = runScript(`
+    import { serve, PlainTextResponse } from STARLING;
+    const server = await serve(new PlainTextResponse('x'), {
+      memory: true,
+      accessLog: false,
+      lifespan: 'off',
+      timeoutGracefulShutdown: 0.2,
+    });
+    const socket = server.connect();
+    socket.write('GET / HTTP/1.1\\r\\nHost: x\\r\\n'); // a head that never ends
+    const ended = new Promise((resolve) => socket.on('end', resolve));
+    socket.resume();
+    await server.close();
+    await ended;
+    console.log('ended');
+  `);
+  t.is(res.status, 0);
+  t.is(res.stdout.trim(), 'ended');
+});

@@ -371,6 +371,15 @@ export class Bridge implements WsHost {
     this.options.onError(error);
   }
 
+  /** Ends the in-memory connections still open: after close, the core reports no more of them. */
+  endMemory(): void {
+    for (const socket of this.#memory.values()) {
+      socket.push(null);
+      this.options.loop.release();
+    }
+    this.#memory.clear();
+  }
+
   /** A new in-memory connection to the core (see `MemoryConnection`). */
   connectMemory(): MemoryConnection {
     const conn = this.native.connectMemory();

@@ -179,6 +179,7 @@ export async function serve(app: ASGIApp, options: ServeOptions = {}): Promise<S
       loop.hold();
       native.close(options.timeoutGracefulShutdown ?? 30);
       await whenClosed;
+      bridge.endMemory();
       loop.release();
       if (!options.memory) loop.release();
       native.dispose();
