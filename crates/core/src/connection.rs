@@ -6,7 +6,7 @@ use http::header::{
 use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use hyper::body::{Body, Incoming};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use parking_lot::Mutex;
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -91,7 +91,7 @@ pub(crate) async fn serve<I>(
     };
     // HTTP/1.1, and HTTP/2 for clients that open with its preface (h2c prior knowledge, or h2
     // negotiated by TLS ALPN).
-    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    let mut builder = hyper_util::server::conn::auto::Builder::new(crate::task::Executor);
     builder
         .http1()
         .timer(TokioTimer::new())
@@ -320,7 +320,7 @@ async fn dispatch(
     let exchanges = &shared.exchanges;
     let id = exchanges.register(reply_tx, credit_tx);
     if let Some(credit_rx) = credit_rx {
-        tokio::spawn(pump(
+        crate::task::spawn(pump(
             id,
             body,
             credit_rx,
@@ -385,7 +385,7 @@ async fn dispatch(
                 graceful: shared.graceful.clone(),
             };
             let guard = LiveGuard::new(&shared.live);
-            tokio::spawn(async move {
+            crate::task::spawn(async move {
                 let _guard = guard;
                 session.run(upgraded).await;
             });

@@ -16,6 +16,7 @@ mod listener;
 mod log;
 mod server;
 mod statics;
+mod task;
 mod tls;
 mod websocket;
 
@@ -26,4 +27,5 @@ pub use exchange::{Exchanges, WriteOutcome};
 pub use headers::HeaderBlock;
 pub use server::Server;
 pub use statics::{StaticMount, Statics};
+pub use task::{activity, spawn, Counted, Executor};
 pub use tls::TlsFiles;

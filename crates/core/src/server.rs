@@ -50,8 +50,9 @@ impl Drop for LiveGuard {
 }
 
 impl Server {
-    /// Binds the listener and starts accepting on the current tokio runtime.
-    pub async fn bind(config: Config, sink: Arc<dyn EventSink>) -> io::Result<Server> {
+    /// Binds the listener and starts accepting on the current tokio runtime (call it inside the
+    /// runtime's context: it spawns the accept loop).
+    pub fn bind(config: Config, sink: Arc<dyn EventSink>) -> io::Result<Server> {
         let listener = match &config.bind {
             Bind::Memory => None,
             Bind::Tcp { host, port } => {
@@ -97,7 +98,7 @@ impl Server {
                 Some(files) => Some(tls::acceptor(files)?),
                 None => None,
             };
-            tokio::spawn(accept_loop(
+            crate::task::spawn(accept_loop(
                 listener,
                 shared.clone(),
                 graceful_rx,
@@ -128,7 +129,7 @@ impl Server {
         let guard = LiveGuard::new(&self.live);
         let shared = self.shared.clone();
         let (graceful, force) = (self.graceful.subscribe(), self.force.subscribe());
-        tokio::spawn(async move {
+        crate::task::spawn(async move {
             let _guard = guard;
             connection::serve(server, conn, shared, graceful, force).await;
         });
@@ -204,7 +205,7 @@ async fn accept_loop(
         let guard = LiveGuard::new(&live);
         let (shared, graceful, force) = (shared.clone(), graceful.clone(), force.clone());
         let tls = tls.clone();
-        tokio::spawn(async move {
+        crate::task::spawn(async move {
             let _guard = guard;
             match (io, tls) {
                 (Io::Tcp(stream), Some(tls)) => {

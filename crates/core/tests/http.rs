@@ -27,9 +27,7 @@ async fn start(config: Config) -> (Server, mpsc::UnboundedReceiver<Event>) {
         access_log: false,
         ..config
     };
-    let server = Server::bind(config, Arc::new(Channel(tx)))
-        .await
-        .expect("bind");
+    let server = Server::bind(config, Arc::new(Channel(tx))).expect("bind");
     (server, rx)
 }
 
@@ -220,7 +218,7 @@ async fn memory_connections_are_served_like_sockets() {
         access_log: false,
         ..Config::default()
     };
-    let server = Server::bind(config, Arc::new(Channel(tx))).await.unwrap();
+    let server = Server::bind(config, Arc::new(Channel(tx))).unwrap();
     assert!(server.local_addr().is_none());
     echo_app(server.exchanges().clone(), rx);
     let mut conn = server.connect_memory();

@@ -12,7 +12,7 @@
 //! - `CLOSED`: kind, 0
 //!
 //! `REQUEST` flags bit 4 marks a WebSocket handshake.
-use napi::bindgen_prelude::{Buffer, FnArgs, Uint32Array};
+use napi::bindgen_prelude::{Buffer, Uint32Array};
 use starling_core::Event;
 use std::io::Write;
 
@@ -30,7 +30,7 @@ pub const MEM_DATA: u32 = 8;
 pub const MEM_END: u32 = 9;
 
 /// The arguments of one JS call: the `Uint32Array` of records, the latin1 strings, the bytes.
-pub type Batch = FnArgs<(Uint32Array, Latin1, Option<Buffer>)>;
+pub type Batch = (Uint32Array, Latin1, Option<Buffer>);
 
 #[derive(Default)]
 pub struct Encoder {
@@ -132,8 +132,12 @@ impl Encoder {
         }
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.meta.is_empty()
+    }
+
     pub fn finish(self) -> Batch {
         let bin = (!self.bin.is_empty()).then(|| Buffer::from(self.bin));
-        FnArgs::from((Uint32Array::new(self.meta), Latin1(self.strs), bin))
+        (Uint32Array::new(self.meta), Latin1(self.strs), bin)
     }
 }

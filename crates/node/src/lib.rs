@@ -1,14 +1,16 @@
 //! The napi-rs binding of the Starling core: glue only.
 //!
-//! Rust → JS: one queue and one doorbell per server ([`lane`]), drained into one JS call per batch.
+//! The core runs on the JS thread, driven by Node's libuv loop ([`driver`]).
+//! Rust → JS: one queue per server ([`lane`]), delivered in one JS call per pass of a tick.
 //! JS → Rust: synchronous methods on [`NativeServer`] that complete the core's exchanges by id.
 #![deny(clippy::all)]
 
+mod driver;
 mod encode;
 mod lane;
 mod latin1;
 mod options;
-mod runtime;
 mod server;
+mod uv;
 
 pub use server::NativeServer;

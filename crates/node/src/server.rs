@@ -1,7 +1,7 @@
 //! `NativeServer`: the class JS holds. Every method is synchronous; none builds a Promise.
 use bytes::Bytes;
-use napi::bindgen_prelude::{Function, Unknown};
-use napi::{Error, Result, Status};
+use napi::bindgen_prelude::{Function, JsValue, Unknown};
+use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
 use starling_core::{Config, Exchanges, HeaderBlock, Server, WriteOutcome};
 use std::collections::HashMap;
@@ -10,14 +10,10 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
-use crate::encode::Batch;
+use crate::driver::Driver;
 use crate::lane::{Lane, LaneEvent, LaneSink};
 use crate::latin1::to_latin1_bytes;
 use crate::options::ServerOptions;
-use crate::runtime;
-
-/// At most this many events per JS call, so timers and I/O callbacks get a turn.
-const MAX_BATCH: usize = 1024;
 
 /// Writers of the open in-memory connections: `Some(bytes)` to write, `None` to end.
 type MemoryConnections =
@@ -26,6 +22,7 @@ type MemoryConnections =
 /// A server bound by the core, answering through synchronous calls.
 #[napi]
 pub struct NativeServer {
+    driver: &'static Driver,
     lane: Arc<Lane>,
     memory: MemoryConnections,
     next_memory: u32,
@@ -43,21 +40,15 @@ impl NativeServer {
     /// `onEvents(meta, strs, bin)` is called on the JS thread with each batch (see `encode.rs`).
     #[napi(constructor)]
     pub fn new(
+        env: Env,
         options: ServerOptions,
         #[napi(ts_arg_type = "(meta: Uint32Array, strs: string, bin: Buffer | null) => void")]
         on_events: Function<'_, (), Unknown<'static>>,
     ) -> Result<Self> {
-        let lane = Lane::new();
-        let drain_lane = lane.clone();
-        let bell = on_events
-            .build_threadsafe_function::<()>()
-            .callee_handled::<false>()
-            .weak::<true>()
-            .build_callback(move |_ctx| -> Result<Batch> {
-                Ok(drain_lane.drain(MAX_BATCH).finish())
-            })?;
-        *lane.doorbell.lock() = Some(Arc::new(bell));
+        let driver = Driver::get(env.raw())?;
+        let lane = Lane::new(env.raw(), on_events.raw(), driver.ready.clone())?;
         Ok(NativeServer {
+            driver,
             lane,
             memory: Arc::default(),
             next_memory: 0,
@@ -75,9 +66,8 @@ impl NativeServer {
             .take()
             .ok_or_else(|| Error::new(Status::GenericFailure, "already listening"))?;
         let sink = Arc::new(LaneSink(self.lane.clone()));
-        let rt = runtime::get();
-        let server = rt
-            .block_on(async { Server::bind(config, sink).await })
+        let _enter = self.driver.enter();
+        let server = Server::bind(config, sink)
             .map_err(|e| Error::new(Status::GenericFailure, format!("cannot listen: {e}")))?;
         let port = server.local_addr().map_or(0, |a| a.port() as u32);
         self.exchanges = Some(server.exchanges().clone());
@@ -226,10 +216,9 @@ impl NativeServer {
         self.memory.lock().insert(conn, tx);
         let lane = self.lane.clone();
         let memory = self.memory.clone();
-        let rt = runtime::get();
-        let _enter = rt.enter();
+        let _enter = self.driver.enter();
         let (mut reader, mut writer) = tokio::io::split(server.connect_memory());
-        rt.spawn(async move {
+        starling_core::spawn(async move {
             while let Some(Some(bytes)) = rx.recv().await {
                 if writer.write_all(&bytes).await.is_err() {
                     break;
@@ -237,7 +226,7 @@ impl NativeServer {
             }
             let _ = writer.shutdown().await;
         });
-        rt.spawn(async move {
+        starling_core::spawn(async move {
             let mut buf = vec![0u8; 64 * 1024];
             loop {
                 match reader.read(&mut buf).await {
@@ -293,16 +282,17 @@ impl NativeServer {
             return;
         };
         let deadline = Duration::from_secs_f64(deadline_seconds.clamp(0.0, 1e6));
-        runtime::get().spawn(async move {
+        let _enter = self.driver.enter();
+        starling_core::spawn(async move {
             server.shutdown(deadline).await;
             lane.push(LaneEvent::Closed);
         });
     }
 
-    /// Releases the doorbell so the event loop may exit; call after the `CLOSED` event.
+    /// Releases the event callback; call after the `CLOSED` event.
     #[napi]
     pub fn dispose(&mut self) {
-        self.lane.doorbell.lock().take();
+        self.lane.dispose(self.driver.env);
     }
 }
 
