@@ -18,7 +18,6 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const child = spawn('node', [join(here, 'servers/starling-asgi.mjs')], {
   stdio: ['ignore', 'pipe', 'inherit'],
-  env: { ...process.env, STARLING_IO_THREADS: '1' },
 });
 const port = await new Promise((resolve) => {
   child.stdout.on('data', (d) => {

@@ -232,7 +232,6 @@ async function start(name) {
       ...process.env,
       ...s.env,
       STATIC_DIR: tmp,
-      STARLING_IO_THREADS: process.env.STARLING_IO_THREADS ?? '1',
       STARLING_NATIVE_PATH: addonCopy,
     },
   });
@@ -459,7 +458,7 @@ if (write) {
     `## Static files and compression\n\n` +
     `Command: \`${command}\` (${rounds} interleaved rounds × ${duration} s per case after a ${warmup} s ` +
     `warm-up, a fresh server process per round, medians; wrk -t1 -c${connections} pinned to core 1, every ` +
-    `server pinned to core 0, Starling with STARLING_IO_THREADS=${process.env.STARLING_IO_THREADS ?? '1'}).\n\n` +
+    `server pinned to core 0).\n\n` +
     `Files of 1 KiB, 100 KiB and 10 MiB (random bytes) in a temp dir, served by Starling ` +
     `(\`Mount('/static', StaticFiles)\`: a top-level mount is answered by the core's native static path when ` +
     `the build has it, JS-thread µs/req ≈ 0 shows it; otherwise StaticFiles in JS and \`http.response.pathsend\`), Fastify + @fastify/static (defaults) and ` +

@@ -137,7 +137,6 @@ const servers = {
 const only = arg('only', Object.keys(servers).join(',')).split(',');
 const env = {
   ...process.env,
-  STARLING_IO_THREADS: process.env.STARLING_IO_THREADS ?? '1',
   PUSH_BYTES: String(payloadBytes),
   WS_DEFLATE: '0',
 };

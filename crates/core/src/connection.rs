@@ -96,7 +96,8 @@ pub(crate) async fn serve<I>(
         .http1()
         .timer(TokioTimer::new())
         .keep_alive(true)
-        .pipeline_flush(false)
+        // Pipelined responses leave in one write, not one per response.
+        .pipeline_flush(true)
         .header_read_timeout(shared.config.header_read_timeout)
         // The head must fit in the read buffer, so its size bounds the head: past it, 431.
         .max_buf_size(shared.config.max_header_size.max(8192));

@@ -281,6 +281,13 @@ impl Exchanges {
         )
     }
 
+    /// Answers with the status's reason phrase as a plain-text body (the canned answers: 500 for
+    /// an application that failed, 403 for a refused WebSocket). False if the id is gone.
+    pub fn respond_status(&self, id: u32, status: u16) -> bool {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        self.finish_with(id, canned(status, false))
+    }
+
     /// Answers with the file at `path` as the body, read by the core. False if the id is gone.
     pub fn send_file(&self, id: u32, status: u16, headers: HeaderBlock, path: PathBuf) -> bool {
         self.finish_with(
@@ -396,13 +403,7 @@ impl Exchanges {
         let slot = self.inner.slots.lock().remove(&id);
         let Some(mut slot) = slot else { return };
         if let Some(tx) = slot.reply.take() {
-            let headers = HeaderBlock(b"connection\0close\0".to_vec());
-            let body = Bytes::from_static(status.canonical_reason().unwrap_or("Error").as_bytes());
-            let _ = tx.send(Reply::Full {
-                status: status.as_u16(),
-                headers,
-                body,
-            });
+            let _ = tx.send(canned(status, true));
         }
         self.inner.sink.push(Event::Disconnect { id });
     }
@@ -412,5 +413,18 @@ impl Exchanges {
         if self.inner.slots.lock().remove(&id).is_some() {
             self.inner.sink.push(Event::Disconnect { id });
         }
+    }
+}
+
+/// A plain-text answer whose body is the status's reason phrase.
+fn canned(status: StatusCode, close: bool) -> Reply {
+    let mut headers = b"content-type\0text/plain; charset=utf-8\0".to_vec();
+    if close {
+        headers.extend_from_slice(b"connection\0close\0");
+    }
+    Reply::Full {
+        status: status.as_u16(),
+        headers: HeaderBlock(headers),
+        body: Bytes::from_static(status.canonical_reason().unwrap_or("Error").as_bytes()),
     }
 }

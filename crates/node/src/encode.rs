@@ -1,33 +1,12 @@
 //! Packs a batch of events into one `Uint32Array`, one latin1 string and at most one buffer.
-//!
-//! Record layouts (u32 words), by kind:
-//! - `REQUEST`: kind, id, flags, method(off,len), path(off,len), query(off,len), headers(off,len),
-//!   addresses(off,len), body(off,len) — strings index `strs`, body indexes `bin`. `flags` bit 0 is
-//!   `more_body`, bit 1 "has a query", bits 2..4 the HTTP version (0 = 1.0, 1 = 1.1, 2 = 2).
-//! - `BODY`: kind, id, more_body, body(off,len)
-//! - `DISCONNECT`, `DRAIN`: kind, id
-//! - `WS_MESSAGE`: kind, id, is_text, data(off,len) in `bin`
-//! - `WS_CLOSE`: kind, id, code, reason(off,len) in `bin` (UTF-8)
-//! - `MEM_DATA`: kind, conn, data(off,len) in `bin`; `MEM_END`: kind, conn
-//! - `CLOSED`: kind, 0
-//!
-//! `REQUEST` flags bit 4 marks a WebSocket handshake.
+//! The record layouts are declared in `wire.rs`.
 use napi::bindgen_prelude::{Buffer, Uint32Array};
 use starling_core::Event;
 use std::io::Write;
 
 use crate::lane::LaneEvent;
 use crate::latin1::Latin1;
-
-pub const REQUEST: u32 = 1;
-pub const BODY: u32 = 2;
-pub const DISCONNECT: u32 = 3;
-pub const DRAIN: u32 = 4;
-pub const CLOSED: u32 = 5;
-pub const WS_MESSAGE: u32 = 6;
-pub const WS_CLOSE: u32 = 7;
-pub const MEM_DATA: u32 = 8;
-pub const MEM_END: u32 = 9;
+use crate::wire::{self, flags, kind};
 
 /// The arguments of one JS call: the `Uint32Array` of records, the latin1 strings, the bytes.
 pub type Batch = (Uint32Array, Latin1, Option<Buffer>);
@@ -52,7 +31,17 @@ impl Encoder {
         (off, bytes.len() as u32)
     }
 
+    /// Appends a record of `N` words: its kind, its id, then the named fields set by `fill`.
+    fn record<const N: usize>(&mut self, kind: u32, id: u32, fill: impl FnOnce(&mut [u32; N])) {
+        let mut words = [0u32; N];
+        words[0] = kind;
+        words[1] = id;
+        fill(&mut words);
+        self.meta.extend_from_slice(&words);
+    }
+
     pub fn push(&mut self, event: LaneEvent) {
+        use wire::{BODY, MEM_DATA, REQUEST, WS_CLOSE, WS_MESSAGE};
         match event {
             LaneEvent::Core(Event::Request {
                 id,
@@ -67,10 +56,16 @@ impl Encoder {
                     _ => 1,
                 };
                 let query = head.uri.query();
-                let flags = u32::from(more_body)
-                    | (u32::from(query.is_some()) << 1)
-                    | (version << 2)
-                    | (u32::from(websocket) << 4);
+                let mut bits = version << flags::VERSION_SHIFT;
+                if more_body {
+                    bits |= flags::MORE_BODY;
+                }
+                if query.is_some() {
+                    bits |= flags::HAS_QUERY;
+                }
+                if websocket {
+                    bits |= flags::WEBSOCKET;
+                }
                 let method = self.str_span(head.method.as_str().as_bytes());
                 let path = self.str_span(head.uri.path().as_bytes());
                 let query = self.str_span(query.unwrap_or("").as_bytes());
@@ -94,10 +89,15 @@ impl Encoder {
                 self.strs.extend_from_slice(head.conn.scheme.as_bytes());
                 let addrs = (start, self.strs.len() as u32 - start);
                 let body = self.bin_span(&body);
-                self.meta.extend_from_slice(&[
-                    REQUEST, id, flags, method.0, method.1, path.0, path.1, query.0, query.1,
-                    headers.0, headers.1, addrs.0, addrs.1, body.0, body.1,
-                ]);
+                self.record::<{ REQUEST::LEN }>(kind::REQUEST, id, |r| {
+                    r[REQUEST::FLAGS] = bits;
+                    (r[REQUEST::METHOD_AT], r[REQUEST::METHOD_LEN]) = method;
+                    (r[REQUEST::PATH_AT], r[REQUEST::PATH_LEN]) = path;
+                    (r[REQUEST::QUERY_AT], r[REQUEST::QUERY_LEN]) = query;
+                    (r[REQUEST::HEADERS_AT], r[REQUEST::HEADERS_LEN]) = headers;
+                    (r[REQUEST::ADDRS_AT], r[REQUEST::ADDRS_LEN]) = addrs;
+                    (r[REQUEST::BODY_AT], r[REQUEST::BODY_LEN]) = body;
+                });
             }
             LaneEvent::Core(Event::Body {
                 id,
@@ -105,30 +105,41 @@ impl Encoder {
                 more_body,
             }) => {
                 let body = self.bin_span(&chunk);
-                self.meta
-                    .extend_from_slice(&[BODY, id, u32::from(more_body), body.0, body.1]);
+                self.record::<{ BODY::LEN }>(kind::BODY, id, |r| {
+                    r[BODY::MORE_BODY] = u32::from(more_body);
+                    (r[BODY::BODY_AT], r[BODY::BODY_LEN]) = body;
+                });
             }
             LaneEvent::Core(Event::WsMessage { id, data, text }) => {
                 let data = self.bin_span(&data);
-                self.meta
-                    .extend_from_slice(&[WS_MESSAGE, id, u32::from(text), data.0, data.1]);
+                self.record::<{ WS_MESSAGE::LEN }>(kind::WS_MESSAGE, id, |r| {
+                    r[WS_MESSAGE::IS_TEXT] = u32::from(text);
+                    (r[WS_MESSAGE::DATA_AT], r[WS_MESSAGE::DATA_LEN]) = data;
+                });
             }
             LaneEvent::Core(Event::WsClose { id, code, reason }) => {
                 let reason = self.bin_span(reason.as_bytes());
-                self.meta
-                    .extend_from_slice(&[WS_CLOSE, id, u32::from(code), reason.0, reason.1]);
+                self.record::<{ WS_CLOSE::LEN }>(kind::WS_CLOSE, id, |r| {
+                    r[WS_CLOSE::CODE] = u32::from(code);
+                    (r[WS_CLOSE::REASON_AT], r[WS_CLOSE::REASON_LEN]) = reason;
+                });
             }
             LaneEvent::Core(Event::Disconnect { id }) => {
-                self.meta.extend_from_slice(&[DISCONNECT, id])
+                self.record::<{ wire::DISCONNECT::LEN }>(kind::DISCONNECT, id, |_| ())
             }
-            LaneEvent::Core(Event::Drain { id }) => self.meta.extend_from_slice(&[DRAIN, id]),
-            LaneEvent::Closed => self.meta.extend_from_slice(&[CLOSED, 0]),
+            LaneEvent::Core(Event::Drain { id }) => {
+                self.record::<{ wire::DRAIN::LEN }>(kind::DRAIN, id, |_| ())
+            }
+            LaneEvent::Closed => self.record::<{ wire::CLOSED::LEN }>(kind::CLOSED, 0, |_| ()),
             LaneEvent::MemData { conn, data } => {
                 let data = self.bin_span(&data);
-                self.meta
-                    .extend_from_slice(&[MEM_DATA, conn, data.0, data.1]);
+                self.record::<{ MEM_DATA::LEN }>(kind::MEM_DATA, conn, |r| {
+                    (r[MEM_DATA::DATA_AT], r[MEM_DATA::DATA_LEN]) = data;
+                });
             }
-            LaneEvent::MemEnd { conn } => self.meta.extend_from_slice(&[MEM_END, conn]),
+            LaneEvent::MemEnd { conn } => {
+                self.record::<{ wire::MEM_END::LEN }>(kind::MEM_END, conn, |_| ())
+            }
         }
     }
 

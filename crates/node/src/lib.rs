@@ -12,5 +12,6 @@ mod latin1;
 mod options;
 mod server;
 mod uv;
+mod wire;
 
 pub use server::NativeServer;

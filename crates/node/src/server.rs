@@ -112,6 +112,12 @@ impl NativeServer {
         ))
     }
 
+    /// Answers with the status's reason phrase as plain text (the canned 500 and 403).
+    #[napi]
+    pub fn respond_status(&self, id: u32, status: u32) -> Result<bool> {
+        Ok(self.ex()?.respond_status(id, status as u16))
+    }
+
     /// Answers with a file the core reads and sends.
     #[napi]
     pub fn send_file(

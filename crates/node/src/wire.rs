@@ -1,0 +1,135 @@
+//! The bridge's wire format, declared once: event kinds, record layouts and flag bits.
+//!
+//! A batch is one `Uint32Array` of records, one latin1 string and at most one buffer (see
+//! `encode.rs`). Each record starts with its kind and an id; the rest of its words are named
+//! here. `src/server/wire.ts` is generated from these declarations, and a test fails when the
+//! checked-in file differs (`STARLING_WRITE_WIRE=1 cargo test -p starling-node wire` rewrites it),
+//! so a layout change is a change both compilers see.
+
+/// Declares the records: for each, a module of word indices, its length, and its TS rendering.
+macro_rules! records {
+    ($( $(#[doc = $doc:literal])* $name:ident = $kind:literal { $($field:ident),* } )*) => {
+        /// Event kinds: the first word of every record.
+        #[allow(dead_code)]
+        pub mod kind {
+            $( pub const $name: u32 = $kind; )*
+        }
+        $(
+            $(#[doc = $doc])*
+            #[allow(non_snake_case, dead_code)]
+            pub mod $name {
+                records!(@index 2usize; $($field),*);
+                /// Words in the record.
+                pub const LEN: usize = 2 $(+ { let _ = stringify!($field); 1 })*;
+            }
+        )*
+        /// The TypeScript declarations of the same records.
+        #[cfg(test)]
+        pub fn typescript_records() -> String {
+            let mut out = String::from("/** Event kinds: the first word of every record. */\nexport const enum Kind {\n");
+            $( out += &format!("  {} = {},\n", camel(stringify!($name)), $kind); )*
+            out += "}\n";
+            $(
+                out += &format!("\n/**{} */\nexport const enum {} {{\n  id = 1,\n", concat!($($doc),*), camel(stringify!($name)));
+                let mut at = 2;
+                $( out += &format!("  {} = {},\n", lower_camel(stringify!($field)), at); at += 1; )*
+                out += &format!("  length = {},\n}}\n", at);
+            )*
+            out
+        }
+    };
+    (@index $at:expr; $first:ident $(, $rest:ident)*) => {
+        pub const $first: usize = $at;
+        records!(@index $at + 1usize; $($rest),*);
+    };
+    (@index $at:expr;) => {};
+}
+
+records! {
+    /// A new request: method, path, query, headers (`name\0value\0`…) and addresses are spans
+    /// (offset, length) of the string; the inline body is a span of the buffer.
+    REQUEST = 1 { FLAGS, METHOD_AT, METHOD_LEN, PATH_AT, PATH_LEN, QUERY_AT, QUERY_LEN, HEADERS_AT, HEADERS_LEN, ADDRS_AT, ADDRS_LEN, BODY_AT, BODY_LEN }
+    /// A chunk of request body asked for with `readMore`.
+    BODY = 2 { MORE_BODY, BODY_AT, BODY_LEN }
+    /// The client left, or the request can no longer be answered.
+    DISCONNECT = 3 { }
+    /// A streamed response or WebSocket drained below its low-water mark.
+    DRAIN = 4 { }
+    /// `close()` finished (the id word is 0).
+    CLOSED = 5 { }
+    /// A WebSocket message; the data is a span of the buffer.
+    WS_MESSAGE = 6 { IS_TEXT, DATA_AT, DATA_LEN }
+    /// The WebSocket closed; the reason is a span of the buffer (UTF-8).
+    WS_CLOSE = 7 { CODE, REASON_AT, REASON_LEN }
+    /// Bytes the core wrote to an in-memory connection (the id word is the connection).
+    MEM_DATA = 8 { DATA_AT, DATA_LEN }
+    /// The core closed an in-memory connection (the id word is the connection).
+    MEM_END = 9 { }
+}
+
+/// Bits of `REQUEST::FLAGS`.
+pub mod flags {
+    /// The body continues past what the record carries: ask with `readMore`.
+    pub const MORE_BODY: u32 = 1;
+    /// The target had a `?` (an empty query is still a query).
+    pub const HAS_QUERY: u32 = 2;
+    /// Two bits of HTTP version at this shift: 0 = 1.0, 1 = 1.1, 2 = 2.
+    pub const VERSION_SHIFT: u32 = 2;
+    /// A WebSocket handshake: answer with `wsAccept` or an HTTP response.
+    pub const WEBSOCKET: u32 = 16;
+}
+
+#[cfg(test)]
+fn camel(name: &str) -> String {
+    name.split('_')
+        .map(|w| w[..1].to_string() + &w[1..].to_lowercase())
+        .collect()
+}
+
+#[cfg(test)]
+fn lower_camel(name: &str) -> String {
+    let c = camel(name);
+    c[..1].to_lowercase() + &c[1..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn typescript() -> String {
+        let mut out = String::from(
+            "// Generated from crates/node/src/wire.rs: do not edit. After changing the Rust side,\n\
+             // run `STARLING_WRITE_WIRE=1 cargo test -p starling-node wire` to rewrite this file.\n\n",
+        );
+        out += &typescript_records();
+        out += "\n/** Bits of `Request.flags`. */\nexport const enum RequestFlag {\n";
+        out += &format!("  moreBody = {},\n", flags::MORE_BODY);
+        out += &format!("  hasQuery = {},\n", flags::HAS_QUERY);
+        out += &format!("  versionShift = {},\n", flags::VERSION_SHIFT);
+        out += &format!("  webSocket = {},\n}}\n", flags::WEBSOCKET);
+        out
+    }
+
+    #[test]
+    fn wire_ts_matches_the_rust_declarations() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../src/server/wire.ts");
+        let want = typescript();
+        if std::env::var_os("STARLING_WRITE_WIRE").is_some() {
+            std::fs::write(path, &want).expect("write wire.ts");
+        }
+        let have = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            have == want,
+            "src/server/wire.ts is out of date: run STARLING_WRITE_WIRE=1 cargo test -p starling-node wire"
+        );
+    }
+
+    #[test]
+    fn layouts_count_their_words() {
+        assert_eq!(REQUEST::LEN, 15);
+        assert_eq!(REQUEST::BODY_LEN, 14);
+        assert_eq!(BODY::LEN, 5);
+        assert_eq!(DISCONNECT::LEN, 2);
+        assert_eq!(MEM_DATA::LEN, 4);
+    }
+}

@@ -1,0 +1,101 @@
+// Generated from crates/node/src/wire.rs: do not edit. After changing the Rust side,
+// run `STARLING_WRITE_WIRE=1 cargo test -p starling-node wire` to rewrite this file.
+
+/** Event kinds: the first word of every record. */
+export const enum Kind {
+  Request = 1,
+  Body = 2,
+  Disconnect = 3,
+  Drain = 4,
+  Closed = 5,
+  WsMessage = 6,
+  WsClose = 7,
+  MemData = 8,
+  MemEnd = 9,
+}
+
+/** A new request: method, path, query, headers (`name\0value\0`…) and addresses are spans (offset, length) of the string; the inline body is a span of the buffer. */
+export const enum Request {
+  id = 1,
+  flags = 2,
+  methodAt = 3,
+  methodLen = 4,
+  pathAt = 5,
+  pathLen = 6,
+  queryAt = 7,
+  queryLen = 8,
+  headersAt = 9,
+  headersLen = 10,
+  addrsAt = 11,
+  addrsLen = 12,
+  bodyAt = 13,
+  bodyLen = 14,
+  length = 15,
+}
+
+/** A chunk of request body asked for with `readMore`. */
+export const enum Body {
+  id = 1,
+  moreBody = 2,
+  bodyAt = 3,
+  bodyLen = 4,
+  length = 5,
+}
+
+/** The client left, or the request can no longer be answered. */
+export const enum Disconnect {
+  id = 1,
+  length = 2,
+}
+
+/** A streamed response or WebSocket drained below its low-water mark. */
+export const enum Drain {
+  id = 1,
+  length = 2,
+}
+
+/** `close()` finished (the id word is 0). */
+export const enum Closed {
+  id = 1,
+  length = 2,
+}
+
+/** A WebSocket message; the data is a span of the buffer. */
+export const enum WsMessage {
+  id = 1,
+  isText = 2,
+  dataAt = 3,
+  dataLen = 4,
+  length = 5,
+}
+
+/** The WebSocket closed; the reason is a span of the buffer (UTF-8). */
+export const enum WsClose {
+  id = 1,
+  code = 2,
+  reasonAt = 3,
+  reasonLen = 4,
+  length = 5,
+}
+
+/** Bytes the core wrote to an in-memory connection (the id word is the connection). */
+export const enum MemData {
+  id = 1,
+  dataAt = 2,
+  dataLen = 3,
+  length = 4,
+}
+
+/** The core closed an in-memory connection (the id word is the connection). */
+export const enum MemEnd {
+  id = 1,
+  length = 2,
+}
+
+/** Bits of `Request.flags`. */
+export const enum RequestFlag {
+  moreBody = 1,
+  hasQuery = 2,
+  versionShift = 2,
+  webSocket = 16,
+}
