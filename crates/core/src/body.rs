@@ -1,12 +1,14 @@
 //! Response bodies: whole, streamed from the application, or read from a file by the core.
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use tokio::sync::mpsc;
 
+use crate::blocking;
 use crate::compress::Encoder;
 use crate::exchange::StreamShared;
 
@@ -31,8 +33,11 @@ enum Kind {
         aborting: bool,
     },
     File {
-        file: std::fs::File,
+        file: Arc<std::fs::File>,
+        offset: u64,
         remaining: u64,
+        /// A read the page cache could not answer, running on the blocking pool.
+        reading: Option<tokio::task::JoinHandle<io::Result<Bytes>>>,
     },
     Compressed {
         inner: Box<ResponseBody>,
@@ -91,20 +96,23 @@ impl ResponseBody {
         }
     }
 
-    /// A file body of `len` bytes. Small files are read whole at once; larger ones chunk by chunk.
-    ///
-    /// Reads are plain blocking reads on the tokio worker, as nginx does without aio: a page-cache
-    /// read costs microseconds, far less than a hop to a blocking-pool thread per chunk.
-    pub(crate) fn file(mut file: std::fs::File, len: u64) -> std::io::Result<Self> {
+    /// A file body of `len` bytes, read chunk by chunk (see `blocking.rs` for where). A small file
+    /// the page cache holds is read whole at once.
+    pub(crate) fn file(file: std::fs::File, len: u64) -> std::io::Result<Self> {
         if len <= WHOLE_FILE as u64 {
-            let mut bytes = bytes::BytesMut::zeroed(len as usize);
-            std::io::Read::read_exact(&mut file, &mut bytes)?;
-            return Ok(ResponseBody::full(bytes.freeze()));
+            if let Some(read) = blocking::read_cached(&file, 0, len as usize) {
+                let bytes = read?;
+                if bytes.len() as u64 == len {
+                    return Ok(ResponseBody::full(bytes));
+                }
+            }
         }
         Ok(ResponseBody {
             kind: Kind::File {
-                file,
+                file: Arc::new(file),
+                offset: 0,
                 remaining: len,
+                reading: None,
             },
         })
     }
@@ -182,26 +190,44 @@ impl Body for ResponseBody {
                 }
                 Poll::Pending => Poll::Pending,
             },
-            Kind::File { file, remaining } => {
+            Kind::File {
+                file,
+                offset,
+                remaining,
+                reading,
+            } => {
                 if *remaining == 0 {
                     return Poll::Ready(None);
                 }
                 let want = (*remaining).min(FILE_CHUNK as u64) as usize;
-                let mut chunk = bytes::BytesMut::zeroed(want);
-                match std::io::Read::read(file, &mut chunk) {
+                let read = loop {
+                    if let Some(job) = reading.as_mut() {
+                        let Poll::Ready(done) = Pin::new(job).poll(cx) else {
+                            return Poll::Pending;
+                        };
+                        *reading = None;
+                        break done.unwrap_or_else(|e| Err(io::Error::other(e)));
+                    }
+                    match blocking::read_cached(file, *offset, want) {
+                        Some(read) => break read,
+                        None => *reading = Some(blocking::read_on_pool(file, *offset, want)),
+                    }
+                };
+                match read {
                     // The file shrank after its length was announced: abort rather than send a
                     // short body the client would wait on.
-                    Ok(0) => {
+                    Ok(chunk) if chunk.is_empty() => {
                         *remaining = 0;
                         Poll::Ready(Some(Err(io::Error::new(
                             io::ErrorKind::UnexpectedEof,
                             "file shorter than announced",
                         ))))
                     }
-                    Ok(n) => {
-                        *remaining -= n as u64;
-                        chunk.truncate(n);
-                        Poll::Ready(Some(Ok(Frame::data(chunk.freeze()))))
+                    Ok(chunk) => {
+                        let n = (chunk.len() as u64).min(*remaining);
+                        *remaining -= n;
+                        *offset += n;
+                        Poll::Ready(Some(Ok(Frame::data(chunk))))
                     }
                     Err(e) => Poll::Ready(Some(Err(e))),
                 }
@@ -239,5 +265,58 @@ impl Drop for ResponseBody {
                 shared.body_dropped();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    fn file_of(len: usize) -> (std::path::PathBuf, Vec<u8>) {
+        let path = std::env::temp_dir().join(format!("starling-body-{len}-{}", std::process::id()));
+        let content: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &content).unwrap();
+        (path, content)
+    }
+
+    async fn read_all(body: ResponseBody) -> Vec<u8> {
+        body.collect().await.unwrap().to_bytes().to_vec()
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_file_body_reads_every_byte_in_chunks() {
+        let (path, content) = file_of(3 * FILE_CHUNK + 17);
+        let file = std::fs::File::open(&path).unwrap();
+        let body = ResponseBody::file(file, content.len() as u64).unwrap();
+        assert_eq!(read_all(body).await, content);
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_file_the_page_cache_dropped_is_read_on_the_pool() {
+        let (path, content) = file_of(2 * FILE_CHUNK);
+        let file = std::fs::File::open(&path).unwrap();
+        file.sync_all().unwrap();
+        rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::DontNeed).unwrap();
+        let cached = blocking::read_cached(&file, 0, 4096);
+        let body = ResponseBody::file(file, content.len() as u64).unwrap();
+        assert_eq!(read_all(body).await, content);
+        // Where the kernel did drop the pages, the fast path declined (and the pool read them).
+        if let Some(read) = cached {
+            assert_eq!(read.unwrap().len(), 4096);
+        }
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_small_file_is_read_whole_when_cached() {
+        let (path, content) = file_of(1000);
+        let file = std::fs::File::open(&path).unwrap();
+        let body = ResponseBody::file(file, 1000).unwrap();
+        assert!(matches!(body.kind, Kind::Full(_)));
+        assert_eq!(read_all(body).await, content);
+        std::fs::remove_file(path).unwrap();
     }
 }

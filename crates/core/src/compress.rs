@@ -6,6 +6,7 @@ use http::header::{HeaderValue, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_LENGT
 use http::Response;
 use std::io::Write;
 
+use crate::blocking;
 use crate::body::ResponseBody;
 
 /// Set by the app on responses it wants compressed: `gzip, br; minimum-size=500; level=9`.
@@ -159,8 +160,16 @@ fn compress_all(coding: Coding, level: u32, body: &[u8]) -> std::io::Result<Byte
     }
 }
 
+/// Compresses a whole body, on the blocking pool when it is big (see `blocking.rs`).
+async fn compress_whole(coding: Coding, level: u32, body: Bytes) -> std::io::Result<Bytes> {
+    if body.len() <= blocking::INLINE_COMPRESS {
+        return compress_all(coding, level, &body);
+    }
+    blocking::offload(move || compress_all(coding, level, &body)).await
+}
+
 /// Applies the app's compression hint, if any, to a finished response head and body.
-pub(crate) fn apply(
+pub(crate) async fn apply(
     mut res: Response<ResponseBody>,
     accept: Option<&HeaderValue>,
 ) -> Response<ResponseBody> {
@@ -195,7 +204,7 @@ pub(crate) fn apply(
         return Response::from_parts(parts, body);
     };
     let body = match body {
-        Ok(bytes) => match compress_all(coding, hint.level, &bytes) {
+        Ok(bytes) => match compress_whole(coding, hint.level, bytes.clone()).await {
             Ok(compressed) => {
                 parts
                     .headers

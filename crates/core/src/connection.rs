@@ -396,7 +396,7 @@ async fn dispatch(
         (Ok(reply), ..) => {
             // A denied (or plain HTTP) answer to a handshake ends the exchange.
             exchanges.ws_forget(id);
-            compress::apply(build(reply).await, accept_encoding.as_ref())
+            compress::apply(build(reply).await, accept_encoding.as_ref()).await
         }
         // The application dropped the request without answering.
         (Err(_), ..) => plain(StatusCode::INTERNAL_SERVER_ERROR, false),

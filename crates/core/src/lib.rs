@@ -5,6 +5,7 @@
 //! so a binding (N-API, or a test) only has to move events one way and calls the other.
 #![deny(missing_docs)]
 
+mod blocking;
 mod body;
 mod compress;
 mod config;

@@ -95,6 +95,8 @@ impl Driver {
             .enable_all()
             // Run many ready tasks between I/O polls: each poll is a syscall.
             .event_interval(256)
+            // File reads that would wait on the disk and big compressions (see the core's blocking.rs).
+            .max_blocking_threads(4)
             .build()
             .map_err(|e| napi::Error::from_reason(format!("cannot start the runtime: {e}")))?;
         let ours = match (before, epoll_fds()) {
