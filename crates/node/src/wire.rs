@@ -31,6 +31,7 @@ macro_rules! records {
             out += "}\n";
             $(
                 out += &format!("\n/**{} */\nexport const enum {} {{\n  id = 1,\n", concat!($($doc),*), camel(stringify!($name)));
+                #[allow(unused_mut)] // records without fields never move it
                 let mut at = 2;
                 $( out += &format!("  {} = {},\n", lower_camel(stringify!($field)), at); at += 1; )*
                 out += &format!("  length = {},\n}}\n", at);
