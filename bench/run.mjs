@@ -28,8 +28,14 @@ function output(cmd, args) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
   return r.status === 0 ? r.stdout.trim() : null;
 }
-// Runs a setup step with its output on stderr (stdout carries only the markdown report).
-const step = (cmd, args) => spawnSync(cmd, args, { stdio: ['ignore', 2, 2] }).status === 0;
+// Runs a setup step with its output on stderr (stdout carries only the markdown report). Returns null
+// when it succeeded, else why not.
+function step(cmd, args) {
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 2, 2] });
+  return r.status === 0
+    ? null
+    : `\`${cmd} ${args.join(' ')}\` failed: ${r.error?.message ?? `exit ${r.status}`}`;
+}
 
 // Deno and Bun: the npm packages `deno` and `bun` ship the real binaries, ~100 MB each, so they live in
 // bench/peers with its own package.json and are installed here on demand, not by the root install.
@@ -42,7 +48,7 @@ const peerBinaries = {
   deno: ['deno/deno', `@deno/linux-${process.arch}-glibc/deno`],
   bun: ['bun/bin/bun.exe', `@oven/bun-linux-${bunArch}/bin/bun`],
 };
-let peersInstallTried = false;
+let peersInstall; // this run's one `npm install` try, shared by deno and bun: null if it succeeded
 function npmPeer(name) {
   const find = () => {
     for (const rel of peerBinaries[name]) {
@@ -55,13 +61,13 @@ function npmPeer(name) {
     return null;
   };
   let found = find();
-  if (!found && !peersInstallTried) {
-    peersInstallTried = true; // one try per run, shared by deno and bun
+  if (!found && peersInstall === undefined) {
     console.error('installing bench peers: npm install --prefix bench/peers --no-audit --no-fund');
-    step('npm', ['install', '--prefix', join(here, 'peers'), '--no-audit', '--no-fund']);
+    peersInstall = step('npm', ['install', '--prefix', join(here, 'peers'), '--no-audit', '--no-fund']);
     found = find();
   }
-  if (!found) throw new Error(`no working ${name} binary in bench/peers/node_modules (npm install failed?)`);
+  if (!found)
+    throw new Error(`no working ${name} binary in bench/peers/node_modules (${peersInstall ?? 'installed'})`);
   versions[name] = found.version;
   return found.bin;
 }
@@ -80,13 +86,14 @@ print(f"python {sys.version.split()[0]} (" + ", ".join(map(v, ["starlette", "uvi
 function pythonPeer() {
   const ready = () => output(venvPython, ['-c', 'import starlette, uvicorn']) !== null;
   if (!ready()) {
-    if (output('python3', ['--version']) === null) throw new Error('python3 not found');
+    if (output('python3', ['--version']) === null)
+      throw new Error('no usable python3 (`python3 --version` failed)');
     console.error('creating bench/.venv: python3 -m venv, pip install starlette uvicorn uvloop httptools');
-    if (!step('python3', ['-m', 'venv', join(here, '.venv')])) throw new Error('python3 -m venv failed');
     const pip = (pkgs) =>
       step(venvPython, ['-m', 'pip', 'install', '-q', '--disable-pip-version-check', ...pkgs]);
-    if (!pip(PY_REQUIRED)) throw new Error(`pip install ${PY_REQUIRED.join(' ')} failed`);
-    if (!pip(PY_FAST))
+    const failed = step('python3', ['-m', 'venv', join(here, '.venv')]) ?? pip(PY_REQUIRED);
+    if (failed) throw new Error(failed);
+    if (pip(PY_FAST))
       console.error('warning: uvloop/httptools did not install; uvicorn runs on asyncio + h11');
   }
   versions.python = output(venvPython, ['-c', PY_VERSIONS]) ?? 'python (version unknown)';
@@ -152,7 +159,7 @@ async function start(name, { cmd, args, env }) {
     // Every server must answer each route right before it is measured: wrk counts wrong answers as
     // requests too (only non-2xx statuses are flagged).
     for (const c of cases) {
-      const res = await fetch(`http://127.0.0.1:${port}${c.path}`);
+      const res = await fetch(`http://127.0.0.1:${port}${c.path}`, { signal: AbortSignal.timeout(10_000) });
       const body = await res.text();
       if (res.status !== 200 || body !== c.body) throw new Error(`${name} ${c.path}: ${res.status} ${body}`);
     }
@@ -245,7 +252,7 @@ md += `Versions: ${Object.entries(versions)
 for (const [name, why] of Object.entries(skipped)) md += `Skipped ${name}: ${why}\n\n`;
 md +=
   `Server pinned to core 0, wrk -t1 -c${connections} to core 1, ${duration} s per case after an equal warm-up, ` +
-  `${rounds} interleaved rounds, medians. CPU over the timed run only: JS-thread is the server's main thread ` +
+  `medians of ${rounds} interleaved round(s). CPU over the timed run only: JS-thread is the server's main thread ` +
   `(/proc/<pid>/task/<pid>/stat; for Starlette, Python's thread), process is every thread (/proc/<pid>/stat).\n\n`;
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -256,7 +263,7 @@ for (const [cname, byServer] of Object.entries(results)) {
   for (const [sname, rs] of Object.entries(byServer)) {
     const rps = median(rs.map((r) => r.rps));
     const col = (key) => median(rs.map((r) => r[key])).toFixed(2);
-    md += `| ${cname} | ${sname} | ${rps.toFixed(0)} | ${col('p99')} | ${col('jsUs')} | ${col('procUs')} | ${(rps / base).toFixed(2)} |\n`;
+    md += `| ${cname} | ${sname} | ${rps.toFixed(0)} | ${col('p99')} | ${col('jsUs')} | ${col('procUs')} | ${base ? (rps / base).toFixed(2) : '–'} |\n`;
   }
 }
 console.log(md);
