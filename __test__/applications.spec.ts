@@ -6,7 +6,7 @@ import { Middleware } from '../src/middleware/index.ts';
 import type { Request } from '../src/requests.ts';
 import { JSONResponse, PlainTextResponse, Response } from '../src/responses.ts';
 import { Host, Mount, Route, Router, WebSocketRoute } from '../src/routing.ts';
-import { serve } from '../src/server.ts';
+import { serve } from '../src/server/index.ts';
 import { TestClient } from '../src/testclient.ts';
 import type { WebSocket } from '../src/websockets.ts';
 

@@ -8,7 +8,7 @@ import test, { type ExecutionContext } from 'ava';
 import http from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import type { ASGIApp } from '../src/asgi.ts';
-import { serve } from '../src/server.ts';
+import { serve } from '../src/server/index.ts';
 import { TestClient } from '../src/testclient.ts';
 import { cases, type Case, type CaseRequest, type Expect, type Observed, type RunContext } from './_cases.ts';
 

@@ -16,7 +16,7 @@ import { GZipMiddleware } from '../src/middleware/gzip.ts';
 import type { Request } from '../src/requests.ts';
 import { JSONResponse, PlainTextResponse } from '../src/responses.ts';
 import { Route } from '../src/routing.ts';
-import { serve, type Server } from '../src/server.ts';
+import { serve, type Server } from '../src/server/index.ts';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'starling-clients-'));

@@ -6,7 +6,7 @@ import { Route } from '../src/routing.ts';
 import { PlainTextResponse, StreamingResponse } from '../src/responses.ts';
 import { Middleware } from '../src/middleware/index.ts';
 import { GZipMiddleware, type GZipOptions } from '../src/middleware/gzip.ts';
-import { serve, type Server } from '../src/server.ts';
+import { serve, type Server } from '../src/server/index.ts';
 
 const big = 'The quick brown fox jumps over the lazy dog. '.repeat(200);
 

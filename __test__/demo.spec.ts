@@ -1,7 +1,7 @@
 import test from 'ava';
 import WebSocketClient from 'ws';
 import { app } from '../examples/demo.ts';
-import { serve, type Server } from '../src/server.ts';
+import { serve, type Server } from '../src/server/index.ts';
 
 let server: Server;
 let wsUrl: string;

@@ -1,7 +1,7 @@
 import test from 'ava';
 import http2 from 'node:http2';
 import type { ASGIFunction, HTTPScope } from '../src/asgi.ts';
-import { serve } from '../src/server.ts';
+import { serve } from '../src/server/index.ts';
 
 const app: ASGIFunction = async (scope, receive, send) => {
   if (scope.type !== 'http') return;

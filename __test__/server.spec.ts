@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
 import type { ASGIFunction, HTTPScope, Receive, Scope, Send } from '../src/asgi.ts';
-import { serve, type ServeOptions, type Server } from '../src/server.ts';
+import { serve, type ServeOptions, type Server } from '../src/server/index.ts';
 import { connect, exchange, readAll, readUntil, sleep, statusLines } from './_net.ts';
 
 const quiet: ServeOptions = { port: 0, accessLog: false, logLevel: 'critical', lifespan: 'off' };

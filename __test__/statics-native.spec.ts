@@ -9,8 +9,8 @@ import { StaticFiles } from '../src/staticfiles.ts';
 import { PlainTextResponse } from '../src/responses.ts';
 import { Middleware } from '../src/middleware/index.ts';
 import { GZipMiddleware } from '../src/middleware/gzip.ts';
-import { nativeStatics } from '../src/_statics.ts';
-import { serve } from '../src/server.ts';
+import { nativeStatics } from '../src/server/statics.ts';
+import { serve } from '../src/server/index.ts';
 import type { ASGIApp } from '../src/asgi.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'starling-native-static-'));

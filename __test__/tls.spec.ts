@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocketClient from 'ws';
 import type { ASGIFunction, HTTPScope } from '../src/asgi.ts';
-import { serve } from '../src/server.ts';
+import { serve } from '../src/server/index.ts';
 
 // A throwaway self-signed certificate for localhost, made by the openssl command line.
 const dir = mkdtempSync(join(tmpdir(), 'starling-tls-'));

@@ -1,7 +1,7 @@
 import test from 'ava';
 import WebSocketClient from 'ws';
 import type { ASGIFunction } from '../src/asgi.ts';
-import { serve, type ServeOptions, type Server } from '../src/server.ts';
+import { serve, type ServeOptions, type Server } from '../src/server/index.ts';
 import { Starling } from '../src/applications.ts';
 import { WebSocketRoute } from '../src/routing.ts';
 import type { WebSocket } from '../src/websockets.ts';

@@ -50,4 +50,4 @@ export * from './config.ts';
 
 // Testing and serving
 export * from './testclient.ts';
-export { serve, type ServeOptions, type Server } from './server.ts';
+export { serve, type ServeOptions, type Server } from './server/index.ts';

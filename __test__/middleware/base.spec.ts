@@ -8,7 +8,7 @@ import { Middleware } from '../../src/middleware/index.ts';
 import type { Request } from '../../src/requests.ts';
 import { PlainTextResponse, StreamingResponse, type Response } from '../../src/responses.ts';
 import { Route, WebSocketRoute } from '../../src/routing.ts';
-import { serve } from '../../src/server.ts';
+import { serve } from '../../src/server/index.ts';
 import { TestClient } from '../../src/testclient.ts';
 import type { WebSocket } from '../../src/websockets.ts';
 

@@ -9,8 +9,7 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import { once } from 'node:events';
 import type { ASGIApp, ASGIFunction, RawHeader, Receive, Scope, Send } from '../asgi.ts';
-import { serve, type Server } from '../server.ts';
-import { loadAddon } from '../native.ts';
+import { loadAddon, serve, type Server } from '../server/index.ts';
 import { Starling } from '../applications.ts';
 import { callApp } from './bytes.ts';
 import {

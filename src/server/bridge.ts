@@ -13,10 +13,10 @@ import type {
   Send,
   SendMessage,
   WebSocketScope,
-} from './asgi.ts';
+} from '../asgi.ts';
 import { EventKind, type NativeServer } from './native.ts';
-import { WsExchange, type WsHost } from './_wsbridge.ts';
-import { MemoryConnection } from './_memory.ts';
+import { WsExchange, type WsHost } from './websocket.ts';
+import { MemoryConnection } from './memory.ts';
 
 const EMPTY = new Uint8Array(0);
 const RESOLVED = Promise.resolve();

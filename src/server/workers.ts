@@ -4,7 +4,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import net from 'node:net';
-import type { Server, ServeOptions } from './server.ts';
+import type { Server, ServeOptions } from './serve.ts';
 
 const PORT_ENV = 'STARLING_WORKER_PORT';
 

@@ -4,11 +4,11 @@
  * route that could claim the prefix).
  * Internal; used by `serve()`.
  */
-import type { ASGIApp } from './asgi.ts';
-import { Starling } from './applications.ts';
-import { Host, Mount } from './routing.ts';
-import { StaticFiles } from './staticfiles.ts';
-import { packedMediaTypes } from './_utils.ts';
+import type { ASGIApp } from '../asgi.ts';
+import { Starling } from '../applications.ts';
+import { Host, Mount } from '../routing.ts';
+import { StaticFiles } from '../staticfiles.ts';
+import { packedMediaTypes } from '../_utils.ts';
 
 /** What the core takes (see crates/node/src/options.rs). */
 export interface NativeStaticMount {

@@ -2,8 +2,8 @@
  * One WebSocket over the bridge: the core owns the socket and framing; this drives the ASGI
  * `websocket.*` messages with synchronous native calls. Internal; created by `Bridge`.
  */
-import type { SendMessage, WebSocketReceiveMessage } from './asgi.ts';
-import { packHeaders, RuntimeError } from './_bridge.ts';
+import type { SendMessage, WebSocketReceiveMessage } from '../asgi.ts';
+import { packHeaders, RuntimeError } from './bridge.ts';
 import type { NativeServer } from './native.ts';
 
 const RESOLVED = Promise.resolve();

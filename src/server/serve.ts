@@ -9,13 +9,13 @@
  * await server.close();
  * ```
  */
-import type { ASGIApp, HTTPScope } from './asgi.ts';
-import { Bridge, LoopRef } from './_bridge.ts';
-import { Lifespan, type LifespanMode } from './_lifespan.ts';
+import type { ASGIApp, HTTPScope } from '../asgi.ts';
+import { toASGIFunction } from '../_utils.ts';
+import { Bridge, LoopRef } from './bridge.ts';
+import { Lifespan, type LifespanMode } from './lifespan.ts';
 import { loadAddon, type NativeServer } from './native.ts';
-import { toASGIFunction } from './_utils.ts';
-import { nativeStatics } from './_statics.ts';
-import { announceWorker, supervise, workerPort } from './_workers.ts';
+import { nativeStatics } from './statics.ts';
+import { announceWorker, supervise, workerPort } from './workers.ts';
 import cluster from 'node:cluster';
 import type { Duplex } from 'node:stream';
 

@@ -11,8 +11,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { watch } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { ASGIApp } from './asgi.ts';
-import { serve, type ServeOptions } from './server.ts';
+import type { ASGIApp } from '../asgi.ts';
+import { serve, type ServeOptions } from './serve.ts';
 
 const USAGE = `Usage: starling MODULE:ATTR [options]
 

@@ -96,7 +96,8 @@ export function loadAddon(): Addon {
   if (addon) return addon;
   const require = createRequire(import.meta.url);
   const triple = platformTriple();
-  const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+  // This file is src/server/native.ts or dist/server/native.js: the package root is two levels up.
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
   const candidates = [process.env.STARLING_NATIVE_PATH, join(root, `starling.${triple}.node`)].filter(
     (p): p is string => !!p && existsSync(p),
   );

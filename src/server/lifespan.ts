@@ -2,7 +2,7 @@
  * Runs an app's ASGI lifespan protocol from the server side: startup before serving, shutdown
  * after. Internal; used by `serve()` and the TestClient's native transport.
  */
-import type { ASGIFunction, LifespanReceiveMessage, LifespanScope, SendMessage } from './asgi.ts';
+import type { ASGIFunction, LifespanReceiveMessage, LifespanScope, SendMessage } from '../asgi.ts';
 
 /** `auto`: an app that rejects the lifespan scope is served anyway; `on`: it must support it. */
 export type LifespanMode = 'auto' | 'on' | 'off';
