@@ -4,6 +4,7 @@
  * (`createConnection`), so the TestClient runs the production path without opening a port.
  */
 import { Duplex } from 'node:stream';
+import type { LoopRef } from './loop.ts';
 import type { NativeServer } from './native.ts';
 
 /** One client end; the core's answers arrive through `push` from the bridge. */
@@ -52,5 +53,47 @@ export class MemoryConnection extends Duplex {
   }
   unref(): this {
     return this;
+  }
+}
+
+/**
+ * A server's open in-memory connections, by the core's connection id. Each holds the event loop until
+ * the core ends it (or the server closes).
+ */
+export class MemoryConnections {
+  readonly #open = new Map<number, MemoryConnection>();
+
+  constructor(readonly loop: LoopRef) {}
+
+  /** A new in-memory connection to the core. */
+  connect(native: NativeServer): MemoryConnection {
+    const conn = native.connectMemory();
+    const socket = new MemoryConnection(native, conn);
+    this.#open.set(conn, socket);
+    this.loop.hold();
+    return socket;
+  }
+
+  get(conn: number): MemoryConnection | undefined {
+    return this.#open.get(conn);
+  }
+
+  /** The core closed `conn`. */
+  end(conn: number): void {
+    const socket = this.#open.get(conn);
+    if (socket) {
+      socket.push(null);
+      this.#open.delete(conn);
+      this.loop.release();
+    }
+  }
+
+  /** Ends the connections still open: after close, the core reports no more of them. */
+  endAll(): void {
+    for (const socket of this.#open.values()) {
+      socket.push(null);
+      this.loop.release();
+    }
+    this.#open.clear();
   }
 }

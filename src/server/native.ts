@@ -34,7 +34,7 @@ export interface NativeServerOptions {
   sslKeyFile?: string;
 }
 
-/** Called on the JS thread once per batch of events (layout in crates/node/src/encode.rs). */
+/** Called on the JS thread once per batch of events (records declared in wire.ts). */
 export type NativeEventHandler = (meta: Uint32Array, strs: string, bin: Buffer | null) => void;
 
 /** The addon's server class. Every method is synchronous. */
@@ -42,6 +42,8 @@ export interface NativeServer {
   listen(): number;
   respondText(id: number, status: number, headers: string | null, body: string): boolean;
   respondBytes(id: number, status: number, headers: string | null, body: Uint8Array): boolean;
+  /** The status's reason phrase as `text/plain; charset=utf-8`; the connection stays open. */
+  respondStatus(id: number, status: number): boolean;
   sendFile(id: number, status: number, headers: string | null, path: string): boolean;
   start(id: number, status: number, headers: string | null): boolean;
   write(id: number, chunk: Uint8Array): number;
@@ -65,19 +67,6 @@ export interface NativeServer {
 
 interface Addon {
   NativeServer: new (options: NativeServerOptions, onEvents: NativeEventHandler) => NativeServer;
-}
-
-/** Event kinds in the `meta` array. */
-export const enum EventKind {
-  Request = 1,
-  Body = 2,
-  Disconnect = 3,
-  Drain = 4,
-  Closed = 5,
-  WsMessage = 6,
-  WsClose = 7,
-  MemData = 8,
-  MemEnd = 9,
 }
 
 function platformTriple(): string {

@@ -11,8 +11,9 @@
  */
 import type { ASGIApp, HTTPScope } from '../asgi.ts';
 import { toASGIFunction } from '../_utils.ts';
-import { Bridge, LoopRef } from './bridge.ts';
+import { Bridge } from './bridge.ts';
 import { Lifespan, type LifespanMode } from './lifespan.ts';
+import { LoopRef } from './loop.ts';
 import { loadAddon, type NativeServer } from './native.ts';
 import { nativeStatics } from './statics.ts';
 import { announceWorker, supervise, workerPort } from './workers.ts';

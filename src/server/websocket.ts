@@ -3,16 +3,10 @@
  * `websocket.*` messages with synchronous native calls. Internal; created by `Bridge`.
  */
 import type { SendMessage, WebSocketReceiveMessage } from '../asgi.ts';
-import { packHeaders, RuntimeError } from './bridge.ts';
-import type { NativeServer } from './native.ts';
+import { ClientDisconnected, RuntimeError, type ExchangeHost } from './exchange.ts';
+import { packHeaders } from './headers.ts';
 
 const RESOLVED = Promise.resolve();
-
-/** Thrown by `send` once the peer is gone; a code like a socket error, so apps treat it as one. */
-export class ClientDisconnected extends Error {
-  override name = 'ClientDisconnected';
-  readonly code = 'ECONNRESET';
-}
 
 const enum State {
   Connecting,
@@ -22,14 +16,8 @@ const enum State {
   Closed,
 }
 
-/** The bridge's view of a WebSocket exchange (see `Bridge`). */
-export interface WsHost {
-  native: NativeServer;
-  forget(id: number): void;
-  onError(error: unknown): void;
-}
-
-export class WsExchange {
+/** One WebSocket's `receive`/`send` pair, from handshake to close (see `Bridge`). */
+export class WebSocketExchange {
   #state = State.Connecting;
   #inbox: WebSocketReceiveMessage[] = [{ type: 'websocket.connect' }];
   /** Pending `receive()` calls, oldest first. */
@@ -42,7 +30,7 @@ export class WsExchange {
 
   constructor(
     readonly id: number,
-    readonly host: WsHost,
+    readonly host: ExchangeHost,
   ) {}
 
   #deliver(message: WebSocketReceiveMessage): void {
@@ -137,7 +125,7 @@ export class WsExchange {
         if (this.#state === State.Connecting) {
           // Closing before accepting denies the handshake: HTTP 403, as uvicorn does.
           this.#finish();
-          native.respondText(id, 403, 'content-type\0text/plain; charset=utf-8\0', 'Forbidden');
+          native.respondStatus(id, 403);
         } else if (this.#state === State.Accepted) {
           this.#state = State.Closed;
           native.wsClose(id, message.code ?? 1000, message.reason ?? null);
@@ -198,7 +186,7 @@ export class WsExchange {
       else {
         // Returning without accepting or closing is an app error (uvicorn answers 500 too); only
         // an explicit `websocket.close` before accept means 403.
-        native.respondText(this.id, 500, null, 'Internal Server Error');
+        native.respondStatus(this.id, 500);
         error ??= new RuntimeError('ASGI callable returned without sending handshake.');
       }
     } else if (this.#state === State.Accepted) {

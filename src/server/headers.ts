@@ -1,0 +1,84 @@
+/**
+ * Headers across the bridge: requests' headers arrive as one `name\0value\0...` span of the batch
+ * string and are parsed only when an app reads them; responses' headers go back packed the same way.
+ */
+import type { HeaderLike, RawHeader } from '../asgi.ts';
+
+/** A span of the batch string holding `name\0value\0...`. */
+export interface RawHeaders {
+  strs: string;
+  at: number;
+  len: number;
+}
+
+/** Bytes of a latin1 string (one byte per char, as the core wrote them). */
+export function latin1(s: string): Uint8Array {
+  return Buffer.from(s, 'latin1');
+}
+
+/** Appends the `[name, value]` pairs of `raw` to `into`. */
+export function parseHeaders(raw: RawHeaders, into: RawHeader[]): void {
+  const { strs } = raw;
+  let at = raw.at;
+  const end = at + raw.len;
+  while (at < end) {
+    const nameEnd = strs.indexOf('\0', at);
+    const valueEnd = strs.indexOf('\0', nameEnd + 1);
+    into.push([latin1(strs.slice(at, nameEnd)), latin1(strs.slice(nameEnd + 1, valueEnd))]);
+    at = valueEnd + 1;
+  }
+}
+
+/**
+ * `scope.headers` is a real array behind a Proxy that fills it on first touch: apps that never read
+ * headers never pay for them, and spreading or copying the scope keeps working (the value is an
+ * ordinary own property). Every trap fills first, then forwards.
+ */
+export class LazyHeaders implements ProxyHandler<RawHeader[]> {
+  #raw: RawHeaders | null;
+  constructor(raw: RawHeaders) {
+    this.#raw = raw;
+  }
+  #fill(target: RawHeader[]): RawHeader[] {
+    if (this.#raw) {
+      parseHeaders(this.#raw, target);
+      this.#raw = null;
+    }
+    return target;
+  }
+  get(target: RawHeader[], key: string | symbol): unknown {
+    const filled = this.#fill(target);
+    const value = Reflect.get(filled, key, filled);
+    // Array methods must run against the real array, not the proxy, to stay fast.
+    return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(filled) : value;
+  }
+  set(target: RawHeader[], key: string | symbol, value: unknown): boolean {
+    return Reflect.set(this.#fill(target), key, value);
+  }
+  has(target: RawHeader[], key: string | symbol): boolean {
+    return Reflect.has(this.#fill(target), key);
+  }
+  ownKeys(target: RawHeader[]): ArrayLike<string | symbol> {
+    return Reflect.ownKeys(this.#fill(target));
+  }
+  getOwnPropertyDescriptor(target: RawHeader[], key: string | symbol): PropertyDescriptor | undefined {
+    return Reflect.getOwnPropertyDescriptor(this.#fill(target), key);
+  }
+  deleteProperty(target: RawHeader[], key: string | symbol): boolean {
+    return Reflect.deleteProperty(this.#fill(target), key);
+  }
+  defineProperty(target: RawHeader[], key: string | symbol, desc: PropertyDescriptor): boolean {
+    return Reflect.defineProperty(this.#fill(target), key, desc);
+  }
+}
+
+/** Packs headers as `name\0value\0...` (latin1 text), the form the core takes. */
+export function packHeaders(headers: Iterable<HeaderLike> | undefined): string | null {
+  if (!headers) return null;
+  let out = '';
+  for (const [name, value] of headers) {
+    out += (typeof name === 'string' ? name : Buffer.from(name).toString('latin1')) + '\0';
+    out += (typeof value === 'string' ? value : Buffer.from(value).toString('latin1')) + '\0';
+  }
+  return out;
+}

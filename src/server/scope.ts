@@ -1,0 +1,134 @@
+/**
+ * ASGI scopes from `Request` records: the request line, headers and addresses are spans of the
+ * batch string (layout in wire.ts). Internal; used by `Bridge`.
+ */
+import type { Extensions, HTTPScope, RawHeader, WebSocketScope } from '../asgi.ts';
+import { LazyHeaders, latin1, parseHeaders } from './headers.ts';
+import { Request, RequestFlag } from './wire.ts';
+
+const EMPTY = new Uint8Array(0);
+const ASGI_VERSIONS = Object.freeze({ version: '3.0', spec_version: '2.4' });
+/** By the two version bits of `Request.flags`. */
+const VERSIONS = ['1.0', '1.1', '2'];
+
+/** What the core supports, announced in every HTTP scope. */
+export const EXTENSIONS: Extensions = Object.freeze({
+  'http.response.pathsend': Object.freeze({}) as Record<string, never>,
+  // GZipMiddleware marks responses and the core compresses them (crates/core/src/compress.rs).
+  'starling.compression': Object.freeze({}) as Record<string, never>,
+});
+const WS_EXTENSIONS: Extensions = Object.freeze({
+  'websocket.http.response': Object.freeze({}) as Record<string, never>,
+});
+
+/**
+ * The `\0`-separated parts of the `Request.addrs` span, in the order crates/node/src/encode.rs
+ * writes them (an unknown address is two empty parts).
+ */
+const enum Addr {
+  clientHost,
+  clientPort,
+  serverHost,
+  serverPort,
+  scheme,
+}
+
+/** Percent-decodes a path as UTF-8, replacing invalid sequences instead of throwing. */
+function decodePath(raw: string): string {
+  if (!raw.includes('%')) return raw;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    const bytes: number[] = [];
+    for (let i = 0; i < raw.length; i++) {
+      const hex = raw.charCodeAt(i) === 37 ? raw.slice(i + 1, i + 3) : '';
+      if (/^[0-9a-fA-F]{2}$/.test(hex)) {
+        bytes.push(parseInt(hex, 16));
+        i += 2;
+      } else bytes.push(raw.charCodeAt(i) & 0xff);
+    }
+    return Buffer.from(bytes).toString('utf8');
+  }
+}
+
+function address(host: string, port: string): [string, number] | null {
+  return host ? [host, Number(port)] : null;
+}
+
+/** The scope of the HTTP request whose record starts at `meta[i]`; headers are parsed when first read. */
+export function httpScope(
+  meta: Uint32Array,
+  i: number,
+  strs: string,
+  rootPath: string,
+  state: Record<string, unknown>,
+): HTTPScope {
+  const flags = meta[i + Request.flags]!;
+  const methodAt = meta[i + Request.methodAt]!;
+  const pathAt = meta[i + Request.pathAt]!;
+  const queryAt = meta[i + Request.queryAt]!;
+  const addrsAt = meta[i + Request.addrsAt]!;
+  const rawPath = strs.slice(pathAt, pathAt + meta[i + Request.pathLen]!);
+  const query = strs.slice(queryAt, queryAt + meta[i + Request.queryLen]!);
+  const addrs = strs.slice(addrsAt, addrsAt + meta[i + Request.addrsLen]!).split('\0');
+  const path = decodePath(rawPath);
+  return {
+    type: 'http',
+    asgi: ASGI_VERSIONS,
+    http_version: VERSIONS[(flags >> RequestFlag.versionShift) & 3] ?? '1.1',
+    method: strs.slice(methodAt, methodAt + meta[i + Request.methodLen]!),
+    scheme: addrs[Addr.scheme] || 'http',
+    path: rootPath ? rootPath + path : path,
+    raw_path: latin1(rawPath),
+    query_string: query ? latin1(query) : EMPTY,
+    root_path: rootPath,
+    headers: new Proxy(
+      [],
+      new LazyHeaders({ strs, at: meta[i + Request.headersAt]!, len: meta[i + Request.headersLen]! }),
+    ),
+    client: address(addrs[Addr.clientHost]!, addrs[Addr.clientPort]!),
+    server: address(addrs[Addr.serverHost]!, addrs[Addr.serverPort]!),
+    state: { ...state },
+    extensions: EXTENSIONS,
+  };
+}
+
+/** The scope of the WebSocket handshake whose record starts at `meta[i]` (headers parsed at once). */
+export function websocketScope(
+  meta: Uint32Array,
+  i: number,
+  strs: string,
+  rootPath: string,
+  state: Record<string, unknown>,
+): WebSocketScope {
+  const pathAt = meta[i + Request.pathAt]!;
+  const queryAt = meta[i + Request.queryAt]!;
+  const addrsAt = meta[i + Request.addrsAt]!;
+  const rawPath = strs.slice(pathAt, pathAt + meta[i + Request.pathLen]!);
+  const query = strs.slice(queryAt, queryAt + meta[i + Request.queryLen]!);
+  const addrs = strs.slice(addrsAt, addrsAt + meta[i + Request.addrsLen]!).split('\0');
+  const path = decodePath(rawPath);
+  const headers: RawHeader[] = [];
+  parseHeaders({ strs, at: meta[i + Request.headersAt]!, len: meta[i + Request.headersLen]! }, headers);
+  const offered = headers
+    .filter(([k]) => Buffer.from(k).toString('latin1') === 'sec-websocket-protocol')
+    .flatMap(([, v]) => Buffer.from(v).toString('latin1').split(','))
+    .map((p) => p.trim())
+    .filter(Boolean);
+  return {
+    type: 'websocket',
+    asgi: ASGI_VERSIONS,
+    http_version: '1.1',
+    scheme: addrs[Addr.scheme] === 'https' ? 'wss' : 'ws',
+    path: rootPath ? rootPath + path : path,
+    raw_path: latin1(rawPath),
+    query_string: query ? latin1(query) : EMPTY,
+    root_path: rootPath,
+    headers,
+    client: address(addrs[Addr.clientHost]!, addrs[Addr.clientPort]!),
+    server: address(addrs[Addr.serverHost]!, addrs[Addr.serverPort]!),
+    subprotocols: offered,
+    state: { ...state },
+    extensions: WS_EXTENSIONS,
+  };
+}
