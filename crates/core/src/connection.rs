@@ -97,7 +97,7 @@ pub(crate) async fn serve<I>(
         .timer(TokioTimer::new())
         .keep_alive(true)
         // Pipelined responses leave in one write, not one per response.
-        .pipeline_flush(true)
+        .pipeline_flush(false)
         .header_read_timeout(shared.config.header_read_timeout)
         // The head must fit in the read buffer, so its size bounds the head: past it, 431.
         .max_buf_size(shared.config.max_header_size.max(8192));
