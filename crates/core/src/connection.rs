@@ -108,38 +108,42 @@ pub(crate) async fn serve<I>(
     let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
     tokio::pin!(connection);
 
+    // Until shutdown begins: serve, and close gracefully when the connection idles past the
+    // keep-alive timeout or the server starts to shut down. Every future here lives across
+    // requests, so a wake-up costs polls, not new timer or channel registrations.
     let keep_alive = shared.config.keep_alive_timeout;
-    let mut closing = *graceful.borrow();
-    if closing {
-        connection.as_mut().graceful_shutdown();
-    }
-    loop {
-        let idle_deadline = {
-            let last = *activity.last.lock();
-            tokio::time::Instant::from_std(last + keep_alive)
-        };
-        tokio::select! {
-            result = connection.as_mut() => {
-                if let Err(err) = result {
-                    if !is_benign(err.as_ref()) {
-                        log::error("connection", &err);
+    let idle = tokio::time::sleep(keep_alive);
+    tokio::pin!(idle);
+    let open = !*graceful.borrow();
+    let draining = graceful.changed();
+    tokio::pin!(draining);
+    if open {
+        loop {
+            tokio::select! {
+                biased;
+                result = connection.as_mut() => return finished(result),
+                _ = idle.as_mut() => {
+                    let last = *activity.last.lock();
+                    if activity.active.load(Ordering::Acquire) == 0 && last.elapsed() >= keep_alive {
+                        break;
                     }
+                    idle.as_mut().reset(tokio::time::Instant::from_std(last + keep_alive));
                 }
-                return;
+                _ = draining.as_mut() => break,
             }
-            _ = tokio::time::sleep_until(idle_deadline), if !closing => {
-                let idle = activity.active.load(Ordering::Acquire) == 0
-                    && activity.last.lock().elapsed() >= keep_alive;
-                if idle {
-                    closing = true;
-                    connection.as_mut().graceful_shutdown();
-                }
-            }
-            _ = graceful.changed(), if !closing => {
-                closing = true;
-                connection.as_mut().graceful_shutdown();
-            }
-            _ = force.changed() => return,
+        }
+    }
+    connection.as_mut().graceful_shutdown();
+    tokio::select! {
+        result = connection.as_mut() => finished(result),
+        _ = force.changed() => {}
+    }
+}
+
+fn finished(result: Result<(), Box<dyn std::error::Error + Send + Sync>>) {
+    if let Err(err) = result {
+        if !is_benign(err.as_ref()) {
+            log::error("connection", &err);
         }
     }
 }

@@ -13,6 +13,24 @@ pub struct ConnInfo {
     pub server: Option<SocketAddr>,
     /// `http` or `https`.
     pub scheme: &'static str,
+    /// A binding's own encoding of these facts, made once per connection instead of per request.
+    pub memo: std::sync::OnceLock<Box<[u8]>>,
+}
+
+impl ConnInfo {
+    /// Facts about a new connection.
+    pub fn new(
+        client: Option<SocketAddr>,
+        server: Option<SocketAddr>,
+        scheme: &'static str,
+    ) -> ConnInfo {
+        ConnInfo {
+            client,
+            server,
+            scheme,
+            memo: std::sync::OnceLock::new(),
+        }
+    }
 }
 
 /// The head of a request as parsed by hyper.

@@ -121,11 +121,7 @@ impl Server {
     /// it serves TCP clients (the TestClient drives the production path through this).
     pub fn connect_memory(&self) -> tokio::io::DuplexStream {
         let (client, server) = tokio::io::duplex(256 * 1024);
-        let conn = Arc::new(ConnInfo {
-            client: None,
-            server: None,
-            scheme: self.shared.config.scheme,
-        });
+        let conn = Arc::new(ConnInfo::new(None, None, self.shared.config.scheme));
         let guard = LiveGuard::new(&self.live);
         let shared = self.shared.clone();
         let (graceful, force) = (self.graceful.subscribe(), self.force.subscribe());
@@ -197,11 +193,7 @@ async fn accept_loop(
                 continue;
             }
         };
-        let conn = Arc::new(ConnInfo {
-            client,
-            server,
-            scheme,
-        });
+        let conn = Arc::new(ConnInfo::new(client, server, scheme));
         let guard = LiveGuard::new(&live);
         let (shared, graceful, force) = (shared.clone(), graceful.clone(), force.clone());
         let tls = tls.clone();

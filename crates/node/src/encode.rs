@@ -78,15 +78,8 @@ impl Encoder {
                 }
                 let headers = (start, self.strs.len() as u32 - start);
                 let start = self.strs.len() as u32;
-                for addr in [head.conn.client, head.conn.server] {
-                    match addr {
-                        Some(a) => {
-                            let _ = write!(self.strs, "{}\0{}\0", a.ip(), a.port());
-                        }
-                        None => self.strs.extend_from_slice(b"\0\0"),
-                    }
-                }
-                self.strs.extend_from_slice(head.conn.scheme.as_bytes());
+                let addresses = head.conn.memo.get_or_init(|| addresses(&head.conn));
+                self.strs.extend_from_slice(addresses);
                 let addrs = (start, self.strs.len() as u32 - start);
                 let body = self.bin_span(&body);
                 self.record::<{ REQUEST::LEN }>(kind::REQUEST, id, |r| {
@@ -151,4 +144,19 @@ impl Encoder {
         let bin = (!self.bin.is_empty()).then(|| Buffer::from(self.bin));
         (Uint32Array::new(self.meta), Latin1(self.strs), bin)
     }
+}
+
+/// `client-ip\0port\0server-ip\0port\0scheme`, empty fields for a Unix socket.
+fn addresses(conn: &starling_core::ConnInfo) -> Box<[u8]> {
+    let mut out = Vec::with_capacity(48);
+    for addr in [conn.client, conn.server] {
+        match addr {
+            Some(a) => {
+                let _ = write!(out, "{}\0{}\0", a.ip(), a.port());
+            }
+            None => out.extend_from_slice(b"\0\0"),
+        }
+    }
+    out.extend_from_slice(conn.scheme.as_bytes());
+    out.into_boxed_slice()
 }
