@@ -33,9 +33,23 @@ export function isASGIApp(value: unknown): value is ASGIApp {
   );
 }
 
+/**
+ * Typed arrays up to this many bytes live on V8's heap, where making one is cheap; `TextEncoder` and
+ * `Buffer` calls cost several times more than copying so few characters in JS.
+ */
+const SHORT = 64;
+
 /** UTF-8 encodes a string. */
 export function utf8Encode(s: string): Uint8Array {
-  return encoder.encode(s);
+  const n = s.length;
+  if (n > SHORT) return encoder.encode(s);
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) return encoder.encode(s);
+    out[i] = c;
+  }
+  return out;
 }
 
 /** Decodes UTF-8 bytes (invalid sequences become U+FFFD). */
@@ -50,9 +64,39 @@ export function latin1Encode(s: string): Uint8Array {
   return out;
 }
 
+// Header bytes that recur on every response (names, media types, short lengths), encoded once and
+// shared; `latin1Decode` knows their text without decoding them. Bounded, so that an app inventing
+// header strings cannot grow them: past the bound, strings are encoded afresh each time.
+const interned = new Map<string, Uint8Array>();
+const internedText = new WeakMap<Uint8Array, string>();
+const INTERNED_MAX = 2048;
+
+/**
+ * The latin-1 bytes of a header string, shared by every caller asking for the same string (while the
+ * table has room). The array must never be written to; header lists replace pairs, never bytes.
+ */
+export function internLatin1(s: string): Uint8Array {
+  let bytes = interned.get(s);
+  if (bytes === undefined) {
+    bytes = latin1Encode(s);
+    // Only strings that survive the round trip: a code point above 0xFF is truncated by latin1Encode.
+    if (interned.size < INTERNED_MAX && !/[^\x00-\xff]/.test(s)) {
+      interned.set(s, bytes);
+      internedText.set(bytes, s);
+    }
+  }
+  return bytes;
+}
+
 /** Decodes bytes as latin-1: every byte maps to the code point of the same value. */
 export function latin1Decode(bytes: Uint8Array): string {
+  const known = internedText.get(bytes);
+  if (known !== undefined) return known;
   let out = '';
+  if (bytes.length <= SHORT) {
+    for (let i = 0; i < bytes.length; i++) out += String.fromCharCode(bytes[i]!);
+    return out;
+  }
   // Chunked so a large header value does not blow the argument limit of fromCharCode.
   for (let i = 0; i < bytes.length; i += 8192) {
     out += String.fromCharCode(...bytes.subarray(i, i + 8192));

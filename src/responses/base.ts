@@ -2,7 +2,7 @@
  * Response and its simple subclasses: a body known up front, sent as one start and one body message.
  */
 import type { HeaderLike, RawHeader, Receive, Scope, Send, SendMessage } from '../asgi.ts';
-import { latin1Encode, quote, utf8Encode } from '../_utils.ts';
+import { internLatin1, latin1Encode, quote, utf8Encode } from '../_utils.ts';
 import type { BackgroundTask } from '../background.ts';
 import { Headers, MutableHeaders } from '../datastructures.ts';
 import type { URL } from '../datastructures.ts';
@@ -22,8 +22,30 @@ export interface ResponseOptions {
 }
 
 const EMPTY = new Uint8Array(0);
-const CONTENT_LENGTH = latin1Encode('content-length');
-const CONTENT_TYPE = latin1Encode('content-type');
+const CONTENT_LENGTH = internLatin1('content-length');
+const CONTENT_TYPE = internLatin1('content-type');
+
+// Every response carries these two headers: their values are encoded once (see `internLatin1`),
+// looked up by number and by media type, so that no string is built or hashed per response.
+const LENGTHS: Uint8Array[] = [];
+const UTF8_TYPES = new Map<string, Uint8Array>();
+
+/** The `content-length` value. */
+function contentLength(length: number): Uint8Array {
+  if (length >= 512) return latin1Encode(String(length));
+  return (LENGTHS[length] ??= internLatin1(String(length)));
+}
+
+/** The `content-type` value for a media type: `text/*` gets the charset unless it names one. */
+function contentType(mediaType: string, charset: string): Uint8Array {
+  const known = charset === 'utf-8' ? UTF8_TYPES.get(mediaType) : undefined;
+  if (known !== undefined) return known;
+  let value = mediaType;
+  if (value.startsWith('text/') && !value.toLowerCase().includes('charset=')) value += '; charset=' + charset;
+  const bytes = internLatin1(value);
+  if (charset === 'utf-8' && UTF8_TYPES.size < 256) UTF8_TYPES.set(mediaType, bytes);
+  return bytes;
+}
 
 function headerPairs(headers: ResponseHeadersInit): [string, string][] {
   if (headers instanceof Headers) return headers.items();
@@ -115,19 +137,14 @@ export class Response {
         const name = k.toLowerCase();
         if (name === 'content-length') hasLength = true;
         else if (name === 'content-type') hasType = true;
-        raw.push([latin1Encode(name), latin1Encode(String(v))]);
+        raw.push([internLatin1(name), latin1Encode(String(v))]);
       }
     }
     if (body !== null && !hasLength && !(this.status < 200 || this.status === 204 || this.status === 304)) {
-      raw.push([CONTENT_LENGTH, latin1Encode(String(body.length))]);
+      raw.push([CONTENT_LENGTH, contentLength(body.length)]);
     }
-    let contentType = this.mediaType;
-    if (contentType != null && !hasType) {
-      if (contentType.startsWith('text/') && !contentType.toLowerCase().includes('charset=')) {
-        contentType += '; charset=' + this.charset;
-      }
-      raw.push([CONTENT_TYPE, latin1Encode(contentType)]);
-    }
+    const mediaType = this.mediaType;
+    if (mediaType != null && !hasType) raw.push([CONTENT_TYPE, contentType(mediaType, this.charset)]);
     return raw;
   }
 
