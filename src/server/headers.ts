@@ -2,7 +2,8 @@
  * Headers across the bridge: requests' headers arrive as one `name\0value\0...` span of the batch
  * string and are parsed only when an app reads them; responses' headers go back packed the same way.
  */
-import type { HeaderLike, RawHeader } from '../asgi.ts';
+import type { BytesLike, HeaderLike, RawHeader } from '../asgi.ts';
+import { latin1Decode } from '../_utils.ts';
 
 /** A span of the batch string holding `name\0value\0...`. */
 export interface RawHeaders {
@@ -76,9 +77,20 @@ export class LazyHeaders implements ProxyHandler<RawHeader[]> {
 export function packHeaders(headers: Iterable<HeaderLike> | undefined): string | null {
   if (!headers) return null;
   let out = '';
-  for (const [name, value] of headers) {
-    out += (typeof name === 'string' ? name : Buffer.from(name).toString('latin1')) + '\0';
-    out += (typeof value === 'string' ? value : Buffer.from(value).toString('latin1')) + '\0';
+  if (Array.isArray(headers)) {
+    // Indexing, not `for...of` with destructuring: no iterator objects on every response.
+    for (let i = 0; i < headers.length; i++) {
+      let pair = headers[i] as HeaderLike;
+      if (!Array.isArray(pair)) pair = [...(pair as Iterable<BytesLike>)] as HeaderLike;
+      out += text(pair[0]) + '\0' + text(pair[1]) + '\0';
+    }
+    return out;
   }
+  for (const [name, value] of headers) out += text(name) + '\0' + text(value) + '\0';
   return out;
+}
+
+function text(value: BytesLike): string {
+  if (typeof value === 'string') return value;
+  return value instanceof Uint8Array ? latin1Decode(value) : Buffer.from(value).toString('latin1');
 }
