@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::body::ResponseBody;
 use crate::compress;
 use crate::config::Config;
+use crate::cork::Corked;
 use crate::event::{ConnInfo, Event, RequestHead};
 use crate::exchange::{Exchanges, Reply};
 use crate::exchange::{WsHandle, WsShared};
@@ -105,6 +106,7 @@ pub(crate) async fn serve<I>(
         .http2()
         .timer(TokioTimer::new())
         .max_header_list_size(shared.config.max_header_size.min(u32::MAX as usize) as u32);
+    let io = Corked::new(io);
     let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
     tokio::pin!(connection);
 

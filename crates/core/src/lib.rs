@@ -10,6 +10,7 @@ mod body;
 mod compress;
 mod config;
 mod connection;
+mod cork;
 mod event;
 mod exchange;
 mod headers;
@@ -23,6 +24,7 @@ mod websocket;
 
 pub use body::ResponseBody;
 pub use config::{Bind, Config};
+pub use cork::{cork_writes, flush_corked};
 pub use event::{ConnInfo, Event, EventSink, RequestHead};
 pub use exchange::{Exchanges, WriteOutcome};
 pub use headers::HeaderBlock;

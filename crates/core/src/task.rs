@@ -19,6 +19,11 @@ pub fn activity() -> u64 {
     ACTIVITY.load(Ordering::Acquire)
 }
 
+/// Counts work done outside a task (e.g. a waker that only schedules a flush).
+pub(crate) fn note_activity() {
+    ACTIVITY.fetch_add(1, Ordering::AcqRel);
+}
+
 /// Spawns `future` on the current runtime, counted.
 pub fn spawn<F>(future: F) -> tokio::task::JoinHandle<F::Output>
 where

@@ -122,6 +122,7 @@ impl Driver {
             wake: uv::Async::new(event_loop, on_wake)?,
         });
         let async_context = new_async_context(env)?;
+        starling_core::cork_writes();
         Ok(Driver {
             rt,
             env,
@@ -139,6 +140,9 @@ impl Driver {
             return;
         }
         let busy = self.rt.block_on(self.passes());
+        // What the connections wrote during the tick leaves now, one write per connection. Outside
+        // `block_on`, so tokio's cooperative budget (128 polls) cannot stall the 129th socket.
+        starling_core::flush_corked();
         IN_TICK.with(|t| t.set(false));
         if busy {
             // Let timers and other I/O of the event loop run, then come straight back.

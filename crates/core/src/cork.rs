@@ -1,0 +1,235 @@
+//! Corked writes: on a thread whose embedder drives the runtime in slices, what a connection
+//! writes during a slice is gathered and written once, when the slice ends.
+//!
+//! hyper writes each response as it completes. With sixteen pipelined requests per connection that
+//! is sixteen `writev`s, each paying loopback TCP's whole send path; corked, it is one. hyper's own
+//! `pipeline_flush` does the same but drops a buffered answer when a parse error closes the
+//! connection with unread input, so the core corks below hyper instead, where a shutdown always
+//! writes what is pending first. Threads that never call [`cork_writes`] write straight through.
+use parking_lot::Mutex;
+use std::cell::RefCell;
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::sync::{Arc, Weak};
+use std::task::{Context, Poll, Wake, Waker};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// A write at least this big, with nothing pending before it, goes straight to the socket.
+const WRITE_THROUGH: usize = 16 * 1024;
+/// Past this many pending bytes a write waits for them to drain.
+const MAX_PENDING: usize = 256 * 1024;
+
+thread_local! {
+    /// Connections with pending bytes; `None` where writes are not corked.
+    static PENDING: RefCell<Option<Vec<Arc<dyn Flush>>>> = const { RefCell::new(None) };
+}
+
+/// Corks the writes of connections served on this thread from now on; the caller must call
+/// [`flush_corked`] at the end of every slice in which the runtime ran.
+pub fn cork_writes() {
+    PENDING.with(|p| {
+        p.borrow_mut().get_or_insert_with(Vec::new);
+    });
+}
+
+/// Writes what the connections of this thread gathered during the slice. True if any wrote.
+pub fn flush_corked() -> bool {
+    let list = PENDING.with(|p| p.borrow_mut().as_mut().map(std::mem::take));
+    let Some(list) = list else { return false };
+    let any = !list.is_empty();
+    for conn in list {
+        conn.flush_pending();
+    }
+    any
+}
+
+fn corking() -> bool {
+    PENDING.with(|p| p.borrow().is_some())
+}
+
+trait Flush: Send + Sync {
+    fn flush_pending(self: Arc<Self>);
+    fn relist(self: Arc<Self>);
+}
+
+struct State<I> {
+    io: I,
+    out: Vec<u8>,
+    /// In this thread's pending list.
+    listed: bool,
+    /// The task that last flushed, woken when a slice-end write fails.
+    waker: Option<Waker>,
+    /// A slice-end write failed; the next write reports it.
+    error: Option<io::Error>,
+}
+
+/// A connection's stream with corked writes.
+pub(crate) struct Corked<I> {
+    state: Arc<Mutex<State<I>>>,
+}
+
+impl<I: AsyncWrite + Unpin> State<I> {
+    /// Writes pending bytes until none are left or the socket is full.
+    fn drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if let Some(err) = self.error.take() {
+            return Poll::Ready(Err(err));
+        }
+        let mut written = 0;
+        let result = loop {
+            if written == self.out.len() {
+                break Poll::Ready(Ok(()));
+            }
+            match Pin::new(&mut self.io).poll_write(cx, &self.out[written..]) {
+                Poll::Ready(Ok(0)) => break Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => written += n,
+                Poll::Ready(Err(e)) => break Poll::Ready(Err(e)),
+                Poll::Pending => break Poll::Pending,
+            }
+        };
+        if written == self.out.len() {
+            // Idle connections hold no write buffer.
+            self.out = Vec::new();
+        } else {
+            self.out.drain(..written);
+        }
+        result
+    }
+}
+
+impl<I: AsyncWrite + Unpin + Send + 'static> Flush for Mutex<State<I>> {
+    fn flush_pending(self: Arc<Self>) {
+        let mut state = self.lock();
+        state.listed = false;
+        // If the socket is full, the waker puts this connection back on the list when it drains,
+        // whatever its own task is doing (or after an upgrade, when that task is gone).
+        let weak: Weak<dyn Flush> = Arc::downgrade(&self) as Weak<dyn Flush>;
+        let relist = Waker::from(Arc::new(Relist(weak)));
+        if let Poll::Ready(Err(e)) = state.drain(&mut Context::from_waker(&relist)) {
+            state.error = Some(e);
+            if let Some(waker) = state.waker.take() {
+                waker.wake();
+            }
+        }
+    }
+
+    fn relist(self: Arc<Self>) {
+        let mut state = self.lock();
+        if !state.listed && !state.out.is_empty() {
+            state.listed = true;
+            drop(state);
+            push(self);
+        }
+    }
+}
+
+/// Wakes a corked connection whose socket can take more: it is flushed at the end of this slice.
+struct Relist(Weak<dyn Flush>);
+
+impl Wake for Relist {
+    fn wake(self: Arc<Self>) {
+        if let Some(conn) = self.0.upgrade() {
+            conn.relist();
+            // The slice sees work done, so it runs to its end, where the flush happens.
+            crate::task::note_activity();
+        }
+    }
+}
+
+fn push(conn: Arc<dyn Flush>) {
+    PENDING.with(|p| {
+        if let Some(list) = p.borrow_mut().as_mut() {
+            list.push(conn);
+        }
+    });
+}
+
+impl<I: AsyncWrite + Unpin + Send + 'static> Corked<I> {
+    pub(crate) fn new(io: I) -> Self {
+        Corked {
+            state: Arc::new(Mutex::new(State {
+                io,
+                out: Vec::new(),
+                listed: false,
+                waker: None,
+                error: None,
+            })),
+        }
+    }
+
+    fn gather(&self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
+        let len: usize = bufs.iter().map(|b| b.len()).sum();
+        let mut state = self.state.lock();
+        if let Some(err) = state.error.take() {
+            return Poll::Ready(Err(err));
+        }
+        if !corking() || (state.out.is_empty() && len >= WRITE_THROUGH) {
+            return Pin::new(&mut state.io).poll_write_vectored(cx, bufs);
+        }
+        if state.out.len() + len > MAX_PENDING {
+            std::task::ready!(state.drain(cx))?;
+        }
+        for buf in bufs {
+            state.out.extend_from_slice(buf);
+        }
+        Poll::Ready(Ok(len))
+    }
+}
+
+impl<I: AsyncWrite + Unpin + Send + 'static> AsyncWrite for Corked<I> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.gather(cx, &[IoSlice::new(buf)])
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.gather(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut state = self.state.lock();
+        if state.out.is_empty() || !corking() {
+            std::task::ready!(state.drain(cx))?;
+            return Pin::new(&mut state.io).poll_flush(cx);
+        }
+        if !state
+            .waker
+            .as_ref()
+            .is_some_and(|w| w.will_wake(cx.waker()))
+        {
+            state.waker = Some(cx.waker().clone());
+        }
+        if !state.listed {
+            state.listed = true;
+            drop(state);
+            push(self.state.clone());
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut state = self.state.lock();
+        std::task::ready!(state.drain(cx))?;
+        Pin::new(&mut state.io).poll_shutdown(cx)
+    }
+}
+
+impl<I: AsyncRead + Unpin> AsyncRead for Corked<I> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.state.lock().io).poll_read(cx, buf)
+    }
+}
