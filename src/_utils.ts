@@ -8,6 +8,40 @@ import type { ASGIApp, ASGIFunction, BytesLike, Receive, Scope, Send } from './a
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8');
 
+/**
+ * A promise that is already resolved, handed back by whatever finished its work at once: the server's
+ * `send` when it took a message synchronously, and the framework's layers (responses, routes, the
+ * router, the error and exception middleware) when everything inside them did. Awaiting it would only
+ * yield a microtask, so a caller that gets this very object back goes on without awaiting: a request
+ * whose every step completes synchronously then runs without a single promise reaction. Anything else
+ * (another promise, a thenable) is awaited as before; the order of messages never changes.
+ */
+export const RESOLVED: Promise<void> = Promise.resolve();
+
+/**
+ * The outcome of calling an app, as a promise: `RESOLVED` when it finished synchronously (it returned
+ * `RESOLVED`, or no promise at all, as `await` would have treated it).
+ */
+export function outcome(result: unknown): Promise<void> {
+  if (result === RESOLVED || result instanceof Promise) return result as Promise<void>;
+  if (
+    result !== null &&
+    typeof result === 'object' &&
+    typeof (result as PromiseLike<void>).then === 'function'
+  )
+    return Promise.resolve(result as PromiseLike<void>);
+  return RESOLVED;
+}
+
+/** Calls an ASGI function as an `async` function would: a synchronous throw becomes a rejection. */
+export function callApp(app: ASGIFunction, scope: Scope, receive: Receive, send: Send): Promise<void> {
+  try {
+    return outcome(app(scope, receive, send));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
 /** Turns an app in either form (function or object with `.asgi`) into a plain ASGI function. */
 export function toASGIFunction(app: ASGIApp): ASGIFunction {
   if (typeof app === 'function') return app;

@@ -8,7 +8,7 @@
  * a browser gets the real 500 (custom handler or debug page included) rather than a CORS failure.
  */
 import type { ASGIApp, ASGIFunction, Receive, Scope, Send, SendMessage } from '../asgi.ts';
-import { toASGIFunction } from '../_utils.ts';
+import { callApp, outcome, RESOLVED, toASGIFunction } from '../_utils.ts';
 import { openErrorResponseHooks, type StartHook } from './_helpers.ts';
 import { Request } from '../requests.ts';
 import { HTMLResponse, PlainTextResponse, type Response } from '../responses.ts';
@@ -104,31 +104,49 @@ export class ServerErrorMiddleware {
     this.#run = toASGIFunction(app);
   }
 
-  asgi = async (scope: Scope, receive: Receive, send: Send): Promise<void> => {
+  // Not `async`: when the app inside finishes synchronously, so does this (see `RESOLVED`).
+  asgi = (scope: Scope, receive: Receive, send: Send): Promise<void> => {
     const run = this.#run;
-    if (scope.type !== 'http') return run(scope, receive, send);
+    if (scope.type !== 'http') return callApp(run, scope, receive, send);
     let started = false;
     const hooks = openErrorResponseHooks(scope);
+    let ran: Promise<void>;
     try {
       // The tracking `send` is an inline arrow: a named one costs a `defineProperty` per request under tsx.
-      await run(scope, receive, (message: SendMessage) => {
-        if (message.type === 'http.response.start') started = true;
-        return send(message);
-      });
+      ran = outcome(
+        run(scope, receive, (message: SendMessage) => {
+          if (message.type === 'http.response.start') started = true;
+          return send(message);
+        }),
+      );
     } catch (error) {
-      // Once bytes went out nothing can be fixed; just report.
-      if (!started) {
-        const request = new Request(scope, receive, send);
-        const decorated = decorate(send, hooks);
-        if (this.debug) await this.debugResponse(request, error).asgi(scope, receive, decorated);
-        else if (this.handler) {
-          const response = (await this.handler(request, error)) as Response | undefined | null;
-          if (response) await response.asgi(scope, receive, decorated);
-        } else await this.errorResponse(request, error).asgi(scope, receive, decorated);
-      }
-      throw error;
+      return this.#fail(error, started, hooks, scope, receive, send);
     }
+    if (ran === RESOLVED) return RESOLVED;
+    return ran.then(undefined, (error: unknown) => this.#fail(error, started, hooks, scope, receive, send));
   };
+
+  /** Answers the error with a 500 unless the response started, then rethrows it. */
+  async #fail(
+    error: unknown,
+    started: boolean,
+    hooks: readonly StartHook[],
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+  ): Promise<never> {
+    // Once bytes went out nothing can be fixed; just report.
+    if (!started) {
+      const request = new Request(scope, receive, send);
+      const decorated = decorate(send, hooks);
+      if (this.debug) await this.debugResponse(request, error).asgi(scope, receive, decorated);
+      else if (this.handler) {
+        const response = (await this.handler(request, error)) as Response | undefined | null;
+        if (response) await response.asgi(scope, receive, decorated);
+      } else await this.errorResponse(request, error).asgi(scope, receive, decorated);
+    }
+    throw error;
+  }
 
   /** The debug answer: HTML for browsers (`Accept: text/html`), the stack as text otherwise. */
   debugResponse(request: Request, error: unknown): Response {

@@ -5,7 +5,7 @@
  * very `Request` the endpoint used.
  */
 import type { ASGIApp, ASGIFunction, Receive, Scope, Send, SendMessage } from '../asgi.ts';
-import { toASGIFunction } from '../_utils.ts';
+import { callApp, outcome, RESOLVED, toASGIFunction } from '../_utils.ts';
 import { HTTPException, WebSocketException } from '../exceptions.ts';
 import { Request } from '../requests.ts';
 import { PlainTextResponse, Response } from '../responses.ts';
@@ -147,23 +147,33 @@ export class ExceptionMiddleware {
     else this.#tables.errors.set(key, handler);
   }
 
-  asgi = async (scope: Scope, receive: Receive, send: Send): Promise<void> => {
+  // Not `async`: when the app inside finishes synchronously, so does this (see `RESOLVED`).
+  asgi = (scope: Scope, receive: Receive, send: Send): Promise<void> => {
     const run = this.#run;
-    if (scope.type !== 'http' && scope.type !== 'websocket') return run(scope, receive, send);
+    if (scope.type !== 'http' && scope.type !== 'websocket') return callApp(run, scope, receive, send);
     scope[HANDLERS_KEY] = this.#tables;
     let started = false;
+    let ran: Promise<void>;
     try {
-      await run(scope, receive, (message: SendMessage) => {
-        if (message.type === 'http.response.start') started = true;
-        return send(message);
-      });
+      ran = outcome(
+        run(scope, receive, (message: SendMessage) => {
+          if (message.type === 'http.response.start') started = true;
+          return send(message);
+        }),
+      );
     } catch (exc) {
-      // The Request (or WebSocket) is built only when a handler needs it, not on every request.
-      const conn = () =>
-        scope.type === 'http' ? new Request(scope, receive, send) : new WebSocket(scope, receive, send);
-      await handleException(exc, this.#tables, conn, started, scope, receive, send);
+      return this.#handle(exc, started, scope, receive, send);
     }
+    if (ran === RESOLVED) return RESOLVED;
+    return ran.then(undefined, (exc: unknown) => this.#handle(exc, started, scope, receive, send));
   };
+
+  #handle(exc: unknown, started: boolean, scope: Scope, receive: Receive, send: Send): Promise<void> {
+    // The Request (or WebSocket) is built only when a handler needs it, not on every request.
+    const conn = () =>
+      scope.type === 'http' ? new Request(scope, receive, send) : new WebSocket(scope, receive, send);
+    return handleException(exc, this.#tables, conn, started, scope, receive, send);
+  }
 
   /** The default `HTTPException` handler: plain-text detail, no body for 204 and 304. */
   httpException(_request: Request, exc: HTTPException): Response {

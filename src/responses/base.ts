@@ -2,7 +2,7 @@
  * Response and its simple subclasses: a body known up front, sent as one start and one body message.
  */
 import type { HeaderLike, RawHeader, Receive, Scope, Send, SendMessage } from '../asgi.ts';
-import { internLatin1, latin1Encode, quote, utf8Encode } from '../_utils.ts';
+import { internLatin1, latin1Encode, quote, RESOLVED, utf8Encode } from '../_utils.ts';
 import type { BackgroundTask } from '../background.ts';
 import { Headers, MutableHeaders } from '../datastructures.ts';
 import type { URL } from '../datastructures.ts';
@@ -164,14 +164,33 @@ export class Response {
   }
 
   /** Sends the response; `scope` of type websocket sends it as a handshake denial. */
-  async asgi(scope: Scope, _receive: Receive, send: Send): Promise<void> {
-    if (scope.type === 'websocket') send = websocketDenialSend(send);
-    await send({
-      type: 'http.response.start',
-      status: this.status,
-      headers: this.rawHeaders as HeaderLike[],
-    });
+  asgi(scope: Scope, _receive: Receive, send: Send): Promise<void> {
+    // Not `async`: when `send` takes both messages at once (it returns `RESOLVED`) and there is no
+    // background task, the response is sent without a microtask (see `RESOLVED`).
+    try {
+      if (scope.type === 'websocket') send = websocketDenialSend(send);
+      const started = send({
+        type: 'http.response.start',
+        status: this.status,
+        headers: this.rawHeaders as HeaderLike[],
+      });
+      if (started !== RESOLVED) return this.#sendRest(started, send);
+      const sent = send({ type: 'http.response.body', body: this.body });
+      if (sent === RESOLVED && this.background === null) return RESOLVED;
+      return this.#finish(sent);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  async #sendRest(started: Promise<void>, send: Send): Promise<void> {
+    await started;
     await send({ type: 'http.response.body', body: this.body });
+    if (this.background !== null) await this.background.run();
+  }
+
+  async #finish(sent: Promise<void>): Promise<void> {
+    await sent;
     if (this.background !== null) await this.background.run();
   }
 }

@@ -4,11 +4,11 @@
  */
 import type { ASGIApp, ASGIFunction, Receive, Scope, Send, SendMessage } from '../asgi.ts';
 import { BODY_LIMIT_KEY, bodyLimitOption, limitBody, rejectDeclaredTooLarge } from '../_bodylimit.ts';
-import { callASGI, toASGIFunction } from '../_utils.ts';
+import { callApp, callASGI, outcome, RESOLVED, toASGIFunction } from '../_utils.ts';
 import { URLPath } from '../datastructures.ts';
 import { HTTPException } from '../exceptions.ts';
 import { applyMiddleware, type Middleware } from '../middleware/index.ts';
-import { handleException, scopeHandlers } from '../middleware/exceptions.ts';
+import { handleException, scopeHandlers, type HandlerTables } from '../middleware/exceptions.ts';
 import { Request } from '../requests.ts';
 import { PlainTextResponse, type Response } from '../responses.ts';
 import { WebSocket } from '../websockets.ts';
@@ -49,20 +49,56 @@ export type WebSocketEndpointLike = WebSocketHandler | EndpointClass | ASGIApp;
  * ```
  */
 export function requestResponse(fn: RequestHandler): ASGIFunction {
-  return async (scope, receive, send) => {
-    const tables = scopeHandlers(scope);
-    const request = new Request(scope, receive, send);
-    let started = false;
+  // Not `async`: an endpoint that returns its response synchronously, sent by a `send` that takes it
+  // at once, completes without a microtask (see `RESOLVED`); errors take the same path as before.
+  return (scope, receive, send) => {
+    let tables: HandlerTables;
+    let request: Request;
     try {
-      // The tracking `send` is an inline arrow: a named one costs a `defineProperty` per request under tsx.
-      await callASGI(await fn(request), scope, receive, (message: SendMessage) => {
-        if (message.type === 'http.response.start') started = true;
-        return send(message);
-      });
-    } catch (exc) {
-      await handleException(exc, tables, request, started, scope, receive, send);
+      tables = scopeHandlers(scope);
+      request = new Request(scope, receive, send);
+    } catch (error) {
+      return Promise.reject(error);
     }
+    let started = false;
+    // The tracking `send` is an inline arrow: a named one costs a `defineProperty` per request under tsx.
+    const tracked = (message: SendMessage) => {
+      if (message.type === 'http.response.start') started = true;
+      return send(message);
+    };
+    let sent: Promise<void>;
+    try {
+      const response = fn(request);
+      sent = isThenable(response)
+        ? sendLater(response, scope, receive, tracked)
+        : outcome(callASGI(response, scope, receive, tracked));
+    } catch (exc) {
+      return handleException(exc, tables, request, started, scope, receive, send);
+    }
+    if (sent === RESOLVED) return RESOLVED;
+    return sent.then(undefined, (exc: unknown) =>
+      handleException(exc, tables, request, started, scope, receive, send),
+    );
   };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as PromiseLike<unknown>).then === 'function'
+  );
+}
+
+/** Sends what an async endpoint resolves to. */
+async function sendLater(
+  response: PromiseLike<unknown>,
+  scope: Scope,
+  receive: Receive,
+  send: Send,
+): Promise<void> {
+  const sent = callASGI((await response) as ASGIApp, scope, receive, send);
+  if (sent !== RESOLVED) await sent;
 }
 
 /** Turns `(websocket) => Promise<void>` into an ASGI app, with the app's exception handlers. */
@@ -172,7 +208,20 @@ export class Route extends BaseRoute {
     return new URLPath(path, 'http');
   }
 
-  async handle(scope: Scope, receive: Receive, send: Send): Promise<void> {
+  handle(scope: Scope, receive: Receive, send: Send): Promise<void> {
+    // Not `async` on the common path: the endpoint's own promise (or `RESOLVED`) is the answer.
+    if (
+      (this.methods === null || scope.type !== 'http' || this.methods.has(scope.method)) &&
+      this.maxBodySize === null &&
+      scope[BODY_LIMIT_KEY] === undefined
+    ) {
+      return callApp(this.app, scope, receive, send);
+    }
+    return this.#handleChecked(scope, receive, send);
+  }
+
+  /** `handle` with a 405 to answer or a body limit to apply. */
+  async #handleChecked(scope: Scope, receive: Receive, send: Send): Promise<void> {
     if (this.methods && scope.type === 'http' && !this.methods.has(scope.method)) {
       const headers = { Allow: [...this.methods].join(', ') };
       if ('app' in scope) throw new HTTPException(405, { headers });

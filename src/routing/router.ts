@@ -3,7 +3,7 @@
  * extra trailing slash, and runs the lifespan (its own and its mounted apps').
  */
 import type { ASGIApp, ASGIFunction, LifespanScope, Receive, Scope, Send } from '../asgi.ts';
-import { toASGIFunction } from '../_utils.ts';
+import { outcome, toASGIFunction } from '../_utils.ts';
 import { URL, type URLPath } from '../datastructures.ts';
 import { HTTPException } from '../exceptions.ts';
 import { applyMiddleware, type Middleware } from '../middleware/index.ts';
@@ -69,7 +69,16 @@ export class Router {
   asgi = (scope: Scope, receive: Receive, send: Send): Promise<void> => this.#stack(scope, receive, send);
 
   /** The routing itself, inside any router middleware. */
-  async app(scope: Scope, receive: Receive, send: Send): Promise<void> {
+  app(scope: Scope, receive: Receive, send: Send): Promise<void> {
+    // Not `async`: the route's own promise (or `RESOLVED`) is the answer, without a wrapper around it.
+    try {
+      return this.#route(scope, receive, send);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #route(scope: Scope, receive: Receive, send: Send): Promise<void> {
     if (scope.type !== 'http' && scope.type !== 'websocket' && scope.type !== 'lifespan') {
       throw new Error(`Unsupported scope type: ${String((scope as { type: unknown }).type)}`);
     }
@@ -87,7 +96,7 @@ export class Router {
       if (match === Match.NONE) continue;
       if (match === Match.FULL) {
         Object.assign(scope, result[1]);
-        return route.handle(scope, receive, send);
+        return outcome(route.handle(scope, receive, send));
       }
       if (match === Match.PARTIAL && partial === null) {
         partial = route;
@@ -96,7 +105,7 @@ export class Router {
     }
     if (partial !== null) {
       Object.assign(scope, partialChild);
-      return partial.handle(scope, receive, send);
+      return outcome(partial.handle(scope, receive, send));
     }
 
     const path = routePath(scope);
@@ -108,7 +117,7 @@ export class Router {
         return new RedirectResponse(String(url)).asgi(scope, receive, send);
       }
     }
-    return this.defaultApp(scope, receive, send);
+    return outcome(this.defaultApp(scope, receive, send));
   }
 
   /** The default for a miss: 404 (an `HTTPException` inside an app, so handlers see it) or a close. */

@@ -4,6 +4,7 @@
  * public face.
  */
 import type { ASGIFunction, HTTPScope, Scope, Send } from '../asgi.ts';
+import { RESOLVED } from '../_utils.ts';
 import type { ExchangeHost } from './exchange.ts';
 import { HTTPExchange } from './http.ts';
 import type { LoopRef } from './loop.ts';
@@ -164,19 +165,22 @@ export class Bridge implements ExchangeHost {
 
   /** Runs the app for one exchange; whatever it does, the exchange is settled exactly once. */
   #run(scope: Scope, exchange: HTTPExchange | WebSocketExchange): void {
-    const done = (error: unknown) => {
-      exchange.settle(error);
-      this.options.onRequestDone?.();
-    };
     let result: Promise<void>;
     try {
       result = this.app(scope, exchange.receive, exchange.send as Send);
     } catch (error) {
-      return done(error);
+      return this.#done(exchange, error);
     }
+    // The app answered synchronously (see `RESOLVED`): settle now rather than a microtask later.
+    if (result === RESOLVED) return this.#done(exchange, undefined);
     result.then(
-      () => done(undefined),
-      (error: unknown) => done(error ?? new Error('ASGI app rejected without an error')),
+      () => this.#done(exchange, undefined),
+      (error: unknown) => this.#done(exchange, error ?? new Error('ASGI app rejected without an error')),
     );
+  }
+
+  #done(exchange: HTTPExchange | WebSocketExchange, error: unknown): void {
+    exchange.settle(error);
+    this.options.onRequestDone?.();
   }
 }

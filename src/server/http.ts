@@ -3,12 +3,12 @@
  * turns the app's response messages into synchronous native calls. Internal; created by `Bridge`.
  */
 import type { HTTPReceiveMessage, SendMessage } from '../asgi.ts';
+import { RESOLVED } from '../_utils.ts';
 import { RuntimeError, type ExchangeHost } from './exchange.ts';
 import { packHeaders } from './headers.ts';
 import type { NativeServer } from './native.ts';
 
 const EMPTY = new Uint8Array(0);
-const RESOLVED = Promise.resolve();
 const DISCONNECT: HTTPReceiveMessage = Object.freeze({ type: 'http.disconnect' }) as HTTPReceiveMessage;
 
 const enum Phase {
