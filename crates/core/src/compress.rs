@@ -173,9 +173,18 @@ pub(crate) async fn apply(
     mut res: Response<ResponseBody>,
     accept: Option<&HeaderValue>,
 ) -> Response<ResponseBody> {
-    let Some(hint) = res.headers_mut().remove(HINT_HEADER) else {
-        return res;
-    };
+    match res.headers_mut().remove(HINT_HEADER) {
+        None => res,
+        // Boxed: only hinted responses carry the compression future's state.
+        Some(hint) => Box::pin(apply_hint(res, hint, accept)).await,
+    }
+}
+
+async fn apply_hint(
+    res: Response<ResponseBody>,
+    hint: HeaderValue,
+    accept: Option<&HeaderValue>,
+) -> Response<ResponseBody> {
     let Some(hint) = parse_hint(hint.as_bytes()) else {
         return res;
     };

@@ -83,11 +83,12 @@ pub(crate) async fn serve<I>(
             let shared = shared.clone();
             let conn = conn.clone();
             let activity = activity.clone();
-            async move {
+            // Boxed: the request's future is large, and hyper moves what it is given.
+            Box::pin(async move {
                 activity.active.fetch_add(1, Ordering::AcqRel);
                 let _guard = ActiveGuard(&activity);
                 Ok::<_, Infallible>(handle(req, conn, &shared).await)
-            }
+            })
         })
     };
     // HTTP/1.1, and HTTP/2 for clients that open with its preface (h2c prior knowledge, or h2
@@ -202,7 +203,7 @@ async fn handle(
     conn: Arc<ConnInfo>,
     shared: &Shared,
 ) -> Response<ResponseBody> {
-    let started = Instant::now();
+    let started = shared.config.access_log.then(Instant::now);
     let upgrade = websocket::is_upgrade(req.method(), req.headers())
         .then(|| Handshake::start(&mut req, &shared.ws_settings()))
         .flatten();
@@ -250,7 +251,7 @@ async fn handle(
             .or_insert_with(|| server.clone());
     }
     if config.access_log {
-        log_access(&conn, &response, started);
+        log_access(&conn, &response, started.unwrap_or_else(Instant::now));
     }
     response
 }
@@ -402,7 +403,7 @@ async fn dispatch(
         (Ok(reply), ..) => {
             // A denied (or plain HTTP) answer to a handshake ends the exchange.
             exchanges.ws_forget(id);
-            compress::apply(build(reply).await, accept_encoding.as_ref()).await
+            compress::apply(build(reply), accept_encoding.as_ref()).await
         }
         // The application dropped the request without answering.
         (Err(_), ..) => plain(StatusCode::INTERNAL_SERVER_ERROR, false),
@@ -488,7 +489,7 @@ async fn pump(
     }
 }
 
-async fn build(reply: Reply) -> Response<ResponseBody> {
+fn build(reply: Reply) -> Response<ResponseBody> {
     let (status, headers, body) = match reply {
         Reply::Full {
             status,
