@@ -14,7 +14,13 @@ export interface RawHeaders {
 
 /** Bytes of a latin1 string (one byte per char, as the core wrote them). */
 export function latin1(s: string): Uint8Array {
-  return Buffer.from(s, 'latin1');
+  const n = s.length;
+  if (n > 64) return Buffer.from(s, 'latin1');
+  // Short strings (paths, most header lines) copied in JS: cheaper than Buffer.from's native write.
+  // The same pooled Buffer as Buffer.from would give.
+  const bytes = Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i++) bytes[i] = s.charCodeAt(i);
+  return bytes;
 }
 
 /** Appends the `[name, value]` pairs of `raw` to `into`. */
@@ -36,14 +42,19 @@ export function parseHeaders(raw: RawHeaders, into: RawHeader[]): void {
  * ordinary own property). Every trap fills first, then forwards.
  */
 export class LazyHeaders implements ProxyHandler<RawHeader[]> {
-  #raw: RawHeaders | null;
-  constructor(raw: RawHeaders) {
-    this.#raw = raw;
+  #strs: string | null;
+  readonly #at: number;
+  readonly #len: number;
+  /** Headers at `strs[at .. at + len]`. */
+  constructor(strs: string, at: number, len: number) {
+    this.#strs = strs;
+    this.#at = at;
+    this.#len = len;
   }
   #fill(target: RawHeader[]): RawHeader[] {
-    if (this.#raw) {
-      parseHeaders(this.#raw, target);
-      this.#raw = null;
+    if (this.#strs !== null) {
+      parseHeaders({ strs: this.#strs, at: this.#at, len: this.#len }, target);
+      this.#strs = null;
     }
     return target;
   }

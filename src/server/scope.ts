@@ -21,16 +21,33 @@ const WS_EXTENSIONS: Extensions = Object.freeze({
   'websocket.http.response': Object.freeze({}) as Record<string, never>,
 });
 
+/** The client, server and scheme of a connection. */
+interface Addresses {
+  client: [string, number] | null;
+  server: [string, number] | null;
+  scheme: string;
+}
+
 /**
- * The `\0`-separated parts of the `Request.addrs` span, in the order crates/node/src/encode.rs
- * writes them (an unknown address is two empty parts).
+ * Parses the `Request.addrs` span: client host, client port, server host, server port and scheme,
+ * `\0`-separated in the order crates/node/src/encode.rs writes them (an unknown address is two empty
+ * parts). Found with `indexOf` in the batch string: cheaper than slicing the span and splitting it.
  */
-const enum Addr {
-  clientHost,
-  clientPort,
-  serverHost,
-  serverPort,
-  scheme,
+function addresses(strs: string, at: number, len: number): Addresses {
+  const clientPort = strs.indexOf('\0', at) + 1;
+  const serverHost = strs.indexOf('\0', clientPort) + 1;
+  const serverPort = strs.indexOf('\0', serverHost) + 1;
+  const scheme = strs.indexOf('\0', serverPort) + 1;
+  return {
+    client: address(strs, at, clientPort, serverHost),
+    server: address(strs, serverHost, serverPort, scheme),
+    scheme: strs.slice(scheme, at + len),
+  };
+}
+
+/** `[host, port]` from the parts at `host` and `port` (each ends with `\0` before `end`), or `null`. */
+function address(strs: string, host: number, port: number, end: number): [string, number] | null {
+  return port - 1 > host ? [strs.slice(host, port - 1), Number(strs.slice(port, end - 1))] : null;
 }
 
 /** Percent-decodes a path as UTF-8, replacing invalid sequences instead of throwing. */
@@ -51,10 +68,6 @@ function decodePath(raw: string): string {
   }
 }
 
-function address(host: string, port: string): [string, number] | null {
-  return host ? [host, Number(port)] : null;
-}
-
 /** The scope of the HTTP request whose record starts at `meta[i]`; headers are parsed when first read. */
 export function httpScope(
   meta: Uint32Array,
@@ -67,27 +80,26 @@ export function httpScope(
   const methodAt = meta[i + Request.methodAt]!;
   const pathAt = meta[i + Request.pathAt]!;
   const queryAt = meta[i + Request.queryAt]!;
-  const addrsAt = meta[i + Request.addrsAt]!;
   const rawPath = strs.slice(pathAt, pathAt + meta[i + Request.pathLen]!);
   const query = strs.slice(queryAt, queryAt + meta[i + Request.queryLen]!);
-  const addrs = strs.slice(addrsAt, addrsAt + meta[i + Request.addrsLen]!).split('\0');
+  const addrs = addresses(strs, meta[i + Request.addrsAt]!, meta[i + Request.addrsLen]!);
   const path = decodePath(rawPath);
   return {
     type: 'http',
     asgi: ASGI_VERSIONS,
     http_version: VERSIONS[(flags >> RequestFlag.versionShift) & 3] ?? '1.1',
     method: strs.slice(methodAt, methodAt + meta[i + Request.methodLen]!),
-    scheme: addrs[Addr.scheme] || 'http',
+    scheme: addrs.scheme || 'http',
     path: rootPath ? rootPath + path : path,
     raw_path: latin1(rawPath),
     query_string: query ? latin1(query) : EMPTY,
     root_path: rootPath,
     headers: new Proxy(
       [],
-      new LazyHeaders({ strs, at: meta[i + Request.headersAt]!, len: meta[i + Request.headersLen]! }),
+      new LazyHeaders(strs, meta[i + Request.headersAt]!, meta[i + Request.headersLen]!),
     ),
-    client: address(addrs[Addr.clientHost]!, addrs[Addr.clientPort]!),
-    server: address(addrs[Addr.serverHost]!, addrs[Addr.serverPort]!),
+    client: addrs.client,
+    server: addrs.server,
     state: { ...state },
     extensions: EXTENSIONS,
   };
@@ -103,10 +115,9 @@ export function websocketScope(
 ): WebSocketScope {
   const pathAt = meta[i + Request.pathAt]!;
   const queryAt = meta[i + Request.queryAt]!;
-  const addrsAt = meta[i + Request.addrsAt]!;
   const rawPath = strs.slice(pathAt, pathAt + meta[i + Request.pathLen]!);
   const query = strs.slice(queryAt, queryAt + meta[i + Request.queryLen]!);
-  const addrs = strs.slice(addrsAt, addrsAt + meta[i + Request.addrsLen]!).split('\0');
+  const addrs = addresses(strs, meta[i + Request.addrsAt]!, meta[i + Request.addrsLen]!);
   const path = decodePath(rawPath);
   const headers: RawHeader[] = [];
   parseHeaders({ strs, at: meta[i + Request.headersAt]!, len: meta[i + Request.headersLen]! }, headers);
@@ -119,14 +130,14 @@ export function websocketScope(
     type: 'websocket',
     asgi: ASGI_VERSIONS,
     http_version: '1.1',
-    scheme: addrs[Addr.scheme] === 'https' ? 'wss' : 'ws',
+    scheme: addrs.scheme === 'https' ? 'wss' : 'ws',
     path: rootPath ? rootPath + path : path,
     raw_path: latin1(rawPath),
     query_string: query ? latin1(query) : EMPTY,
     root_path: rootPath,
     headers,
-    client: address(addrs[Addr.clientHost]!, addrs[Addr.clientPort]!),
-    server: address(addrs[Addr.serverHost]!, addrs[Addr.serverPort]!),
+    client: addrs.client,
+    server: addrs.server,
     subprotocols: offered,
     state: { ...state },
     extensions: WS_EXTENSIONS,
