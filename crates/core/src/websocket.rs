@@ -61,8 +61,8 @@ impl WsSettings {
             .with_utf8()
             .with_no_delay()
             // Idle sockets dominate memory; big frames grow the buffer and it shrinks back.
-            .with_read_buffer_capacity(8 * 1024)
-            .with_write_buffer_capacity(8 * 1024);
+            .with_read_buffer_capacity(1024)
+            .with_write_buffer_capacity(1024);
         if self.deflate {
             options.with_compression_level(DeflateOptions::low_latency().level)
         } else {
