@@ -96,7 +96,8 @@ impl WsShared {
 }
 
 struct Inner {
-    slots: Mutex<HashMap<u32, Slot>>,
+    /// Ids are sequential, so they are their own hash.
+    slots: Mutex<HashMap<u32, Slot, nohash_hasher::BuildNoHashHasher<u32>>>,
     next_id: AtomicU32,
     sink: Arc<dyn EventSink>,
 }
@@ -135,7 +136,7 @@ impl Exchanges {
     pub fn new(sink: Arc<dyn EventSink>) -> Self {
         Exchanges {
             inner: Arc::new(Inner {
-                slots: Mutex::new(HashMap::new()),
+                slots: Mutex::new(HashMap::default()),
                 next_id: AtomicU32::new(1),
                 sink,
             }),
