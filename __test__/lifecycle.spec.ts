@@ -62,3 +62,37 @@ test('a close that cuts an unfinished in-memory connection ends it and lets the 
   t.is(res.status, 0);
   t.is(res.stdout.trim(), 'ended');
 });
+
+test('worker threads serve on their own loop, and one that ends with its server open leaves cleanly', (t) => {
+  const worker = fileURLToPath(new URL('fixtures/serve-in-worker.mjs', import.meta.url));
+  const res = runScript(`
+    import { Worker } from 'node:worker_threads';
+    import { Starling, Route, PlainTextResponse, serve } from STARLING;
+    const ports = [];
+    for (const close of [true, false]) {
+      const worker = new Worker(${JSON.stringify(worker)}, { workerData: close });
+      const port = await new Promise((r) => worker.once('message', r));
+      console.log(await (await fetch('http://127.0.0.1:' + port + '/')).text());
+      worker.postMessage('stop');
+      console.log('worker exit', await new Promise((r) => worker.once('exit', r)));
+      ports.push(port);
+    }
+    // The worker that never closed its server released its port with its runtime.
+    console.log(await fetch('http://127.0.0.1:' + ports[1] + '/').then(() => 'served', () => 'refused'));
+    const main = await serve(new Starling({ routes: [new Route('/', () => new PlainTextResponse('main'))] }), {
+      port: 0,
+      accessLog: false,
+    });
+    console.log(await (await fetch(main.url + '/')).text());
+    await main.close();
+  `);
+  t.is(res.status, 0);
+  t.deepEqual(res.stdout.trim().split('\n'), [
+    'worker',
+    'worker exit 0',
+    'worker',
+    'worker exit 0',
+    'refused',
+    'main',
+  ]);
+});

@@ -45,14 +45,18 @@ impl Ready {
     }
 }
 
-/// One per JS thread, alive as long as it.
+/// One per JS thread. Its runtime is shut down, and its libuv handles closed, when the thread's
+/// environment is torn down (a worker thread ending, or the process exiting).
 pub struct Driver {
-    pub rt: Runtime,
+    /// Taken out while a tick runs it, and for good at teardown.
+    rt: Cell<Option<Runtime>>,
+    handle: tokio::runtime::Handle,
     pub env: sys::napi_env,
     async_context: sys::napi_async_context,
     pub ready: Arc<Ready>,
     timer: uv::Timer,
     timer_on: Cell<bool>,
+    poll: Option<uv::Poll>,
     /// The runtime's descriptor could not be watched: the timer polls at a fine grain.
     polling: bool,
 }
@@ -75,6 +79,19 @@ impl Driver {
         }
         let driver: &'static Driver = Box::leak(Box::new(Driver::new(env)?));
         DRIVER.with(|d| d.set(Some(driver)));
+        let mut hook = std::ptr::null_mut();
+        // SAFETY: `env` is live; the hook runs on this thread when the environment is torn down.
+        check(
+            unsafe {
+                sys::napi_add_async_cleanup_hook(
+                    env,
+                    Some(teardown),
+                    std::ptr::null_mut(),
+                    &mut hook,
+                )
+            },
+            "napi_add_async_cleanup_hook",
+        )?;
         Ok(driver)
     }
 
@@ -109,12 +126,9 @@ impl Driver {
             }
             _ => None,
         };
-        let polling = match ours {
-            Some(fd) => {
-                uv::watch(event_loop, fd, on_wake)?;
-                false
-            }
-            None => true,
+        let poll = match ours {
+            Some(fd) => Some(uv::Poll::start(event_loop, fd, on_wake)?),
+            None => None,
         };
         let timer = uv::Timer::new(event_loop, on_wake)?;
         let ready = Arc::new(Ready {
@@ -124,13 +138,15 @@ impl Driver {
         let async_context = new_async_context(env)?;
         starling_core::cork_writes();
         Ok(Driver {
-            rt,
+            handle: rt.handle().clone(),
+            rt: Cell::new(Some(rt)),
             env,
             async_context,
             ready,
             timer,
             timer_on: Cell::new(false),
-            polling,
+            polling: poll.is_none(),
+            poll,
         })
     }
 
@@ -139,7 +155,12 @@ impl Driver {
         if IN_TICK.with(|t| t.replace(true)) {
             return;
         }
-        let busy = self.rt.block_on(self.passes());
+        let Some(rt) = self.rt.take() else {
+            IN_TICK.with(|t| t.set(false));
+            return;
+        };
+        let busy = rt.block_on(self.passes());
+        self.rt.set(Some(rt));
         // What the connections wrote during the tick leaves now, one write per connection. Outside
         // `block_on`, so tokio's cooperative budget (128 polls) cannot stall the 129th socket.
         starling_core::flush_corked();
@@ -181,7 +202,7 @@ impl Driver {
 
     /// The runtime's timers need a wake-up only while it has tasks.
     fn arm_timer(&self) {
-        let want = self.rt.metrics().num_alive_tasks() > 0;
+        let want = self.handle.metrics().num_alive_tasks() > 0;
         if want != self.timer_on.get() {
             self.timer_on.set(want);
             if want {
@@ -198,7 +219,7 @@ impl Driver {
 
     /// Spawns onto the runtime from outside it (a JS call); the tick that runs it is arranged.
     pub fn enter(&self) -> tokio::runtime::EnterGuard<'_> {
-        let guard = self.rt.enter();
+        let guard = self.handle.enter();
         self.arm_timer_soon();
         guard
     }
@@ -207,6 +228,47 @@ impl Driver {
         if !IN_TICK.with(Cell::get) {
             self.ready.wake.send();
         }
+    }
+}
+
+thread_local! {
+    /// The cleanup hook to remove, and how many handles are still closing.
+    static TEARDOWN: Cell<(sys::napi_async_cleanup_hook_handle, usize)> =
+        const { Cell::new((std::ptr::null_mut(), 0)) };
+}
+
+/// The environment ends: stop the runtime (its tasks and sockets are dropped) and close the
+/// handles; Node waits for the hook to be removed before it closes the loop.
+unsafe extern "C" fn teardown(
+    hook: sys::napi_async_cleanup_hook_handle,
+    _arg: *mut std::ffi::c_void,
+) {
+    let Some(driver) = Driver::current() else {
+        // SAFETY: the handle Node just gave us.
+        unsafe { sys::napi_remove_async_cleanup_hook(hook) };
+        return;
+    };
+    DRIVER.with(|d| d.set(None));
+    if let Some(rt) = driver.rt.take() {
+        rt.shutdown_background();
+    }
+    use uv::Handle;
+    let mut handles: Vec<&dyn Handle> = vec![&driver.timer, &driver.ready.wake];
+    if let Some(poll) = &driver.poll {
+        handles.push(poll);
+    }
+    TEARDOWN.with(|t| t.set((hook, handles.len())));
+    for handle in handles {
+        handle.close(on_closed);
+    }
+}
+
+fn on_closed() {
+    let (hook, left) = TEARDOWN.with(Cell::get);
+    TEARDOWN.with(|t| t.set((hook, left - 1)));
+    if left == 1 {
+        // SAFETY: the hook registered by `Driver::get`, removed once, on its thread.
+        unsafe { sys::napi_remove_async_cleanup_hook(hook) };
     }
 }
 

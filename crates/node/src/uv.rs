@@ -19,6 +19,7 @@ extern "C" {
     fn uv_async_init(event_loop: *mut uv_loop_s, handle: *mut uv_handle, cb: Callback) -> c_int;
     fn uv_async_send(handle: *mut uv_handle) -> c_int;
     fn uv_unref(handle: *mut uv_handle);
+    fn uv_close(handle: *mut uv_handle, cb: Option<Callback>);
 }
 
 // `uv_handle_type` values (uv.h: UV_HANDLE_TYPE_MAP order, after UV_UNKNOWN_HANDLE = 0).
@@ -27,8 +28,9 @@ const UV_POLL: c_int = 8;
 const UV_TIMER: c_int = 13;
 const UV_READABLE: c_int = 1;
 
-/// A handle allocated for libuv and never freed: the driver that owns it lives as long as its
-/// thread's event loop. Every handle is unref'd, so none of them keeps the loop alive.
+/// A handle allocated for libuv. Its memory is never freed (a few hundred bytes per JS thread that
+/// ever served): libuv may touch a handle until its close callback, and the loop is ending then
+/// anyway. Every handle is unref'd, so none of them keeps the loop alive.
 fn alloc(kind: c_int) -> *mut uv_handle {
     // SAFETY: a pure size query.
     let size = unsafe { uv_handle_size(kind) };
@@ -47,9 +49,11 @@ fn check(what: &str, code: c_int) -> napi::Result<()> {
     }
 }
 
-/// Calls `cb` whenever `fd` is readable (level-triggered), for the life of the loop.
-pub fn watch(event_loop: *mut uv_loop_s, fd: c_int, cb: fn()) -> napi::Result<()> {
-    {
+/// Calls `cb` whenever a file descriptor is readable (level-triggered).
+pub struct Poll(*mut uv_handle);
+
+impl Poll {
+    pub fn start(event_loop: *mut uv_loop_s, fd: c_int, cb: fn()) -> napi::Result<Poll> {
         let handle = alloc(UV_POLL);
         // SAFETY: `handle` is a fresh allocation of the right size; the loop is Node's live loop.
         unsafe {
@@ -58,7 +62,7 @@ pub fn watch(event_loop: *mut uv_loop_s, fd: c_int, cb: fn()) -> napi::Result<()
             check("poll_start", uv_poll_start(handle, UV_READABLE, on_poll))?;
             uv_unref(handle);
         }
-        Ok(())
+        Ok(Poll(handle))
     }
 }
 
@@ -111,6 +115,42 @@ impl Async {
         // SAFETY: see the `Send` impl.
         unsafe { uv_async_send(self.0) };
     }
+}
+
+/// Handles the driver closes when its environment is torn down.
+pub trait Handle {
+    fn raw(&self) -> *mut uv_handle;
+
+    /// Closes the handle; `closed` runs on the loop once libuv is done with it.
+    fn close(&self, closed: fn()) {
+        // SAFETY: an initialised handle of this thread's loop, closed once (the driver's teardown).
+        unsafe {
+            set_callback(self.raw(), closed);
+            uv_close(self.raw(), Some(on_closed));
+        }
+    }
+}
+
+impl Handle for Poll {
+    fn raw(&self) -> *mut uv_handle {
+        self.0
+    }
+}
+
+impl Handle for Timer {
+    fn raw(&self) -> *mut uv_handle {
+        self.0
+    }
+}
+
+impl Handle for Async {
+    fn raw(&self) -> *mut uv_handle {
+        self.0
+    }
+}
+
+unsafe extern "C" fn on_closed(handle: *mut uv_handle) {
+    unsafe { callback(handle)() }
 }
 
 // The callback is kept in the handle's `data` field, the first word of every uv handle.
