@@ -5,7 +5,7 @@ use starling_core::Event;
 use std::io::Write;
 
 use crate::lane::LaneEvent;
-use crate::latin1::Latin1;
+use crate::strings::Latin1;
 use crate::wire::{self, flags, kind};
 
 /// The arguments of one JS call: the `Uint32Array` of records, the latin1 strings, the bytes.

@@ -8,9 +8,9 @@
 mod driver;
 mod encode;
 mod lane;
-mod latin1;
 mod options;
 mod server;
+mod strings;
 mod uv;
 mod wire;
 

@@ -12,8 +12,8 @@ use tokio::sync::mpsc;
 
 use crate::driver::Driver;
 use crate::lane::{Lane, LaneEvent, LaneSink};
-use crate::latin1::to_latin1_bytes;
 use crate::options::ServerOptions;
+use crate::strings::{HeaderText, Utf8Text};
 
 /// Writers of the open in-memory connections: `Some(bytes)` to write, `None` to end.
 type MemoryConnections =
@@ -31,8 +31,8 @@ pub struct NativeServer {
     config: Option<Config>,
 }
 
-fn headers(block: Option<String>) -> HeaderBlock {
-    HeaderBlock(block.map(to_latin1_bytes).unwrap_or_default())
+fn headers(block: Option<HeaderText>) -> HeaderBlock {
+    HeaderBlock(block.map(|h| h.0).unwrap_or_default())
 }
 
 #[napi]
@@ -87,12 +87,15 @@ impl NativeServer {
         &self,
         id: u32,
         status: u32,
-        header_block: Option<String>,
-        body: String,
+        header_block: Option<HeaderText>,
+        body: Utf8Text,
     ) -> Result<bool> {
-        Ok(self
-            .ex()?
-            .respond(id, status as u16, headers(header_block), Bytes::from(body)))
+        Ok(self.ex()?.respond(
+            id,
+            status as u16,
+            headers(header_block),
+            Bytes::from(body.0),
+        ))
     }
 
     /// Start + body + end in one call, with a bytes body.
@@ -101,7 +104,7 @@ impl NativeServer {
         &self,
         id: u32,
         status: u32,
-        header_block: Option<String>,
+        header_block: Option<HeaderText>,
         body: &[u8],
     ) -> Result<bool> {
         Ok(self.ex()?.respond(
@@ -124,7 +127,7 @@ impl NativeServer {
         &self,
         id: u32,
         status: u32,
-        header_block: Option<String>,
+        header_block: Option<HeaderText>,
         path: String,
     ) -> Result<bool> {
         Ok(self
@@ -134,7 +137,7 @@ impl NativeServer {
 
     /// Starts a streamed response.
     #[napi]
-    pub fn start(&self, id: u32, status: u32, header_block: Option<String>) -> Result<bool> {
+    pub fn start(&self, id: u32, status: u32, header_block: Option<HeaderText>) -> Result<bool> {
         Ok(self.ex()?.start(id, status as u16, headers(header_block)))
     }
 
@@ -146,8 +149,8 @@ impl NativeServer {
 
     /// Writes a string chunk (UTF-8): same answers as `write`.
     #[napi]
-    pub fn write_text(&self, id: u32, chunk: String) -> Result<i32> {
-        Ok(outcome(self.ex()?.write(id, Bytes::from(chunk))))
+    pub fn write_text(&self, id: u32, chunk: Utf8Text) -> Result<i32> {
+        Ok(outcome(self.ex()?.write(id, Bytes::from(chunk.0))))
     }
 
     /// Ends a streamed response.
@@ -174,15 +177,15 @@ impl NativeServer {
         &self,
         id: u32,
         subprotocol: Option<String>,
-        header_block: Option<String>,
+        header_block: Option<HeaderText>,
     ) -> Result<bool> {
         Ok(self.ex()?.ws_accept(id, subprotocol, headers(header_block)))
     }
 
     /// Sends a text message: 1 = send more, 0 = wait for a drain event, -1 = closed.
     #[napi]
-    pub fn ws_send_text(&self, id: u32, text: String) -> Result<i32> {
-        Ok(outcome(self.ex()?.ws_send(id, Bytes::from(text), true)))
+    pub fn ws_send_text(&self, id: u32, text: Utf8Text) -> Result<i32> {
+        Ok(outcome(self.ex()?.ws_send(id, Bytes::from(text.0), true)))
     }
 
     /// Sends a binary message: same answers as `wsSendText`.
