@@ -300,7 +300,7 @@ async fn dispatch(
     declared: Option<u64>,
     conn: Arc<ConnInfo>,
     shared: &Shared,
-    upgrade: Option<Handshake>,
+    upgrade: Option<Box<Handshake>>,
 ) -> Response<ResponseBody> {
     let config = &shared.config;
     let log_head = config.access_log.then(|| LogHead::of(&parts));

@@ -78,15 +78,16 @@ pub(crate) struct Handshake {
 }
 
 impl Handshake {
-    /// Validates the handshake and negotiates extensions; `None` if it is not a valid one.
-    pub(crate) fn start<B>(req: &mut Request<B>, settings: &WsSettings) -> Option<Handshake> {
+    /// Validates the handshake and negotiates extensions; `None` if it is not a valid one. Boxed:
+    /// it waits across the app's answer, and plain requests should not carry its size.
+    pub(crate) fn start<B>(req: &mut Request<B>, settings: &WsSettings) -> Option<Box<Handshake>> {
         let (response, upgrade) = WebSocket::upgrade_with_options(req, settings.options()).ok()?;
-        Some(Handshake { response, upgrade })
+        Some(Box::new(Handshake { response, upgrade }))
     }
 
     /// The 101 answer, with the app's subprotocol and headers.
     pub(crate) fn accept(
-        self,
+        self: Box<Self>,
         subprotocol: Option<&str>,
         headers: HeaderBlock,
     ) -> (Response<ResponseBody>, UpgradeFut) {
