@@ -201,6 +201,51 @@ test('an oversized request head gets 431', async (t) => {
   });
 });
 
+test('a 1 MiB head and a 1 MiB body still sending get their 431 and 413 and a clean close, not a reset', async (t) => {
+  // The server answers while the client is still writing. Closing then, with unread input, makes
+  // the kernel reset the connection (and a client that reads late loses the answer); the core
+  // drains what follows its answer instead (a lingering close), so the client sees a FIN.
+  const send = async (port: number, head: string, body: Buffer) => {
+    const socket = await connect(port);
+    let reply = '';
+    let reset = false;
+    socket.on('data', (d) => (reply += d.toString('latin1')));
+    socket.on('error', () => (reset = true));
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.write(head);
+    for (let sent = 0; sent < body.length && !socket.destroyed; sent += 64 * 1024) {
+      socket.write(body.subarray(sent, sent + 64 * 1024));
+      await sleep(5);
+    }
+    socket.end();
+    await Promise.race([closed, sleep(5000)]);
+    socket.destroy();
+    return { status: reply.slice(0, 12), reset };
+  };
+  await withServer(echo, { maxBodySize: 1000 }, async (server) => {
+    const big = Buffer.alloc(1 << 20, 'a');
+    t.deepEqual(
+      await send(
+        server.port,
+        'GET / HTTP/1.1\r\nHost: x\r\nX-Big: ',
+        Buffer.concat([big, Buffer.from('\r\n\r\n')]),
+      ),
+      {
+        status: 'HTTP/1.1 431',
+        reset: false,
+      },
+    );
+    t.deepEqual(
+      await send(server.port, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n\r\n', big),
+      {
+        status: 'HTTP/1.1 413',
+        reset: false,
+      },
+    );
+    t.is((await fetch(server.url)).status, 200);
+  });
+});
+
 test('bodies over maxBodySize get 413, declared or streamed', async (t) => {
   await withServer(echo, { maxBodySize: 1000 }, async (server) => {
     const declared = await exchange(

@@ -9,7 +9,7 @@ use hyper::body::{Body, Incoming};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use parking_lot::Mutex;
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -51,6 +51,8 @@ impl Shared {
 struct Activity {
     active: AtomicUsize,
     last: Mutex<Instant>,
+    /// The core refused a request and closes: let the client finish sending first (see `linger`).
+    refused: AtomicBool,
 }
 
 struct ActiveGuard<'a>(&'a Activity);
@@ -75,6 +77,7 @@ pub(crate) async fn serve<I>(
     let activity = Arc::new(Activity {
         active: AtomicUsize::new(0),
         last: Mutex::new(Instant::now()),
+        refused: AtomicBool::new(false),
     });
     let service = {
         let activity = activity.clone();
@@ -87,7 +90,16 @@ pub(crate) async fn serve<I>(
             Box::pin(async move {
                 activity.active.fetch_add(1, Ordering::AcqRel);
                 let _guard = ActiveGuard(&activity);
-                Ok::<_, Infallible>(handle(req, conn, &shared).await)
+                let response = handle(req, conn, &shared).await;
+                if response.status().is_client_error()
+                    && response
+                        .headers()
+                        .get(CONNECTION)
+                        .is_some_and(|v| v == "close")
+                {
+                    activity.refused.store(true, Ordering::Release);
+                }
+                Ok::<_, Infallible>(response)
             })
         })
     };
@@ -108,6 +120,7 @@ pub(crate) async fn serve<I>(
         .timer(TokioTimer::new())
         .max_header_list_size(shared.config.max_header_size.min(u32::MAX as usize) as u32);
     let io = Corked::new(io);
+    let socket = io.clone();
     let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
     tokio::pin!(connection);
 
@@ -124,7 +137,14 @@ pub(crate) async fn serve<I>(
         loop {
             tokio::select! {
                 biased;
-                result = connection.as_mut() => return finished(result),
+                result = connection.as_mut() => {
+                    // hyper answered a malformed or oversized head itself (400, 431), or the core
+                    // refused the request (413, 400): the client may still be sending.
+                    if result.is_err() || activity.refused.load(Ordering::Acquire) {
+                        socket.linger().await;
+                    }
+                    return finished(result);
+                }
                 _ = idle.as_mut() => {
                     let last = *activity.last.lock();
                     if activity.active.load(Ordering::Acquire) == 0 && last.elapsed() >= keep_alive {

@@ -63,10 +63,23 @@ struct State<I> {
     error: Option<io::Error>,
 }
 
-/// A connection's stream with corked writes.
+/// A connection's stream with corked writes. The connection task keeps a clone to linger on it
+/// after hyper is done.
 pub(crate) struct Corked<I> {
     state: Arc<Mutex<State<I>>>,
 }
+
+impl<I> Clone for Corked<I> {
+    fn clone(&self) -> Self {
+        Corked {
+            state: self.state.clone(),
+        }
+    }
+}
+
+/// How long, and how much, a closing connection keeps reading what its client still sends.
+const LINGER_FOR: std::time::Duration = std::time::Duration::from_secs(2);
+const LINGER_BYTES: usize = 4 * 1024 * 1024;
 
 impl<I: AsyncWrite + Unpin> State<I> {
     /// Writes pending bytes until none are left or the socket is full.
@@ -154,6 +167,35 @@ impl<I: AsyncWrite + Unpin + Send + 'static> Corked<I> {
                 error: None,
             })),
         }
+    }
+
+    /// Closes the way nginx's lingering close does: write what is pending, shut the write side,
+    /// then read and discard what the client still sends (bounded in time and bytes), so that the
+    /// kernel does not answer its late bytes with a reset that destroys the answer unread.
+    pub(crate) async fn linger(&self)
+    where
+        I: AsyncRead,
+    {
+        let shut = std::future::poll_fn(|cx| {
+            let mut state = self.state.lock();
+            std::task::ready!(state.drain(cx))?;
+            Pin::new(&mut state.io).poll_shutdown(cx)
+        });
+        // hyper may have shut the write side already; a second shutdown failing changes nothing.
+        let _ = shut.await;
+        let mut discarded = 0;
+        let mut scratch = [0u8; 8192];
+        let drain = std::future::poll_fn(|cx| loop {
+            let mut buf = ReadBuf::new(&mut scratch);
+            let mut state = self.state.lock();
+            match std::task::ready!(Pin::new(&mut state.io).poll_read(cx, &mut buf)) {
+                Ok(()) if !buf.filled().is_empty() && discarded < LINGER_BYTES => {
+                    discarded += buf.filled().len();
+                }
+                _ => return Poll::Ready(()),
+            }
+        });
+        let _ = tokio::time::timeout(LINGER_FOR, drain).await;
     }
 
     fn gather(&self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
