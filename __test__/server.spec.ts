@@ -246,6 +246,15 @@ test('a 1 MiB head and a 1 MiB body still sending get their 431 and 413 and a cl
   });
 });
 
+test('an HTTP/1.1 request without a Host header, or with two, gets 400; HTTP/1.0 needs none', async (t) => {
+  await withServer(text('fine'), {}, async (server) => {
+    t.regex(await exchange(server.port, 'GET / HTTP/1.1\r\n\r\n'), /^HTTP\/1\.1 400/);
+    t.regex(await exchange(server.port, 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n'), /^HTTP\/1\.1 400/);
+    t.regex(await exchange(server.port, 'GET / HTTP/1.0\r\n\r\n'), /^HTTP\/1\.[01] 200/);
+    t.is(await (await fetch(server.url)).text(), 'fine');
+  });
+});
+
 test('bodies over maxBodySize get 413, declared or streamed', async (t) => {
   await withServer(echo, { maxBodySize: 1000 }, async (server) => {
     const declared = await exchange(

@@ -1,7 +1,7 @@
 //! One connection: hyper's HTTP/1.1 state machine, the request service, and the keep-alive timer.
 use bytes::Bytes;
 use http::header::{
-    HeaderValue, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, SERVER, TRANSFER_ENCODING,
+    HeaderValue, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST, SERVER, TRANSFER_ENCODING,
 };
 use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
@@ -241,6 +241,11 @@ async fn handle(
         && parts.headers.contains_key(CONTENT_LENGTH)
     {
         // Both framings at once is how requests get smuggled past proxies: refuse outright.
+        plain(StatusCode::BAD_REQUEST, true)
+    } else if parts.version == http::Version::HTTP_11
+        && parts.headers.get_all(HOST).iter().count() != 1
+    {
+        // RFC 9112 §3.2: an HTTP/1.1 request carries exactly one Host.
         plain(StatusCode::BAD_REQUEST, true)
     } else {
         let declared = parts
