@@ -37,6 +37,8 @@ export interface CompiledPath {
   convertors: Record<string, Convertor>;
   /** The literal text before the first parameter, which every match starts with (checked before the regex). */
   prefix?: string;
+  /** The whole path, when it has no parameters (and is not a host pattern): compared instead of the regex. */
+  literal?: string;
 }
 
 const PARAM = /\{([a-zA-Z_][a-zA-Z0-9_]*)(?::([a-zA-Z_][a-zA-Z0-9_]*))?\}/g;
@@ -83,11 +85,13 @@ export function compilePath(path: string): CompiledPath {
   format += rest;
   // Host patterns match case-insensitively, so their prefix is no cheap filter: leave it empty.
   prefix = isHost ? '' : (prefix ?? rest);
-  return { regex: new RegExp(regex, isHost ? 'i' : ''), format, convertors, prefix };
+  const literal = isHost || index > 0 ? undefined : path;
+  return { regex: new RegExp(regex, isHost ? 'i' : ''), format, convertors, prefix, literal };
 }
 
 /** Runs the regex once and converts the parameters (a fresh object), or `null` on a miss. */
 export function matchPath(compiled: CompiledPath, value: string): Record<string, unknown> | null {
+  if (compiled.literal !== undefined) return value === compiled.literal ? {} : null;
   // Most routes of a table differ in their leading literal: a string compare rejects them cheaply.
   if (compiled.prefix && !value.startsWith(compiled.prefix)) return null;
   const match = compiled.regex.exec(value);
