@@ -18,9 +18,12 @@
 // disturbs less than wall time does.
 // `BENCH_CASE=plaintext node --cpu-prof --import tsx bench/framework.bench.ts` profiles one case.
 // Env: ROUNDS (7), ITERATIONS (200000), BATCH (requests per event batch, 1), JSON=1 (machine output),
-// BENCH_FROM=src (the TypeScript sources under tsx instead of dist/; `npm run build:ts` refreshes dist).
+// BENCH_FROM=src (the TypeScript sources under tsx instead of dist/; `npm run build:ts` refreshes dist),
+// or BENCH_FROM=<directory>: another build to compare run after run, inside this package so that its
+// .js files load as ESM (`npx tsc -p tsconfig.build.json --outDir bench/out/a`; bench/out is ignored).
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ASGIApp, ASGIFunction, Receive, Scope, Send } from '../src/asgi.ts';
 import type { CallNext, Middleware as MiddlewareT, Request } from '../src/index.ts';
 import type { NativeServer } from '../src/server/native.ts';
@@ -28,7 +31,8 @@ import { Kind, Request as Rec, RequestFlag } from '../src/server/wire.ts';
 
 // The compiled package by default, as production runs it (tsx's `keepNames` adds a `__name` call for
 // every arrow-function field built per request, which tsc's output does not have).
-const FROM = process.env.BENCH_FROM === 'src' ? '../src/' : '../dist/';
+const from = process.env.BENCH_FROM;
+const FROM = from === 'src' ? '../src/' : from ? pathToFileURL(resolve(from)).href + '/' : '../dist/';
 const load = <T>(module: string): Promise<T> =>
   import(FROM + module + (FROM === '../src/' ? '.ts' : '.js')) as Promise<T>;
 const { BaseHTTPMiddleware, JSONResponse, Middleware, PlainTextResponse, Route, Starling } =
