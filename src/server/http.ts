@@ -60,6 +60,7 @@ export class HTTPExchange {
   };
 
   #releaseWaiters(): void {
+    if (this.waiters.length === 0) return;
     for (const waiter of this.waiters.splice(0)) waiter(DISCONNECT);
   }
 
@@ -164,8 +165,8 @@ export class HTTPExchange {
   /** The app returned or threw: make sure the client gets an answer either way. */
   settle(error: unknown): void {
     if (this.phase === Phase.Done || this.disconnected) {
+      // Already forgotten: by `complete()` (which set `Done`) or by `onDisconnect()`.
       this.phase = Phase.Done;
-      this.host.forget(this.id);
       if (error !== undefined) this.host.onError(error);
       return;
     }

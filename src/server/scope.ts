@@ -47,7 +47,11 @@ function addresses(strs: string, at: number, len: number): Addresses {
 
 /** `[host, port]` from the parts at `host` and `port` (each ends with `\0` before `end`), or `null`. */
 function address(strs: string, host: number, port: number, end: number): [string, number] | null {
-  return port - 1 > host ? [strs.slice(host, port - 1), Number(strs.slice(port, end - 1))] : null;
+  if (port - 1 === host) return null;
+  // The core writes the port in decimal digits: read them without making a string.
+  let number = 0;
+  for (let i = port; i < end - 1; i++) number = number * 10 + strs.charCodeAt(i) - 48;
+  return [strs.slice(host, port - 1), number];
 }
 
 /** Percent-decodes a path as UTF-8, replacing invalid sequences instead of throwing. */
