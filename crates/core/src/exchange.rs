@@ -7,19 +7,15 @@ use http::StatusCode;
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::body::Chunk;
 use crate::event::{Event, EventSink};
 use crate::headers::HeaderBlock;
+use crate::watermark::Watermark;
 use crate::websocket::WsOut;
-
-/// A streamed response pauses the application above this many buffered bytes...
-const HIGH_WATER: usize = 256 * 1024;
-/// ...and resumes it below this many.
-pub(crate) const LOW_WATER: usize = 64 * 1024;
 
 /// What the application answered.
 pub(crate) enum Reply {
@@ -73,25 +69,18 @@ pub(crate) struct WsHandle {
 
 /// Send-side flow control of a WebSocket, shared by the app and the session task.
 pub(crate) struct WsShared {
-    id: u32,
-    buffered: AtomicUsize,
-    want_drain: AtomicBool,
+    watermark: Watermark,
 }
 
 impl WsShared {
     pub(crate) fn new(id: u32) -> Arc<WsShared> {
         Arc::new(WsShared {
-            id,
-            buffered: AtomicUsize::new(0),
-            want_drain: AtomicBool::new(false),
+            watermark: Watermark::new(id),
         })
     }
 
     pub(crate) fn sent(&self, n: usize, exchanges: &Exchanges) {
-        let left = self.buffered.fetch_sub(n, Ordering::AcqRel) - n;
-        if left < LOW_WATER && self.want_drain.swap(false, Ordering::AcqRel) {
-            exchanges.inner.sink.push(Event::Drain { id: self.id });
-        }
+        self.watermark.taken(n, exchanges.inner.sink.as_ref());
     }
 }
 
@@ -111,18 +100,14 @@ pub struct Exchanges {
 /// Flow-control state shared by a streamed response's writer (the app) and its body (hyper).
 pub(crate) struct StreamShared {
     id: u32,
-    buffered: AtomicUsize,
-    want_drain: AtomicBool,
+    watermark: Watermark,
     closed: AtomicBool,
     exchanges: Exchanges,
 }
 
 impl StreamShared {
     pub(crate) fn consumed(&self, n: usize) {
-        let left = self.buffered.fetch_sub(n, Ordering::AcqRel) - n;
-        if left < LOW_WATER && self.want_drain.swap(false, Ordering::AcqRel) {
-            self.exchanges.inner.sink.push(Event::Drain { id: self.id });
-        }
+        self.watermark.taken(n, self.exchanges.inner.sink.as_ref());
     }
 
     pub(crate) fn body_dropped(&self) {
@@ -209,20 +194,12 @@ impl Exchanges {
         } else {
             WsOut::Binary(data)
         };
-        let total = ws.shared.buffered.fetch_add(len, Ordering::AcqRel) + len;
-        if ws.commands.send(message).is_err() {
-            return WriteOutcome::Closed;
+        // Counted before it is queued, so the session can never take more than was added.
+        let outcome = ws.shared.watermark.added(len);
+        match ws.commands.send(message) {
+            Ok(()) => outcome,
+            Err(_) => WriteOutcome::Closed,
         }
-        if total < HIGH_WATER {
-            return WriteOutcome::Ready;
-        }
-        ws.shared.want_drain.store(true, Ordering::Release);
-        if ws.shared.buffered.load(Ordering::Acquire) < LOW_WATER
-            && ws.shared.want_drain.swap(false, Ordering::AcqRel)
-        {
-            return WriteOutcome::Ready;
-        }
-        WriteOutcome::Full
     }
 
     /// Starts the close handshake of an accepted WebSocket.
@@ -321,8 +298,7 @@ impl Exchanges {
         let (tx, rx) = mpsc::unbounded_channel();
         let shared = Arc::new(StreamShared {
             id,
-            buffered: AtomicUsize::new(0),
-            want_drain: AtomicBool::new(false),
+            watermark: Watermark::new(id),
             closed: AtomicBool::new(false),
             exchanges: self.clone(),
         });
@@ -347,23 +323,11 @@ impl Exchanges {
         if shared.closed.load(Ordering::Acquire) {
             return WriteOutcome::Closed;
         }
-        let len = chunk.len();
-        let total = shared.buffered.fetch_add(len, Ordering::AcqRel) + len;
-        if tx.send(Chunk::Data(chunk)).is_err() {
-            return WriteOutcome::Closed;
+        let outcome = shared.watermark.added(chunk.len());
+        match tx.send(Chunk::Data(chunk)) {
+            Ok(()) => outcome,
+            Err(_) => WriteOutcome::Closed,
         }
-        if total < HIGH_WATER {
-            return WriteOutcome::Ready;
-        }
-        shared.want_drain.store(true, Ordering::Release);
-        // The body may have drained between the add and the store; whoever clears the flag
-        // first owns the wake-up, so exactly one of "Ready" or a Drain event happens.
-        if shared.buffered.load(Ordering::Acquire) < LOW_WATER
-            && shared.want_drain.swap(false, Ordering::AcqRel)
-        {
-            return WriteOutcome::Ready;
-        }
-        WriteOutcome::Full
     }
 
     /// Ends a streamed response, optionally with a last chunk. False if the id is gone.
@@ -373,7 +337,7 @@ impl Exchanges {
             return false;
         };
         if let Some(bytes) = last.filter(|b| !b.is_empty()) {
-            shared.buffered.fetch_add(bytes.len(), Ordering::AcqRel);
+            shared.watermark.add_silently(bytes.len());
             let _ = tx.send(Chunk::Data(bytes));
         }
         true

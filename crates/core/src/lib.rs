@@ -20,6 +20,7 @@ mod server;
 mod statics;
 mod task;
 mod tls;
+mod watermark;
 mod websocket;
 
 pub use body::ResponseBody;
