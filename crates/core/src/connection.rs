@@ -319,6 +319,8 @@ impl LogHead {
     }
 }
 
+/// Hands one request to the application and turns its reply into the response, in steps: read a
+/// small body whole, register the exchange, announce it, wait for the reply, answer.
 async fn dispatch(
     parts: http::request::Parts,
     mut body: Incoming,
@@ -329,114 +331,150 @@ async fn dispatch(
 ) -> Response<ResponseBody> {
     let config = &shared.config;
     let log_head = config.access_log.then(|| LogHead::of(&parts));
-
-    let inline =
-        body.is_end_stream() || declared.is_some_and(|len| len <= config.inline_body_limit as u64);
-    let (first, credit_rx) = if body.is_end_stream() {
-        (Bytes::new(), None)
-    } else if inline {
-        match collect(&mut body, config.max_body_size).await {
-            Ok(bytes) => (bytes, None),
-            Err(status) => return plain(status, true),
-        }
-    } else {
-        let (tx, rx) = mpsc::unbounded_channel();
-        (Bytes::new(), Some((tx, rx)))
-    };
-
-    let (reply_tx, reply_rx) = oneshot::channel();
-    let more_body = credit_rx.is_some();
-    let (credit_tx, credit_rx) = match credit_rx {
-        Some((tx, rx)) => (Some(tx), Some(rx)),
-        None => (None, None),
+    let first = match read_inline(&mut body, declared, config).await {
+        Ok(first) => first,
+        Err(status) => return plain(status, true),
     };
     let exchanges = &shared.exchanges;
-    let id = exchanges.register(reply_tx, credit_tx);
-    if let Some(credit_rx) = credit_rx {
-        crate::task::spawn(pump(
-            id,
-            body,
-            credit_rx,
-            exchanges.clone(),
-            config.max_body_size,
-        ));
-    }
-    let accept_encoding = compress::accept_encoding(&parts.headers);
-    let ws_ends = upgrade.is_some().then(|| {
-        let (commands_tx, commands) = mpsc::unbounded_channel::<WsOut>();
-        let (credit_tx, credit) = mpsc::unbounded_channel::<usize>();
-        let ws_shared = WsShared::new(id);
-        exchanges.attach_ws(
-            id,
-            WsHandle {
-                commands: commands_tx,
-                credit: credit_tx,
-                shared: ws_shared.clone(),
-            },
-        );
-        (commands, credit, ws_shared)
-    });
-    let head = RequestHead {
-        method: parts.method,
-        uri: parts.uri,
-        version: parts.version,
-        headers: parts.headers,
-        conn,
+    let (reply_tx, reply_rx) = oneshot::channel();
+    let id = match first {
+        Some(_) => exchanges.register(reply_tx, None),
+        None => stream_body(body, reply_tx, exchanges, config.max_body_size),
     };
+    let accept_encoding = compress::accept_encoding(&parts.headers);
+    let ws_ends = upgrade.is_some().then(|| WsEnds::attach(exchanges, id));
     exchanges.sink().push(Event::Request {
         id,
-        head,
-        body: first,
-        more_body,
+        more_body: first.is_none(),
+        body: first.unwrap_or_default(),
         websocket: upgrade.is_some(),
+        head: RequestHead {
+            method: parts.method,
+            uri: parts.uri,
+            version: parts.version,
+            headers: parts.headers,
+            conn,
+        },
     });
-
-    let mut guard = DisconnectGuard {
-        id,
-        exchanges,
-        armed: true,
-    };
-    let reply = reply_rx.await;
-    guard.armed = false;
+    let reply = wait_for_reply(id, exchanges, reply_rx).await;
     let mut response = match (reply, upgrade, ws_ends) {
         (
-            Ok(Reply::Accept {
+            Some(Reply::Accept {
                 subprotocol,
                 headers,
             }),
             Some(handshake),
-            Some((commands, credit, ws_shared)),
+            Some(ends),
         ) => {
             let (response, upgraded) = handshake.accept(subprotocol.as_deref(), headers);
-            let session = Session {
-                id,
-                exchanges: exchanges.clone(),
-                commands,
-                credit,
-                shared: ws_shared,
-                settings: shared.ws_settings(),
-                graceful: shared.graceful.clone(),
-            };
-            let guard = LiveGuard::new(&shared.live);
-            crate::task::spawn(async move {
-                let _guard = guard;
-                session.run(upgraded).await;
-            });
+            ends.start_session(id, shared, upgraded);
             response
         }
-        (Ok(Reply::Accept { .. }), ..) => plain(StatusCode::BAD_REQUEST, true),
-        (Ok(reply), ..) => {
+        (Some(Reply::Accept { .. }), ..) => plain(StatusCode::BAD_REQUEST, true),
+        (Some(reply), ..) => {
             // A denied (or plain HTTP) answer to a handshake ends the exchange.
             exchanges.ws_forget(id);
             compress::apply(build(reply), accept_encoding.as_ref()).await
         }
         // The application dropped the request without answering.
-        (Err(_), ..) => plain(StatusCode::INTERNAL_SERVER_ERROR, false),
+        (None, ..) => plain(StatusCode::INTERNAL_SERVER_ERROR, false),
     };
     if let Some(head) = log_head {
         response.extensions_mut().insert(head);
     }
     response
+}
+
+/// The whole body when it is empty or declared small enough to arrive with the request (`None`:
+/// it streams, chunk by chunk as the app asks).
+async fn read_inline(
+    body: &mut Incoming,
+    declared: Option<u64>,
+    config: &Config,
+) -> Result<Option<Bytes>, StatusCode> {
+    if body.is_end_stream() {
+        return Ok(Some(Bytes::new()));
+    }
+    if declared.is_some_and(|len| len <= config.inline_body_limit as u64) {
+        return collect(body, config.max_body_size).await.map(Some);
+    }
+    Ok(None)
+}
+
+/// Registers an exchange whose body the app pulls: a pump reads one chunk per credit.
+fn stream_body(
+    body: Incoming,
+    reply: oneshot::Sender<Reply>,
+    exchanges: &Exchanges,
+    max: Option<u64>,
+) -> u32 {
+    let (credit_tx, credit_rx) = mpsc::unbounded_channel();
+    let id = exchanges.register(reply, Some(credit_tx));
+    crate::task::spawn(pump(id, body, credit_rx, exchanges.clone(), max));
+    id
+}
+
+/// Waits for the app's reply; if the client leaves first (this future is dropped), the app hears
+/// of it. `None`: the app dropped the request without answering.
+async fn wait_for_reply(
+    id: u32,
+    exchanges: &Exchanges,
+    reply: oneshot::Receiver<Reply>,
+) -> Option<Reply> {
+    let mut guard = DisconnectGuard {
+        id,
+        exchanges,
+        armed: true,
+    };
+    let reply = reply.await.ok();
+    guard.armed = false;
+    reply
+}
+
+/// The session's ends of a WebSocket exchange, made before the app answers the handshake.
+struct WsEnds {
+    commands: mpsc::UnboundedReceiver<WsOut>,
+    credit: mpsc::UnboundedReceiver<usize>,
+    shared: Arc<WsShared>,
+}
+
+impl WsEnds {
+    fn attach(exchanges: &Exchanges, id: u32) -> WsEnds {
+        let (commands_tx, commands) = mpsc::unbounded_channel::<WsOut>();
+        let (credit_tx, credit) = mpsc::unbounded_channel::<usize>();
+        let shared = WsShared::new(id);
+        exchanges.attach_ws(
+            id,
+            WsHandle {
+                commands: commands_tx,
+                credit: credit_tx,
+                shared: shared.clone(),
+            },
+        );
+        WsEnds {
+            commands,
+            credit,
+            shared,
+        }
+    }
+
+    /// Runs the accepted session on its own task, counted as live until it ends.
+    fn start_session(self, id: u32, shared: &Shared, upgraded: yawc::UpgradeFut) {
+        let session = Session {
+            id,
+            exchanges: shared.exchanges.clone(),
+            commands: self.commands,
+            credit: self.credit,
+            shared: self.shared,
+            settings: shared.ws_settings(),
+            graceful: shared.graceful.clone(),
+        };
+        let guard = LiveGuard::new(&shared.live);
+        crate::task::spawn(async move {
+            let _guard = guard;
+            session.run(upgraded).await;
+        });
+    }
 }
 
 fn with_log_head(
