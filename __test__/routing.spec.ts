@@ -16,7 +16,7 @@ import {
   Router,
   WebSocketRoute,
 } from '../src/routing.ts';
-import { matchPath } from '../src/routing/base.ts';
+import { matchPath, type BaseRoute } from '../src/routing/base.ts';
 import { TestClient } from '../src/testclient.ts';
 import type { WebSocket } from '../src/websockets.ts';
 
@@ -517,4 +517,97 @@ test('a miss allocates nothing: every route answers the same frozen no-match', (
   t.is(miss, route.matches({ type: 'http', path: '/c', method: 'GET' } as unknown as Scope));
   t.is(miss[0], Match.NONE);
   t.true(Object.isFrozen(miss) && Object.isFrozen(miss[1]));
+});
+
+test('a path without parameters is matched by string comparison, never by its regex', (t) => {
+  const compiled = compilePath('/about.html');
+  compiled.regex.exec = () => t.fail('regex ran') as never;
+  t.deepEqual(matchPath(compiled, '/about.html'), {});
+  t.is(matchPath(compiled, '/aboutxhtml'), null);
+  t.is(matchPath(compiled, '/about.html/'), null);
+});
+
+/** Enough routes after `routes` for a router to index its fixed paths (it scans short lists). */
+const indexed = (routes: BaseRoute[]) => [
+  ...routes,
+  ...Array.from({ length: 8 }, (_, i) => new Route(`/filler/${i}`, text('filler'))),
+];
+
+test('a fixed path is served by the first route that matches it, even with earlier parameter routes', async (t) => {
+  const router = new Router({
+    routes: indexed([
+      new Route('/users/{name}', params),
+      new Route('/users/me', text('me')),
+      new Route('/other', text('other')),
+      new Route('/items/{id:int}', params),
+      new Route('/items/new', text('new')),
+    ]),
+  });
+  const client = new TestClient(router);
+  // `/users/{name}` comes first and matches `/users/me`, as a scan in order finds.
+  t.deepEqual((await client.get('/users/me')).json(), { name: 'me' });
+  t.is((await client.get('/other')).text, 'other');
+  // `{id:int}` cannot match `new`.
+  t.is((await client.get('/items/new')).text, 'new');
+  t.deepEqual((await client.get('/items/3')).json(), { id: 3 });
+});
+
+test('a fixed path after a mount or host that may match it is left to them', async (t) => {
+  const sub = new Router({ routes: [new Route('/x', text('mounted'))] });
+  const router = new Router({
+    routes: indexed([
+      new Mount('/api', { app: sub }),
+      new Route('/api/x', text('route')),
+      new Route('/apix', text('apix')),
+      new Host('example.org', new Router({ routes: [new Route('/after-host', text('host'))] })),
+      new Route('/after-host', text('after')),
+    ]),
+  });
+  const client = new TestClient(router);
+  t.is((await client.get('/api/x')).text, 'mounted');
+  t.is((await client.get('/apix')).text, 'apix');
+  t.is((await client.get('/after-host')).text, 'after');
+  t.is((await client.get('http://example.org/after-host')).text, 'host');
+});
+
+test('a fixed path with several routes by method finds the one for the method', async (t) => {
+  const router = new Router({
+    routes: indexed([
+      new Route('/thing', text('get'), { methods: ['GET'] }),
+      new WebSocketRoute('/thing', async () => {}),
+      new Route('/thing', text('post'), { methods: ['POST'] }),
+    ]),
+  });
+  const client = new TestClient(router);
+  t.is((await client.get('/thing')).text, 'get');
+  t.is((await client.post('/thing')).text, 'post');
+  t.is((await client.put('/thing')).status, 405);
+});
+
+test('routes edited in place after the first request are honoured', async (t) => {
+  const router = new Router({ routes: indexed([new Route('/a', text('a')), new Route('/b', text('b'))]) });
+  const client = new TestClient(router);
+  t.is((await client.get('/b')).text, 'b');
+  router.routes[0] = new Route('/b', text('replaced'));
+  t.is((await client.get('/b')).text, 'replaced');
+  router.routes.unshift(new Route('/{any}', text('first')));
+  t.is((await client.get('/b')).text, 'first');
+  router.routes.splice(0, 2);
+  t.is((await client.get('/b')).text, 'b');
+  router.addRoute('/c', text('c'));
+  t.is((await client.get('/c')).text, 'c');
+});
+
+test('a route class that matches its own way hides the fixed paths after it', async (t) => {
+  class Everything extends Route {
+    override matches(scope: Scope): [Match, Record<string, unknown>] {
+      return scope.type === 'http'
+        ? [Match.FULL, { endpoint: this.endpoint, path_params: {} }]
+        : [Match.NONE, {}];
+    }
+  }
+  const router = new Router({
+    routes: indexed([new Everything('/never', text('everything')), new Route('/a', text('a'))]),
+  });
+  t.is((await new TestClient(router).get('/a')).text, 'everything');
 });

@@ -104,6 +104,16 @@ export function matchPath(compiled: CompiledPath, value: string): Record<string,
   return params;
 }
 
+/**
+ * Whether `value` may match: the cheap checks and the regex of `matchPath`, without converting
+ * parameters (a convertor is only ever given text a request really matched).
+ */
+export function pathMayMatch(compiled: CompiledPath, value: string): boolean {
+  if (compiled.literal !== undefined) return value === compiled.literal;
+  if (compiled.prefix && !value.startsWith(compiled.prefix)) return false;
+  return compiled.regex.test(value);
+}
+
 /** The answer of `matches` for a miss, shared (and frozen) so that a miss allocates nothing. */
 export const NO_MATCH = Object.freeze([Match.NONE, Object.freeze({})]) as unknown as [
   Match,
@@ -150,6 +160,11 @@ export function getName(endpoint: unknown): string {
   return (endpoint as object | null)?.constructor?.name ?? 'anonymous';
 }
 
+/** Internal (the router's index of fixed paths): see `BaseRoute[FIXED_PATH]`. */
+export const FIXED_PATH: unique symbol = Symbol('starling.fixedPath');
+/** Internal (the router's index of fixed paths): see `BaseRoute[MAY_MATCH_PATH]`. */
+export const MAY_MATCH_PATH: unique symbol = Symbol('starling.mayMatchPath');
+
 /**
  * The base of every route: it matches a scope, reverses a name into a path, and handles a request.
  * A route is also an ASGI app on its own (404 / close when it does not match).
@@ -160,6 +175,22 @@ export abstract class BaseRoute {
   abstract matches(scope: Scope): [Match, Record<string, unknown>];
   abstract urlPathFor(name: string, params?: PathParams): URLPath;
   abstract handle(scope: Scope, receive: Receive, send: Send): Promise<void>;
+
+  /**
+   * Internal: the one path (as `routePath` gives it) at which this route matches HTTP requests, when
+   * it has no parameters; `undefined` otherwise, and for any route whose matching is not known.
+   */
+  [FIXED_PATH](): string | undefined {
+    return undefined;
+  }
+
+  /**
+   * Internal: `false` only when this route matches no HTTP request for `path` (as `routePath` gives
+   * it), whatever its method and headers. Unknown routes may match anything.
+   */
+  [MAY_MATCH_PATH](_path: string): boolean {
+    return true;
+  }
 
   /** Serves the route alone, outside a router. */
   asgi = async (scope: Scope, receive: Receive, send: Send): Promise<void> => {

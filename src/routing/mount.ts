@@ -11,9 +11,11 @@ import {
   compilePath,
   Match,
   matchPath,
+  MAY_MATCH_PATH,
   mergePathParams,
   NO_MATCH,
   NoMatchFound,
+  pathMayMatch,
   replaceParams,
   routePath,
   type CompiledPath,
@@ -114,6 +116,12 @@ export class Mount extends BaseRoute {
         endpoint: this.app,
       },
     ];
+  }
+
+  override [MAY_MATCH_PATH](path: string): boolean {
+    if (this.matches !== Mount.prototype.matches) return true;
+    const bare = path === this.path && !this.redirectBare;
+    return pathMayMatch(this.#compiled, bare ? path + '/' : path);
   }
 
   urlPathFor(name: string, params: PathParams = {}): URLPath {

@@ -15,13 +15,16 @@ import { WebSocket } from '../websockets.ts';
 import {
   BaseRoute,
   compilePath,
+  FIXED_PATH,
   getName,
   isClass,
   Match,
   matchPath,
+  MAY_MATCH_PATH,
   mergePathParams,
   NO_MATCH,
   NoMatchFound,
+  pathMayMatch,
   replaceParams,
   routePath,
   type CompiledPath,
@@ -200,6 +203,15 @@ export class Route extends BaseRoute {
     return [Match.FULL, child];
   }
 
+  // Only when `matches` is this class's own: a subclass may match differently.
+  override [FIXED_PATH](): string | undefined {
+    return this.matches === Route.prototype.matches ? this.#compiled.literal : undefined;
+  }
+
+  override [MAY_MATCH_PATH](path: string): boolean {
+    return this.matches !== Route.prototype.matches || pathMayMatch(this.#compiled, path);
+  }
+
   urlPathFor(name: string, params: PathParams = {}): URLPath {
     const expected = Object.keys(this.#compiled.convertors).sort().join();
     if (name !== this.name || Object.keys(params).sort().join() !== expected)
@@ -273,6 +285,11 @@ export class WebSocketRoute extends BaseRoute {
     const params = matchPath(this.#compiled, routePath(scope));
     if (params === null) return NO_MATCH;
     return [Match.FULL, { endpoint: this.endpoint, path_params: mergePathParams(scope, params) }];
+  }
+
+  // It never matches an HTTP request, unless a subclass matches differently.
+  override [MAY_MATCH_PATH](): boolean {
+    return this.matches !== WebSocketRoute.prototype.matches;
   }
 
   urlPathFor(name: string, params: PathParams = {}): URLPath {

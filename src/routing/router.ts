@@ -9,7 +9,15 @@ import { HTTPException } from '../exceptions.ts';
 import { applyMiddleware, type Middleware } from '../middleware/index.ts';
 import { PlainTextResponse, RedirectResponse } from '../responses.ts';
 import { WebSocketClose } from '../websockets.ts';
-import { Match, NoMatchFound, routePath, type BaseRoute, type PathParams } from './base.ts';
+import {
+  FIXED_PATH,
+  Match,
+  MAY_MATCH_PATH,
+  NoMatchFound,
+  routePath,
+  type BaseRoute,
+  type PathParams,
+} from './base.ts';
 import { enterLifespan, startSubApp, type Lifespan, type Started } from './lifespan.ts';
 import { Host, Mount } from './mount.ts';
 import {
@@ -22,6 +30,42 @@ import {
   type WebSocketHandler,
   type WebSocketRouteOptions,
 } from './route.ts';
+
+/** Below this many routes, a scan costs no more than a look-up in `FixedPaths`. */
+const INDEXED_FROM = 8;
+
+/**
+ * The routes with a fixed path (no parameters), by path, for HTTP requests: a route is listed only
+ * when no route before it can match its path, so that the first route to match a request is the same
+ * as by scanning them in order (Starlette's rule). Routes a path cannot be told for (a `Host`, a route
+ * class of the app's own) hide every fixed path after them.
+ */
+class FixedPaths {
+  /** The routes as they were indexed. */
+  readonly routes: readonly BaseRoute[];
+  readonly index = new Map<string, number>();
+
+  constructor(routes: readonly BaseRoute[]) {
+    this.routes = routes.slice();
+    // The routes so far without a fixed path: any of them may match a later one's path.
+    const before: BaseRoute[] = [];
+    for (let i = 0; i < routes.length; i++) {
+      const route = routes[i]!;
+      const path = fixedPath(route);
+      if (path === undefined) before.push(route);
+      else if (!this.index.has(path) && before.every((r) => !mayMatchPath(r, path))) this.index.set(path, i);
+    }
+  }
+}
+
+// A route object may be any object with `matches` and `handle`, not only a `BaseRoute`.
+function fixedPath(route: BaseRoute): string | undefined {
+  return typeof route[FIXED_PATH] === 'function' ? route[FIXED_PATH]() : undefined;
+}
+
+function mayMatchPath(route: BaseRoute, path: string): boolean {
+  return typeof route[MAY_MATCH_PATH] === 'function' ? route[MAY_MATCH_PATH](path) : true;
+}
 
 export interface RouterOptions {
   routes?: BaseRoute[];
@@ -51,6 +95,7 @@ export class Router {
   readonly onStartup: (() => unknown)[];
   readonly onShutdown: (() => unknown)[];
   readonly #stack: ASGIFunction;
+  #fixed: FixedPaths | null = null;
 
   constructor(options: RouterOptions = {}) {
     this.routes = [...(options.routes ?? [])];
@@ -87,6 +132,17 @@ export class Router {
 
     // Indexing, not `const [match, child] = ...`: destructuring goes through the iterator protocol.
     const routes = this.routes;
+    if (scope.type === 'http' && routes.length >= INDEXED_FROM) {
+      // A fixed path with a full match needs no scan: no route before it can match (see `FixedPaths`).
+      const route = this.#fixedRoute(routePath(scope));
+      if (route !== null) {
+        const result = route.matches(scope);
+        if (result[0] === Match.FULL) {
+          Object.assign(scope, result[1]);
+          return outcome(route.handle(scope, receive, send));
+        }
+      }
+    }
     let partial: BaseRoute | null = null;
     let partialChild: Record<string, unknown> | null = null;
     for (let i = 0; i < routes.length; i++) {
@@ -118,6 +174,23 @@ export class Router {
       }
     }
     return outcome(this.defaultApp(scope, receive, send));
+  }
+
+  /** The route serving `path` by the index of fixed paths, or `null` (scan the routes). */
+  #fixedRoute(path: string): BaseRoute | null {
+    const routes = this.routes;
+    let fixed = this.#fixed;
+    if (fixed === null || fixed.routes.length !== routes.length) fixed = this.#fixed = new FixedPaths(routes);
+    const i = fixed.index.get(path);
+    if (i === undefined) return null;
+    // `routes` is a public array: when a route up to this one was replaced, index again.
+    for (let j = 0; j <= i; j++) {
+      if (routes[j] !== fixed.routes[j]) {
+        this.#fixed = null;
+        return this.#fixedRoute(path);
+      }
+    }
+    return routes[i]!;
   }
 
   /** The default for a miss: 404 (an `HTTPException` inside an app, so handlers see it) or a close. */
