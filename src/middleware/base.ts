@@ -19,6 +19,25 @@ type Chunk = { chunk: Uint8Array; ack: () => void } | { error: unknown } | null;
 const DISCONNECT: ReceiveMessage = Object.freeze({ type: 'http.disconnect' });
 
 /**
+ * The app's body chunks as the response takes them; `delivered` is called before an app error is
+ * thrown into the response. One generator function for every request: a generator declared inside
+ * `asgi` would be a new function per request, and each one gives its generators a prototype (and
+ * V8 a hidden class) of their own.
+ */
+async function* streamChunks(chunks: AsyncQueue<Chunk>, delivered: () => void): AsyncGenerator<Uint8Array> {
+  for (;;) {
+    const item = await chunks.shift();
+    if (item === null) return;
+    if ('error' in item) {
+      delivered();
+      throw item.error;
+    }
+    item.ack();
+    yield item.chunk;
+  }
+}
+
+/**
  * Subclass and override `dispatch`, or pass `{ dispatch }`.
  *
  * @example
@@ -89,7 +108,12 @@ export class BaseHTTPMiddleware {
         const appSend = async (message: SendMessage): Promise<void> => {
           if (message.type === 'http.response.start') {
             started = true;
-            const response = new StreamingResponse(stream(), { status: message.status });
+            const response = new StreamingResponse(
+              streamChunks(chunks, () => {
+                if (appError) appError.delivered = true;
+              }),
+              { status: message.status },
+            );
             response.rawHeaders = [...(message.headers ?? [])].map(([k, v]: HeaderLike) => [
               toHeaderBytes(k),
               toHeaderBytes(v),
@@ -123,19 +147,6 @@ export class BaseHTTPMiddleware {
           },
         );
       });
-
-    async function* stream(): AsyncGenerator<Uint8Array> {
-      for (;;) {
-        const item = await chunks.shift();
-        if (item === null) return;
-        if ('error' in item) {
-          if (appError) appError.delivered = true;
-          throw item.error;
-        }
-        item.ack();
-        yield item.chunk;
-      }
-    }
 
     const request = new Request(scope, tapped, send);
     const response = await this.dispatch(request, callNext);
