@@ -1,5 +1,6 @@
 import test from 'ava';
-import type { ASGIApp, Receive, Scope, Send } from '../src/asgi.ts';
+import type { ASGIApp, Receive, ReceiveMessage, Scope, Send, SendMessage } from '../src/asgi.ts';
+import { RESOLVED } from '../src/_utils.ts';
 import { Starling } from '../src/applications.ts';
 import { HTTPException, WebSocketException } from '../src/exceptions.ts';
 import { Middleware } from '../src/middleware/index.ts';
@@ -662,4 +663,55 @@ test('maxBodySize: over a real socket, declared and streamed bodies past the lim
   } finally {
     await server.close();
   }
+});
+
+test('a synchronous endpoint under a send that takes messages at once runs without a microtask, errors as before', async (t) => {
+  const app = new Starling({
+    routes: [
+      new Route('/', () => new PlainTextResponse('sync')),
+      new Route('/teapot', () => {
+        throw new HTTPException(418);
+      }),
+      new Route('/boom', () => {
+        throw new Error('boom');
+      }),
+    ],
+  });
+  const run = (path: string) => {
+    const sent: SendMessage[] = [];
+    const scope = {
+      type: 'http',
+      asgi: { version: '3.0', spec_version: '2.4' },
+      http_version: '1.1',
+      method: 'GET',
+      scheme: 'http',
+      path,
+      raw_path: Buffer.from(path),
+      query_string: Buffer.alloc(0),
+      root_path: '',
+      headers: [],
+      client: null,
+      server: null,
+    } as Scope;
+    const receive = async () => ({ type: 'http.disconnect' }) as ReceiveMessage;
+    const result = app.asgi(scope, receive, (m) => {
+      sent.push(m);
+      return RESOLVED;
+    });
+    return { result, sent };
+  };
+  // The first request builds the middleware stack (asynchronously); the ones after run straight.
+  await run('/').result;
+  const ok = run('/');
+  t.is(ok.result, RESOLVED);
+  t.is((ok.sent[0] as { status: number }).status, 200);
+  const teapot = run('/teapot');
+  await teapot.result;
+  t.is((teapot.sent[0] as { status: number }).status, 418);
+  const boom = run('/boom');
+  await t.throwsAsync(boom.result, { message: 'boom' });
+  t.is((boom.sent[0] as { status: number }).status, 500);
+  const missing = run('/missing');
+  await missing.result;
+  t.is((missing.sent[0] as { status: number }).status, 404);
 });

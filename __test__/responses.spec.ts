@@ -15,6 +15,7 @@ import { BackgroundTask } from '../src/background.ts';
 import { Headers, URL } from '../src/datastructures.ts';
 import { TestClient } from '../src/testclient.ts';
 import type { ASGIFunction, HTTPScope, ReceiveMessage, Scope, SendMessage } from '../src/asgi.ts';
+import { RESOLVED } from '../src/_utils.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'starling-responses-'));
 const text = (b: unknown) => Buffer.from(b as Uint8Array).toString();
@@ -68,6 +69,53 @@ test('Response sends bytes or text with content-length and a media type', async 
   ).get('/');
   t.deepEqual([...bytes.content], [0, 1, 2]);
   t.is(bytes.headers.get('content-type'), 'image/png');
+});
+
+test('content-length and content-type are right at every size, their bytes shared between responses', (t) => {
+  for (const n of [0, 1, 511, 512, 100_000]) {
+    const r = new Response('x'.repeat(n), { mediaType: 'text/plain' });
+    t.is(r.headers.get('content-length'), String(n));
+    t.is(r.headers.get('content-type'), 'text/plain; charset=utf-8');
+  }
+  const [a, b] = [new PlainTextResponse('one'), new PlainTextResponse('two')];
+  t.is(a.rawHeaders[1]![1], b.rawHeaders[1]![1]);
+  t.deepEqual(
+    a.rawHeaders.map(([k, v]) => [text(k), text(v)]),
+    [
+      ['content-length', '3'],
+      ['content-type', 'text/plain; charset=utf-8'],
+    ],
+  );
+});
+
+test('a response sent through a send that takes each message at once finishes without a microtask', async (t) => {
+  const messages: SendMessage[] = [];
+  const send = (m: SendMessage) => {
+    messages.push(m);
+    return RESOLVED;
+  };
+  const scope = httpScope();
+  const receive = async () => ({ type: 'http.disconnect' }) as ReceiveMessage;
+  t.is(new PlainTextResponse('hi').asgi(scope, receive, send), RESOLVED);
+  t.deepEqual(
+    messages.map((m) => m.type),
+    ['http.response.start', 'http.response.body'],
+  );
+  // A background task still runs, after the body.
+  const order: string[] = [];
+  const task = new BackgroundTask(() => void order.push('task'));
+  const sent = new Response('x', { background: task }).asgi(scope, receive, (m) => {
+    order.push(m.type);
+    return RESOLVED;
+  });
+  t.not(sent, RESOLVED);
+  await sent;
+  t.deepEqual(order, ['http.response.start', 'http.response.body', 'task']);
+  // A send that throws rejects the response's promise instead of throwing.
+  const failing = new Response('x').asgi(scope, receive, () => {
+    throw new Error('gone');
+  });
+  await t.throwsAsync(failing, { message: 'gone' });
 });
 
 test('Response render accepts nothing, array buffers and typed views, and rejects other values', (t) => {

@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import http from 'node:http';
 import type { ASGIFunction, HTTPScope, Receive, Scope, Send } from '../src/asgi.ts';
 import { serve, type ServeOptions, type Server } from '../src/server/index.ts';
+import { packHeaders } from '../src/server/headers.ts';
+import { httpScope } from '../src/server/scope.ts';
+import { Kind, Request as Rec } from '../src/server/wire.ts';
 import { connect, exchange, readAll, readUntil, sleep, statusLines } from './_net.ts';
 
 const quiet: ServeOptions = { port: 0, accessLog: false, logLevel: 'critical', lifespan: 'off' };
@@ -84,6 +87,45 @@ test('the scope carries ASGI keys: decoded path, raw path, query, lower-case hea
   t.is(typeof scope.client?.[1], 'number');
   t.is(scope.server?.[0], '127.0.0.1');
   t.truthy(scope.extensions?.['http.response.pathsend']);
+});
+
+test('response headers are packed as latin-1 text from strings, bytes and any iterable', (t) => {
+  t.is(packHeaders(undefined), null);
+  t.is(packHeaders([]), '');
+  const packed = 'a\0é\0b\0\xff\0';
+  t.is(
+    packHeaders([
+      ['a', 'é'],
+      [Buffer.from('b'), new Uint8Array([0xff])],
+    ]),
+    packed,
+  );
+  t.is(packHeaders(new Set([['a', 'é'] as [string, string], ['b', '\xff'] as [string, string]])), packed);
+  const pair = (name: string, value: string) => new Set([name, value]) as unknown as [string, string];
+  t.is(packHeaders([pair('a', 'é'), pair('b', '\xff')]), packed);
+  const long = 'v'.repeat(300);
+  t.is(packHeaders([[Buffer.from('x'), Buffer.from(long, 'latin1')]]), `x\0${long}\0`);
+});
+
+test('scope addresses are read from the record, unknown ones as null', (t) => {
+  const scope = (addrs: string) => {
+    const strs = 'GET/' + addrs;
+    const meta = new Uint32Array(Rec.length);
+    meta[0] = Kind.Request;
+    meta[Rec.flags] = 1 << 2;
+    [meta[Rec.methodAt], meta[Rec.methodLen], meta[Rec.pathAt], meta[Rec.pathLen]] = [0, 3, 3, 1];
+    [meta[Rec.queryAt], meta[Rec.headersAt], meta[Rec.addrsAt], meta[Rec.addrsLen]] = [4, 4, 4, addrs.length];
+    return httpScope(meta, 0, strs, '', {});
+  };
+  const known = scope('10.0.0.7\x0065535\0::1\x008000\0https');
+  t.deepEqual(known.client, ['10.0.0.7', 65535]);
+  t.deepEqual(known.server, ['::1', 8000]);
+  t.is(known.scheme, 'https');
+  t.true(Buffer.isBuffer(known.raw_path));
+  const unknown = scope('\0\0\0\0');
+  t.is(unknown.client, null);
+  t.is(unknown.server, null);
+  t.is(unknown.scheme, 'http');
 });
 
 test('a lazily parsed scope survives spreading and reassignment', async (t) => {

@@ -1,16 +1,20 @@
 import test from 'ava';
 import {
+  callApp,
   concatBytes,
   getRoutePath,
   guessMediaType,
+  internLatin1,
   isASGIApp,
   isAsyncIterable,
   isIterable,
   latin1Decode,
   latin1Encode,
+  outcome,
   parseQueryString,
   quote,
   quotePlus,
+  RESOLVED,
   toASGIFunction,
   toBytes,
   toHeaderBytes,
@@ -55,6 +59,64 @@ test('latin-1 and UTF-8 conversions round-trip', (t) => {
   t.is(toBytes(bytes), bytes);
   t.deepEqual([...toHeaderBytes('é')], [0xe9]);
   t.is(toHeaderBytes(bytes), bytes);
+});
+
+test('short strings are encoded and decoded in JS with the same bytes as the long way', (t) => {
+  const encoder = new TextEncoder();
+  for (const s of [
+    '',
+    'Hello, World!',
+    'é',
+    'x'.repeat(63) + 'é',
+    'x'.repeat(64),
+    'x'.repeat(65),
+    '\ud800',
+    '😀',
+  ]) {
+    t.deepEqual([...utf8Encode(s)], [...encoder.encode(s)], JSON.stringify(s));
+    t.is(utf8Encode(s).constructor, Uint8Array);
+  }
+  for (const n of [0, 1, 64, 65, 300]) {
+    const bytes = Uint8Array.from({ length: n }, (_, i) => (i * 37) & 0xff);
+    t.is(latin1Decode(bytes), Buffer.from(bytes).toString('latin1'));
+  }
+});
+
+test('internLatin1 shares one array per header string, whose text latin1Decode knows', (t) => {
+  const bytes = internLatin1('text/x-interned; charset=utf-8');
+  t.is(internLatin1('text/x-interned; charset=utf-8'), bytes);
+  t.deepEqual([...bytes], [...latin1Encode('text/x-interned; charset=utf-8')]);
+  t.is(latin1Decode(bytes), 'text/x-interned; charset=utf-8');
+  // A string that latin-1 cannot hold is encoded (truncated) afresh each time, never shared.
+  t.not(internLatin1('x-€'), internLatin1('x-€'));
+  t.is(latin1Decode(internLatin1('x-€')), latin1Decode(latin1Encode('x-€')));
+});
+
+test('outcome and callApp give a promise for any app result, RESOLVED for a synchronous finish', async (t) => {
+  t.is(outcome(RESOLVED), RESOLVED);
+  t.is(outcome(undefined), RESOLVED);
+  const pending = Promise.resolve();
+  t.is(outcome(pending), pending);
+  const thenable = { then: (resolve: (v: number) => void) => resolve(1) };
+  t.is(await outcome(thenable), 1 as never);
+  const scope = { type: 'http' } as Scope;
+  const receive = (async () => ({})) as unknown as Receive;
+  const send = (async () => {}) as Send;
+  t.is(
+    callApp(() => RESOLVED, scope, receive, send),
+    RESOLVED,
+  );
+  const error = new Error('sync');
+  const failed = callApp(
+    () => {
+      throw error;
+    },
+    scope,
+    receive,
+    send,
+  );
+  t.true(failed instanceof Promise);
+  t.is(await t.throwsAsync(failed), error);
 });
 
 test('concatBytes joins chunks', (t) => {
