@@ -9,6 +9,7 @@
 //   asgi         a bare ASGI function (bench/servers/starling-asgi.mjs): the bridge alone
 //   plaintext    the two-route Starling app (bench/servers/starling-app.mjs), GET /plaintext
 //   json         the same app, GET /json
+//   async        the same app with `async` endpoints (what most apps write), GET /plaintext
 //   basehttp     the same app under one pass-through BaseHTTPMiddleware, GET /plaintext
 //   asgimw       the same app under one pass-through pure ASGI middleware, GET /plaintext
 //
@@ -41,7 +42,7 @@ const { toASGIFunction } = await load<typeof import('../src/_utils.ts')>('_utils
 const { Bridge } = await load<typeof import('../src/server/bridge.ts')>('server/bridge');
 const { LoopRef } = await load<typeof import('../src/server/loop.ts')>('server/loop');
 
-const CASES = ['asgi', 'plaintext', 'json', 'basehttp', 'asgimw'] as const;
+const CASES = ['asgi', 'plaintext', 'json', 'async', 'basehttp', 'asgimw'] as const;
 type Case = (typeof CASES)[number];
 
 const ROUNDS = Number(process.env.ROUNDS ?? 7);
@@ -88,6 +89,16 @@ function starlingApp(middleware: MiddlewareT[] = []): ASGIApp {
   });
 }
 
+/** The same with `async` endpoints. */
+function asyncApp(): ASGIApp {
+  return new Starling({
+    routes: [
+      new Route('/plaintext', async () => new PlainTextResponse('Hello, World!')),
+      new Route('/json', async () => new JSONResponse({ message: 'Hello, World!' })),
+    ],
+  });
+}
+
 function appFor(name: Case): ASGIApp {
   switch (name) {
     case 'asgi':
@@ -95,6 +106,8 @@ function appFor(name: Case): ASGIApp {
     case 'plaintext':
     case 'json':
       return starlingApp();
+    case 'async':
+      return asyncApp();
     case 'basehttp':
       return starlingApp([new Middleware(PassThrough)]);
     case 'asgimw':
