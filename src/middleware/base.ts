@@ -5,7 +5,7 @@
  * the request does.
  */
 import type { ASGIApp, HeaderLike, Receive, ReceiveMessage, Scope, Send, SendMessage } from '../asgi.ts';
-import { toASGIFunction, toBytes, toHeaderBytes } from '../_utils.ts';
+import { RESOLVED, toASGIFunction, toBytes, toHeaderBytes } from '../_utils.ts';
 import { AsyncQueue } from '../_queue.ts';
 import { Request } from '../requests.ts';
 import { StreamingResponse, type Response } from '../responses.ts';
@@ -105,34 +105,42 @@ export class BaseHTTPMiddleware {
     const callNext: CallNext = () =>
       new Promise<Response>((resolve, reject) => {
         let started = false;
-        const appSend = async (message: SendMessage): Promise<void> => {
-          if (message.type === 'http.response.start') {
-            started = true;
-            const response = new StreamingResponse(
-              streamChunks(chunks, () => {
-                if (appError) appError.delivered = true;
-              }),
-              { status: message.status },
-            );
-            response.rawHeaders = [...(message.headers ?? [])].map(([k, v]: HeaderLike) => [
-              toHeaderBytes(k),
-              toHeaderBytes(v),
-            ]);
-            resolve(response);
-          } else if (message.type === 'http.response.body' && !abandoned) {
-            const body = toBytes(message.body);
-            // Wait until the chunk is taken, so a slow client slows the app down (streaming with backpressure).
-            if (body.length > 0) {
-              await new Promise<void>((resolve) => {
-                const ack = () => {
-                  pendingAcks.delete(ack);
-                  resolve();
-                };
-                pendingAcks.add(ack);
-                chunks.push({ chunk: body, ack });
-              });
+        // Wait until the chunk is taken, so a slow client slows the app down (streaming with backpressure).
+        const pushChunk = async (chunk: Uint8Array, last: boolean): Promise<void> => {
+          await new Promise<void>((resolve) => {
+            const ack = () => {
+              pendingAcks.delete(ack);
+              resolve();
+            };
+            pendingAcks.add(ack);
+            chunks.push({ chunk, ack });
+          });
+          if (last) chunks.push(null);
+        };
+        // Not `async`: only a chunk waits (see `RESOLVED`).
+        const appSend = (message: SendMessage): Promise<void> => {
+          try {
+            if (message.type === 'http.response.start') {
+              started = true;
+              const response = new StreamingResponse(
+                streamChunks(chunks, () => {
+                  if (appError) appError.delivered = true;
+                }),
+                { status: message.status },
+              );
+              response.rawHeaders = [...(message.headers ?? [])].map(([k, v]: HeaderLike) => [
+                toHeaderBytes(k),
+                toHeaderBytes(v),
+              ]);
+              resolve(response);
+            } else if (message.type === 'http.response.body' && !abandoned) {
+              const body = toBytes(message.body);
+              if (body.length > 0) return pushChunk(body, !message.more_body);
+              if (!message.more_body) chunks.push(null);
             }
-            if (!message.more_body) chunks.push(null);
+            return RESOLVED;
+          } catch (error) {
+            return Promise.reject(error);
           }
         };
         appDone = run(scope, downstreamReceive, appSend).then(

@@ -3,7 +3,7 @@
  * goes away.
  */
 import type { HeaderLike, Receive, Scope, Send } from '../asgi.ts';
-import { isAsyncIterable, toBytes } from '../_utils.ts';
+import { isAsyncIterable, RESOLVED, toBytes } from '../_utils.ts';
 import { ClientDisconnect } from '../requests.ts';
 import { Response, websocketDenialSend, type ResponseOptions } from './base.ts';
 
@@ -64,11 +64,13 @@ export class StreamingResponse extends Response {
     const iterator = toAsyncIterator(this.bodyIterator);
     // Let the generator run its `finally` blocks; a pending next() may keep it busy, so do not wait.
     const stop = () => void iterator.return?.().catch(() => {});
-    await send({
+    // A `send` that took a message at once returns `RESOLVED`: no need to wait for it.
+    const started = send({
       type: 'http.response.start',
       status: this.status,
       headers: this.rawHeaders as HeaderLike[],
     });
+    if (started !== RESOLVED) await started;
     let completed = false;
     while (!gone) {
       const pending = iterator.next();
@@ -82,7 +84,8 @@ export class StreamingResponse extends Response {
         break;
       }
       try {
-        await send({ type: 'http.response.body', body: toBytes(next.value), more_body: true });
+        const sent = send({ type: 'http.response.body', body: toBytes(next.value), more_body: true });
+        if (sent !== RESOLVED) await sent;
       } catch (error) {
         stop();
         throw isConnectionError(error) ? new ClientDisconnect() : error;
