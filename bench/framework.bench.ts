@@ -231,7 +231,12 @@ async function runCase(name: Case): Promise<Timing> {
       process.exit(1);
     },
     onRequestDone: () => {
-      if (++done === target && wake) wake();
+      if (++done === target && wake) {
+        // Each waiter once: resolving a settled promise again costs a call into Node's rejection tracking.
+        const resolve = wake;
+        wake = null;
+        resolve();
+      }
     },
     onClosed: () => {},
   });
