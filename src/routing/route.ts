@@ -72,9 +72,18 @@ export function requestResponse(fn: RequestHandler): ASGIFunction {
     let sent: Promise<void>;
     try {
       const response = fn(request);
-      sent = isThenable(response)
-        ? sendLater(response, scope, receive, tracked)
-        : outcome(callASGI(response, scope, receive, tracked));
+      if (isThenable(response)) {
+        // An async endpoint: one async function waits for its response, sends it, handles errors.
+        return (async () => {
+          try {
+            const answer = callASGI((await response) as ASGIApp, scope, receive, tracked);
+            if (answer !== RESOLVED) await answer;
+          } catch (exc) {
+            await handleException(exc, tables, request, started, scope, receive, send);
+          }
+        })();
+      }
+      sent = outcome(callASGI(response, scope, receive, tracked));
     } catch (exc) {
       return handleException(exc, tables, request, started, scope, receive, send);
     }
@@ -91,17 +100,6 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
     (typeof value === 'object' || typeof value === 'function') &&
     typeof (value as PromiseLike<unknown>).then === 'function'
   );
-}
-
-/** Sends what an async endpoint resolves to. */
-async function sendLater(
-  response: PromiseLike<unknown>,
-  scope: Scope,
-  receive: Receive,
-  send: Send,
-): Promise<void> {
-  const sent = callASGI((await response) as ASGIApp, scope, receive, send);
-  if (sent !== RESOLVED) await sent;
 }
 
 /** Turns `(websocket) => Promise<void>` into an ASGI app, with the app's exception handlers. */
