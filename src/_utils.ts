@@ -26,7 +26,7 @@ export function outcome(result: unknown): Promise<void> {
   if (result === RESOLVED || result instanceof Promise) return result as Promise<void>;
   if (
     result !== null &&
-    typeof result === 'object' &&
+    (typeof result === 'object' || typeof result === 'function') &&
     typeof (result as PromiseLike<void>).then === 'function'
   )
     return Promise.resolve(result as PromiseLike<void>);
