@@ -1,5 +1,5 @@
 import test from 'ava';
-import type { ASGIApp, Receive, Scope, Send } from '../src/asgi.ts';
+import type { ASGIApp, HTTPScope, Receive, Scope, Send } from '../src/asgi.ts';
 import { Starling } from '../src/applications.ts';
 import { registerConvertor } from '../src/convertors.ts';
 import { HTTPException } from '../src/exceptions.ts';
@@ -12,6 +12,7 @@ import {
   Match,
   Mount,
   NoMatchFound,
+  requestResponse,
   Route,
   Router,
   WebSocketRoute,
@@ -610,4 +611,30 @@ test('a route class that matches its own way hides the fixed paths after it', as
     routes: indexed([new Everything('/never', text('everything')), new Route('/a', text('a'))]),
   });
   t.is((await new TestClient(router).get('/a')).text, 'everything');
+});
+
+test('requestResponse rejects, never throws, when the scope is not HTTP', async (t) => {
+  const app = requestResponse(text('x'));
+  const result = app({ type: 'websocket' } as Scope, (async () => ({})) as never, async () => {});
+  t.true(result instanceof Promise);
+  await t.throwsAsync(result, { instanceOf: TypeError });
+});
+
+test('a route object that is not a BaseRoute is still matched in order among indexed routes', async (t) => {
+  const duck = {
+    name: null,
+    matches: (scope: Scope) =>
+      scope.type === 'http' && (scope as HTTPScope).path === '/duck'
+        ? ([Match.FULL, {}] as [Match, Record<string, unknown>])
+        : ([Match.NONE, {}] as [Match, Record<string, unknown>]),
+    handle: (scope: Scope, receive: Receive, send: Send) =>
+      new PlainTextResponse('duck').asgi(scope, receive, send),
+    urlPathFor: () => {
+      throw new NoMatchFound('x', {});
+    },
+  } as unknown as BaseRoute;
+  const router = new Router({ routes: indexed([duck, new Route('/duck', text('route'))]) });
+  const client = new TestClient(router);
+  t.is((await client.get('/duck')).text, 'duck');
+  t.is((await client.get('/filler/1')).text, 'filler');
 });

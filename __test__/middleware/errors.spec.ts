@@ -75,3 +75,14 @@ test('non-Error throwables are described too', (t) => {
     new ServerErrorMiddleware(async () => {}).errorResponse(null as never, null) instanceof PlainTextResponse,
   );
 });
+
+test('an app that throws synchronously still gets the 500 and the error', async (t) => {
+  const app = new ServerErrorMiddleware((scope: Scope) => {
+    if (scope.type === 'lifespan') return Promise.resolve();
+    throw new Error('sync');
+  });
+  const res = await new TestClient(app, { raiseServerExceptions: false }).get('/');
+  t.is(res.status, 500);
+  t.is(res.text, 'Internal Server Error');
+  await t.throwsAsync(() => new TestClient(app).get('/'), { message: 'sync' });
+});

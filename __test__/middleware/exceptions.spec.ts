@@ -91,3 +91,19 @@ test('without handler tables in the scope errors just propagate', async (t) => {
     { instanceOf: HTTPException },
   );
 });
+
+test('an app that throws synchronously is handled as one that rejects', async (t) => {
+  const syncRaise = (error: unknown) => (scope: Scope) => {
+    if (scope.type === 'lifespan') return Promise.resolve();
+    throw error;
+  };
+  const res = await new TestClient(new ExceptionMiddleware(syncRaise(new HTTPException(404)))).get('/');
+  t.is(res.status, 404);
+  t.is(res.text, 'Not Found');
+  await t.throwsAsync(
+    () => new TestClient(new ExceptionMiddleware(syncRaise(new RangeError('r')))).get('/'),
+    {
+      instanceOf: RangeError,
+    },
+  );
+});
