@@ -32,15 +32,29 @@ pub fn cork_writes() {
     });
 }
 
-/// Writes what the connections of this thread gathered during the slice. True if any wrote.
-pub fn flush_corked() -> bool {
+/// Writes what the connections of this thread gathered during the slice.
+pub fn flush_corked() {
+    flush(false);
+}
+
+/// Writes what the connections that wrote nothing since the last call gathered: they have
+/// settled (the client waits for their answers), while a connection still writing (working
+/// through pipelined requests) keeps gathering. Call it between the steps of a slice, so that
+/// answers leave while the slice goes on; the slice's end still calls [`flush_corked`].
+pub fn flush_settled() {
+    flush(true);
+}
+
+fn flush(settled_only: bool) {
     let list = PENDING.with(|p| p.borrow_mut().as_mut().map(std::mem::take));
-    let Some(list) = list else { return false };
-    let any = !list.is_empty();
+    let Some(list) = list else { return };
     for conn in list {
-        conn.flush_pending();
+        if settled_only && conn.clone().still_writing() {
+            push(conn);
+        } else {
+            conn.flush_pending();
+        }
     }
-    any
 }
 
 fn corking() -> bool {
@@ -49,6 +63,8 @@ fn corking() -> bool {
 
 trait Flush: Send + Sync {
     fn flush_pending(self: Arc<Self>);
+    /// True if it wrote since the last time it was asked (and forgets that it did).
+    fn still_writing(self: Arc<Self>) -> bool;
     fn relist(self: Arc<Self>);
 }
 
@@ -57,6 +73,8 @@ struct State<I> {
     out: Vec<u8>,
     /// In this thread's pending list.
     listed: bool,
+    /// Wrote since `still_writing` last asked.
+    fresh: bool,
     /// The task that last flushed, woken when a slice-end write fails.
     waker: Option<Waker>,
     /// A slice-end write failed; the next write reports it.
@@ -125,6 +143,10 @@ impl<I: AsyncWrite + Unpin + Send + 'static> Flush for Mutex<State<I>> {
         }
     }
 
+    fn still_writing(self: Arc<Self>) -> bool {
+        std::mem::take(&mut self.lock().fresh)
+    }
+
     fn relist(self: Arc<Self>) {
         let mut state = self.lock();
         if !state.listed && !state.out.is_empty() {
@@ -163,6 +185,7 @@ impl<I: AsyncWrite + Unpin + Send + 'static> Corked<I> {
                 io,
                 out: Vec::new(),
                 listed: false,
+                fresh: false,
                 waker: None,
                 error: None,
             })),
@@ -213,6 +236,7 @@ impl<I: AsyncWrite + Unpin + Send + 'static> Corked<I> {
         for buf in bufs {
             state.out.extend_from_slice(buf);
         }
+        state.fresh = true;
         Poll::Ready(Ok(len))
     }
 }

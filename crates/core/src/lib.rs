@@ -25,7 +25,7 @@ mod websocket;
 
 pub use body::ResponseBody;
 pub use config::{Bind, Config};
-pub use cork::{cork_writes, flush_corked};
+pub use cork::{cork_writes, flush_corked, flush_settled};
 pub use event::{ConnInfo, Event, EventSink, RequestHead};
 pub use exchange::{Exchanges, WriteOutcome};
 pub use headers::HeaderBlock;

@@ -159,10 +159,11 @@ impl Driver {
             IN_TICK.with(|t| t.set(false));
             return;
         };
-        let busy = rt.block_on(self.passes());
+        // Unconstrained: the pass loop writes sockets (`flush_settled`), and tokio's cooperative
+        // budget (128 operations a poll) would otherwise stall the 129th connection's write.
+        let busy = rt.block_on(tokio::task::unconstrained(self.passes()));
         self.rt.set(Some(rt));
-        // What the connections wrote during the tick leaves now, one write per connection. Outside
-        // `block_on`, so tokio's cooperative budget (128 polls) cannot stall the 129th socket.
+        // What the connections wrote during the tick leaves now, one write per connection.
         starling_core::flush_corked();
         IN_TICK.with(|t| t.set(false));
         if busy {
@@ -179,6 +180,9 @@ impl Driver {
             let delivered = self.deliver();
             // One scheduler pass: every queued task runs, then I/O and timers are polled once.
             tokio::task::yield_now().await;
+            // Answers of connections that are done writing leave now, not at the tick's end, so
+            // clients get to work while the tick goes on.
+            starling_core::flush_settled();
             // Nothing ran and nothing was woken across the whole pass: nothing is queued.
             if !delivered
                 && starling_core::activity() == before
