@@ -1,4 +1,5 @@
 import test from 'ava';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { ASGIFunction, Scope } from '../../src/asgi.ts';
 import { SessionMiddleware, type SessionOptions } from '../../src/middleware/sessions.ts';
@@ -222,6 +223,52 @@ test("Starling's Set-Cookie attributes match Starlette's", async (t) => {
   const ours = (await call(app, '/')).header('set-cookie')!;
   const attributes = (cookie: string) => cookie.split('; ').slice(1).join('; ');
   t.is(attributes(ours), attributes(recorded.starletteSetCookie));
+});
+
+// The live two-way check, where Python Starlette is importable (the recorded vectors above run always).
+const hasStarlette =
+  spawnSync('python3', ['-c', 'import starlette, itsdangerous, httpx'], { stdio: 'ignore' }).status === 0;
+const liveTest = hasStarlette ? test : test.skip;
+if (!hasStarlette)
+  console.log('sessions.spec: Python Starlette is not importable; the live checks are skipped');
+
+const python = (script: string, input: string) =>
+  execFileSync('python3', ['-W', 'ignore', '-c', script], { input, encoding: 'utf8' }).trim();
+const starletteApp = (endpoint: string) => `
+import json, sys
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.testclient import TestClient
+${endpoint}
+app = Starlette(routes=[Route("/", endpoint)], middleware=[Middleware(SessionMiddleware, secret_key=${JSON.stringify(recorded.secret)})])
+client = TestClient(app)
+`;
+
+liveTest('live: Starling reads a cookie Python Starlette makes now', async (t) => {
+  const setCookie = python(
+    starletteApp(
+      'def endpoint(request):\n    request.session.update(json.loads(sys.stdin.read()))\n    return Response("ok")',
+    ) + 'print(client.get("/").headers["set-cookie"])',
+    JSON.stringify(sample),
+  );
+  const res = await call(sessionApp({ secretKey: recorded.secret }), '/', {
+    headers: { cookie: cookieOf(setCookie) },
+  });
+  t.deepEqual(JSON.parse(res.text), sample);
+});
+
+liveTest('live: Python Starlette reads a cookie Starling makes now', async (t) => {
+  const app = sessionApp({ secretKey: recorded.secret }, (session) => Object.assign(session, sample));
+  const value = cookieOf((await call(app, '/')).header('set-cookie')).slice('session='.length);
+  const read = python(
+    starletteApp('def endpoint(request):\n    return JSONResponse(dict(request.session))') +
+      'client.cookies.set("session", sys.stdin.read())\nprint(client.get("/").text)',
+    value,
+  );
+  t.deepEqual(JSON.parse(read), sample);
 });
 
 test('request.session works inside an app and the cookie round-trips through TestClient', async (t) => {
