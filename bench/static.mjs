@@ -364,7 +364,7 @@ ensureNginx();
 const nginxVersion = spawnSync('nginx', ['-v'], { encoding: 'utf8' }).stderr.trim(); // nginx -v prints to stderr
 const loadBefore = loadavg()[0];
 // What Starling was: the commit, whether src/ or crates/ had local changes, and the native addon
-// (src/native.ts loads STARLING_NATIVE_PATH, else the source build at the package root). The addon is
+// (src/server/native.ts loads STARLING_NATIVE_PATH, else the source build at the package root). The addon is
 // copied into the temp dir once and every Starling server loads that copy, so a build finishing
 // mid-run (a shared machine) cannot give the rounds different cores.
 const addonSource =
