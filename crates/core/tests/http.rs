@@ -85,7 +85,10 @@ async fn malformed_heads_get_400_and_oversized_ones_431() {
     assert!(roundtrip(port, b"NOT HTTP\r\n\r\n")
         .await
         .starts_with("HTTP/1.1 400"));
-    let big = format!("GET / HTTP/1.1\r\nX: {}\r\n\r\n", "a".repeat(20_000));
+    let big = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\nX: {}\r\n\r\n",
+        "a".repeat(20_000)
+    );
     assert!(roundtrip(port, big.as_bytes())
         .await
         .starts_with("HTTP/1.1 431"));
@@ -101,7 +104,11 @@ async fn bodies_over_the_limit_get_413() {
     .await;
     echo_app(server.exchanges().clone(), rx);
     let port = server.local_addr().unwrap().port();
-    let reply = roundtrip(port, b"POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\n").await;
+    let reply = roundtrip(
+        port,
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n",
+    )
+    .await;
     assert!(reply.starts_with("HTTP/1.1 413"), "{reply}");
     server.shutdown(Duration::from_secs(1)).await;
 }
@@ -118,7 +125,11 @@ async fn dropping_a_request_unanswered_gives_500() {
         }
     });
     let port = server.local_addr().unwrap().port();
-    let reply = roundtrip(port, b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n").await;
+    let reply = roundtrip(
+        port,
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
     assert!(reply.starts_with("HTTP/1.1 500"), "{reply}");
     server.shutdown(Duration::from_secs(1)).await;
 }
@@ -167,7 +178,7 @@ async fn streams_with_backpressure_and_pulls_bodies_by_credit() {
     let port = server.local_addr().unwrap().port();
     let reply = roundtrip(
         port,
-        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
     )
     .await;
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
@@ -196,7 +207,10 @@ async fn a_client_that_leaves_is_reported_as_a_disconnect() {
     });
     let port = server.local_addr().unwrap().port();
     let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-    stream.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
     drop(stream);
     for _ in 0..100 {
@@ -222,7 +236,7 @@ async fn memory_connections_are_served_like_sockets() {
     assert!(server.local_addr().is_none());
     echo_app(server.exchanges().clone(), rx);
     let mut conn = server.connect_memory();
-    conn.write_all(b"GET /mem HTTP/1.1\r\nConnection: close\r\n\r\n")
+    conn.write_all(b"GET /mem HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .await
         .unwrap();
     let mut out = Vec::new();
