@@ -21,10 +21,9 @@ use crate::config::Config;
 use crate::cork::Corked;
 use crate::event::{ConnInfo, Event, RequestHead};
 use crate::exchange::{Exchanges, Reply};
-use crate::exchange::{WsHandle, WsShared};
 use crate::log;
-use crate::server::{Live, LiveGuard};
-use crate::websocket::{self, Handshake, Session, WsOut, WsSettings};
+use crate::server::Live;
+use crate::websocket::{self, Handshake, WsEnds, WsSettings};
 
 /// State every connection of a server shares.
 pub(crate) struct Shared {
@@ -429,52 +428,6 @@ async fn wait_for_reply(
     let reply = reply.await.ok();
     guard.armed = false;
     reply
-}
-
-/// The session's ends of a WebSocket exchange, made before the app answers the handshake.
-struct WsEnds {
-    commands: mpsc::UnboundedReceiver<WsOut>,
-    credit: mpsc::UnboundedReceiver<usize>,
-    shared: Arc<WsShared>,
-}
-
-impl WsEnds {
-    fn attach(exchanges: &Exchanges, id: u32) -> WsEnds {
-        let (commands_tx, commands) = mpsc::unbounded_channel::<WsOut>();
-        let (credit_tx, credit) = mpsc::unbounded_channel::<usize>();
-        let shared = WsShared::new(id);
-        exchanges.attach_ws(
-            id,
-            WsHandle {
-                commands: commands_tx,
-                credit: credit_tx,
-                shared: shared.clone(),
-            },
-        );
-        WsEnds {
-            commands,
-            credit,
-            shared,
-        }
-    }
-
-    /// Runs the accepted session on its own task, counted as live until it ends.
-    fn start_session(self, id: u32, shared: &Shared, upgraded: yawc::UpgradeFut) {
-        let session = Session {
-            id,
-            exchanges: shared.exchanges.clone(),
-            commands: self.commands,
-            credit: self.credit,
-            shared: self.shared,
-            settings: shared.ws_settings(),
-            graceful: shared.graceful.clone(),
-        };
-        let guard = LiveGuard::new(&shared.live);
-        crate::task::spawn(async move {
-            let _guard = guard;
-            session.run(upgraded).await;
-        });
-    }
 }
 
 fn with_log_head(

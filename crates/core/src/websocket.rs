@@ -15,9 +15,11 @@ use yawc::frame::{Frame, OpCode};
 use yawc::{DeflateOptions, HttpStream, Options, UpgradeFut, WebSocket, WebSocketError};
 
 use crate::body::ResponseBody;
+use crate::connection::Shared;
 use crate::event::Event;
-use crate::exchange::{Exchanges, WsShared};
+use crate::exchange::{Exchanges, WsHandle, WsShared};
 use crate::headers::HeaderBlock;
+use crate::server::LiveGuard;
 
 /// What the app sends on an open WebSocket.
 #[derive(Debug)]
@@ -103,6 +105,52 @@ impl Handshake {
             map.insert(SEC_WEBSOCKET_PROTOCOL, proto);
         }
         (res, self.upgrade)
+    }
+}
+
+/// The session's ends of a WebSocket exchange, made before the app answers the handshake.
+pub(crate) struct WsEnds {
+    commands: mpsc::UnboundedReceiver<WsOut>,
+    credit: mpsc::UnboundedReceiver<usize>,
+    shared: Arc<WsShared>,
+}
+
+impl WsEnds {
+    pub(crate) fn attach(exchanges: &Exchanges, id: u32) -> WsEnds {
+        let (commands_tx, commands) = mpsc::unbounded_channel::<WsOut>();
+        let (credit_tx, credit) = mpsc::unbounded_channel::<usize>();
+        let shared = WsShared::new(id);
+        exchanges.attach_ws(
+            id,
+            WsHandle {
+                commands: commands_tx,
+                credit: credit_tx,
+                shared: shared.clone(),
+            },
+        );
+        WsEnds {
+            commands,
+            credit,
+            shared,
+        }
+    }
+
+    /// Runs the accepted session on its own task, counted as live until it ends.
+    pub(crate) fn start_session(self, id: u32, shared: &Shared, upgraded: UpgradeFut) {
+        let session = Session {
+            id,
+            exchanges: shared.exchanges.clone(),
+            commands: self.commands,
+            credit: self.credit,
+            shared: self.shared,
+            settings: shared.ws_settings(),
+            graceful: shared.graceful.clone(),
+        };
+        let guard = LiveGuard::new(&shared.live);
+        crate::task::spawn(async move {
+            let _guard = guard;
+            session.run(upgraded).await;
+        });
     }
 }
 
