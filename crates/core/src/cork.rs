@@ -127,6 +127,37 @@ impl<I: AsyncWrite + Unpin> State<I> {
     }
 }
 
+impl<I: AsyncWrite + Unpin> State<I> {
+    /// Writes pending bytes and `bufs` in one vectored write; reports how much of `bufs` went.
+    fn write_through(
+        &mut self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            let pending = self.out.len();
+            if pending == 0 {
+                return Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+            }
+            let mut all = Vec::with_capacity(bufs.len() + 1);
+            all.push(IoSlice::new(&self.out));
+            all.extend_from_slice(bufs);
+            let n = std::task::ready!(Pin::new(&mut self.io).poll_write_vectored(cx, &all))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            if n < pending {
+                self.out.drain(..n);
+                continue;
+            }
+            self.out = Vec::new();
+            if n > pending {
+                return Poll::Ready(Ok(n - pending));
+            }
+        }
+    }
+}
+
 impl<I: AsyncWrite + Unpin + Send + 'static> Flush for Mutex<State<I>> {
     fn flush_pending(self: Arc<Self>) {
         let mut state = self.lock();
@@ -227,8 +258,13 @@ impl<I: AsyncWrite + Unpin + Send + 'static> Corked<I> {
         if let Some(err) = state.error.take() {
             return Poll::Ready(Err(err));
         }
-        if !corking() || (state.out.is_empty() && len >= WRITE_THROUGH) {
+        if !corking() {
             return Pin::new(&mut state.io).poll_write_vectored(cx, bufs);
+        }
+        if len >= WRITE_THROUGH {
+            // A big chunk (a file, a large body) is not copied: what is pending goes first, in
+            // the same `writev`.
+            return state.write_through(cx, bufs);
         }
         if state.out.len() + len > MAX_PENDING {
             std::task::ready!(state.drain(cx))?;
