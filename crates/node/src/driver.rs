@@ -224,11 +224,13 @@ impl Driver {
     /// Spawns onto the runtime from outside it (a JS call); the tick that runs it is arranged.
     pub fn enter(&self) -> tokio::runtime::EnterGuard<'_> {
         let guard = self.handle.enter();
-        self.arm_timer_soon();
+        self.tick_soon();
         guard
     }
 
-    fn arm_timer_soon(&self) {
+    /// A JS call outside a tick may have spawned work (listen, close, an in-memory connection):
+    /// a tick soon starts it and arms the timer (on the polling fallback nothing else would).
+    fn tick_soon(&self) {
         if !IN_TICK.with(Cell::get) {
             self.ready.wake.send();
         }
