@@ -16,6 +16,9 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// A write at least this big, with nothing pending before it, goes straight to the socket.
 const WRITE_THROUGH: usize = 16 * 1024;
+/// A write buffer up to this size is kept between answers (one allocation per connection, not per
+/// answer); a bigger one is released once written.
+const KEEP_BUFFER: usize = 2048;
 /// Past this many pending bytes a write waits for them to drain.
 const MAX_PENDING: usize = 256 * 1024;
 
@@ -118,8 +121,12 @@ impl<I: AsyncWrite + Unpin> State<I> {
             }
         };
         if written == self.out.len() {
-            // Idle connections hold no write buffer.
-            self.out = Vec::new();
+            // A small buffer is kept for the next answer; a big one is not held by an idle connection.
+            if self.out.capacity() > KEEP_BUFFER {
+                self.out = Vec::new();
+            } else {
+                self.out.clear();
+            }
         } else {
             self.out.drain(..written);
         }
@@ -162,11 +169,16 @@ impl<I: AsyncWrite + Unpin + Send + 'static> Flush for Mutex<State<I>> {
     fn flush_pending(self: Arc<Self>) {
         let mut state = self.lock();
         state.listed = false;
-        // If the socket is full, the waker puts this connection back on the list when it drains,
-        // whatever its own task is doing (or after an upgrade, when that task is gone).
-        let weak: Weak<dyn Flush> = Arc::downgrade(&self) as Weak<dyn Flush>;
-        let relist = Waker::from(Arc::new(Relist(weak)));
-        if let Poll::Ready(Err(e)) = state.drain(&mut Context::from_waker(&relist)) {
+        let mut done = state.drain(&mut Context::from_waker(Waker::noop()));
+        if done.is_pending() {
+            // The socket is full (rare, so the waker is made only now): once it drains, this waker
+            // puts the connection back on the list, whatever its own task is doing (or after an
+            // upgrade, when that task is gone). Polling again registers it.
+            let weak: Weak<dyn Flush> = Arc::downgrade(&self) as Weak<dyn Flush>;
+            let relist = Waker::from(Arc::new(Relist(weak)));
+            done = state.drain(&mut Context::from_waker(&relist));
+        }
+        if let Poll::Ready(Err(e)) = done {
             state.error = Some(e);
             if let Some(waker) = state.waker.take() {
                 waker.wake();
