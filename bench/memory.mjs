@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readyPort } from './ready.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const arg = (name, dflt) => {
@@ -19,12 +20,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const child = spawn('node', [join(here, 'servers/starling-asgi.mjs')], {
   stdio: ['ignore', 'pipe', 'inherit'],
 });
-const port = await new Promise((resolve) => {
-  child.stdout.on('data', (d) => {
-    const m = /READY (\d+)/.exec(String(d));
-    if (m) resolve(Number(m[1]));
-  });
-});
+const port = await readyPort(child, 'starling-asgi');
 try {
   // Warm up so the first-request allocations are not counted as per-connection cost.
   execFileSync('wrk', ['-t1', '-c16', '-d2s', `http://127.0.0.1:${port}/plaintext`]);

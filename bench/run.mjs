@@ -11,6 +11,7 @@ import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readyPort } from './ready.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -145,17 +146,7 @@ async function start(name, { cmd, args, env }) {
     env: { ...process.env, ...env },
   });
   try {
-    const port = await new Promise((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (d) => {
-        out += d;
-        const m = /READY (\d+)/.exec(out);
-        if (m) resolve(Number(m[1]));
-      });
-      child.on('error', reject);
-      child.on('exit', (code) => reject(new Error(`${name} exited ${code} before READY`)));
-      setTimeout(() => reject(new Error(`${name} printed no READY within 60 s`)), 60_000).unref();
-    });
+    const port = await readyPort(child, name);
     // Every server must answer each route right before it is measured: wrk counts wrong answers as
     // requests too (only non-2xx statuses are flagged).
     for (const c of cases) {

@@ -24,6 +24,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { randomFillSync, createHash } from 'node:crypto';
+import { readyPort } from './ready.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -236,15 +237,7 @@ async function start(name) {
     },
   });
   groups.add(child.pid);
-  const port = await new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /READY (\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`${name} exited ${code}`)));
-  });
+  const port = await readyPort(child, name);
   return { child, port };
 }
 

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { readyPort } from './ready.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const arg = (name, dflt) => {
@@ -148,15 +149,7 @@ async function start(name) {
     stdio: ['ignore', 'pipe', 'inherit'],
     env,
   });
-  const port = await new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /READY (\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.on('exit', (code) => reject(new Error(`${name} exited ${code}`)));
-  });
+  const port = await readyPort(child, name);
   return { child, port }; // `taskset` execs the command: the pid is the server's
 }
 

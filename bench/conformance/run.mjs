@@ -9,6 +9,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readyPort } from '../ready.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -63,15 +64,7 @@ const server = spawn('node', [join(root, 'bench/servers/ws-starling.mjs')], {
   stdio: ['ignore', 'pipe', 'inherit'],
   env: { ...process.env, PORT: '0', WS_MAX_SIZE: String(64 * 1024 * 1024), WS_DEFLATE: '1' },
 });
-const port = await new Promise((resolve, reject) => {
-  let text = '';
-  server.stdout.on('data', (d) => {
-    text += d;
-    const m = /READY (\d+)/.exec(text);
-    if (m) resolve(Number(m[1]));
-  });
-  server.once('exit', (code) => reject(new Error(`echo server exited ${code}`)));
-});
+const port = await readyPort(server, 'echo server');
 
 const reports = join(out, 'autobahn');
 mkdirSync(reports, { recursive: true });
