@@ -143,8 +143,11 @@ test('compilePath builds a regex, a format and convertors, and rejects duplicate
   });
   t.throws(() => compilePath('/{x:nope}'), { message: /Unknown path convertor 'nope'/ });
   const host = compilePath('{sub}.example.org:8000');
-  t.is(host.format, '{sub}.example.org');
+  t.is(host.format, '{sub}.example.org:8000');
   t.truthy(host.regex.exec('API.example.org'));
+  t.falsy(host.regex.exec('api.example.org:8000'));
+  t.truthy(compilePath('[::1]:8000').regex.exec('[::1]'));
+  t.truthy(compilePath('[::1]').regex.exec('[::1]'));
 });
 
 test('urlPathFor reverses names with exactly the route params, and names the miss', (t) => {
@@ -331,6 +334,35 @@ test('urlFor gives an absolute URL on a Host route', async (t) => {
     ],
   });
   t.is((await new TestClient(app).get('/')).text, 'http://api.example.org/');
+});
+
+test('a Host route with a port keeps the port in reversed absolute URLs', async (t) => {
+  const homepage = async (r: Request) => new PlainTextResponse(String(r.urlFor('port:homepage')));
+  const mixed = new Router({ routes: [new Route('/', homepage, { name: 'homepage' })] });
+  const router = new Router({
+    routes: [
+      new Host('port.example.org:3600', mixed, { name: 'port' }),
+      new Host('{sub}.example.org:3600', mixed, { name: 'sub' }),
+    ],
+  });
+  t.is(
+    String(router.urlPathFor('port:homepage').makeAbsoluteURL('https://whatever')),
+    'https://port.example.org:3600/',
+  );
+  t.is(
+    String(router.urlPathFor('sub:homepage', { sub: 'x' }).makeAbsoluteURL('https://whatever')),
+    'https://x.example.org:3600/',
+  );
+  for (const baseUrl of ['https://port.example.org:3600', 'https://port.example.org']) {
+    t.is((await new TestClient(router, { baseUrl }).get('/')).text, 'https://port.example.org:3600/');
+  }
+});
+
+test('a Host route matches an IPv6 Host header with or without a port', async (t) => {
+  const router = new Router({ routes: [new Host('[::1]', new PlainTextResponse('local'))] });
+  for (const baseUrl of ['http://[::1]:8000', 'http://[::1]']) {
+    t.is((await new TestClient(router, { baseUrl }).get('/')).text, 'local');
+  }
 });
 
 test('websocket routes match websocket scopes and close when nothing matches', async (t) => {

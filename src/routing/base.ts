@@ -44,9 +44,13 @@ export interface CompiledPath {
 const PARAM = /\{([a-zA-Z_][a-zA-Z0-9_]*)(?::([a-zA-Z_][a-zA-Z0-9_]*))?\}/g;
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
 
+/** `'example.org:3600'` without `':3600'`; an IPv6 literal (`'[::1]'`) keeps its colons. */
+export const withoutPort = (host: string): string =>
+  host.endsWith(']') ? host : host.replace(/:[^:]*$/, '');
+
 /**
  * Compiles `'/users/{id:int}'` into a regex with one named group per parameter. A pattern without a
- * leading `/` is a host pattern: its `:port` is ignored.
+ * leading `/` is a host pattern: its `:port` is ignored when matching and kept in the format.
  *
  * @example
  * ```ts
@@ -79,9 +83,9 @@ export function compilePath(path: string): CompiledPath {
     const names = [...duplicated].sort().join(', ');
     throw new Error(`Duplicated param name${duplicated.size > 1 ? 's' : ''} ${names} at path ${path}`);
   }
-  let rest = path.slice(index);
-  if (isHost) rest = rest.split(':')[0] as string;
-  regex += escape(rest) + '$';
+  const rest = path.slice(index);
+  // A host pattern matches the Host header without its port, but keeps the port for reversed URLs.
+  regex += escape(isHost ? withoutPort(rest) : rest) + '$';
   format += rest;
   // Host patterns match case-insensitively, so their prefix is no cheap filter: leave it empty.
   prefix = isHost ? '' : (prefix ?? rest);

@@ -19,6 +19,7 @@ import {
   replaceParams,
   routePath,
   type CompiledPath,
+  withoutPort,
   type PathParams,
 } from './base.ts';
 import { Router } from './router.ts';
@@ -201,7 +202,7 @@ export class Host extends BaseRoute {
 
   matches(scope: Scope): [Match, Record<string, unknown>] {
     if (scope.type !== 'http' && scope.type !== 'websocket') return NO_MATCH;
-    const host = (new Headers({ scope }).get('host') ?? '').split(':')[0] as string;
+    const host = withoutPort(new Headers({ scope }).get('host') ?? '');
     const params = matchPath(this.#compiled, host);
     if (!params) return NO_MATCH;
     return [Match.FULL, { path_params: mergePathParams(scope, params), endpoint: this.app }];
