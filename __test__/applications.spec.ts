@@ -337,6 +337,33 @@ test('onStartup and onShutdown hooks run, in order', async (t) => {
   t.deepEqual(events, ['a', 'b', 'z']);
 });
 
+// Serial (ava runs serial tests before the others) because the warning is emitted once per process.
+test.serial('a lifespan replaces onStartup and onShutdown, with one warning as in Starlette', async (t) => {
+  const warnings: unknown[] = [];
+  const emitWarning = process.emitWarning;
+  process.emitWarning = ((warning: unknown) => void warnings.push(warning)) as typeof process.emitWarning;
+  const events: string[] = [];
+  const options = {
+    lifespan: async function* () {
+      events.push('lifespan up');
+      yield;
+      events.push('lifespan down');
+    },
+    onStartup: [() => events.push('hook up')],
+    onShutdown: [() => events.push('hook down')],
+  };
+  try {
+    await TestClient.run(new Starling(options), async () => {});
+    new Router(options);
+  } finally {
+    process.emitWarning = emitWarning;
+  }
+  t.deepEqual(events, ['lifespan up', 'lifespan down']);
+  t.deepEqual(warnings, [
+    'The `lifespan` option cannot be used with `onStartup` or `onShutdown`. Both `onStartup` and `onShutdown` will be ignored.',
+  ]);
+});
+
 test('a failing startup reports lifespan.startup.failed and rejects', async (t) => {
   const app = new Starling({
     lifespan: async function* () {

@@ -37,7 +37,9 @@ export interface StarlingOptions {
   exceptionHandlers?: ExceptionHandlers;
   /** `async function* (app) { ...startup; yield state; ...shutdown }`. */
   lifespan?: Lifespan<Starling> | null;
+  /** Run at startup, in order; ignored (with a warning) when `lifespan` is given, as in Starlette. */
   onStartup?: (() => unknown)[];
+  /** Run at shutdown, in order; ignored (with a warning) when `lifespan` is given, as in Starlette. */
   onShutdown?: (() => unknown)[];
   /**
    * Largest request body in bytes: a larger `content-length` gets 413 before the endpoint runs, and

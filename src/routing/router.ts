@@ -67,6 +67,18 @@ function mayMatchPath(route: BaseRoute, path: string): boolean {
   return typeof route[MAY_MATCH_PATH] === 'function' ? route[MAY_MATCH_PATH](path) : true;
 }
 
+let warnedHooksIgnored = false;
+
+/** Starlette's warning (once per process, as Python shows a warning once per place) for `lifespan` with hooks. */
+function warnHooksIgnored(): void {
+  if (warnedHooksIgnored) return;
+  warnedHooksIgnored = true;
+  process.emitWarning(
+    'The `lifespan` option cannot be used with `onStartup` or `onShutdown`. Both `onStartup` and `onShutdown` will be ignored.',
+    { code: 'STARLING_LIFESPAN_HOOKS_IGNORED' },
+  );
+}
+
 export interface RouterOptions {
   routes?: BaseRoute[];
   /** Redirect `/x/` to `/x` (and back) when only the other one exists. Default `true`. */
@@ -74,7 +86,9 @@ export interface RouterOptions {
   /** What answers when nothing matches; default 404 (or a websocket close). */
   defaultApp?: ASGIApp | null;
   lifespan?: Lifespan | null;
+  /** Run at startup, in order; ignored (with a warning) when `lifespan` is given, as in Starlette. */
   onStartup?: (() => unknown)[];
+  /** Run at shutdown, in order; ignored (with a warning) when `lifespan` is given, as in Starlette. */
   onShutdown?: (() => unknown)[];
   middleware?: Middleware[];
 }
@@ -106,6 +120,7 @@ export class Router {
     this.lifespanContext = options.lifespan ?? null;
     this.onStartup = [...(options.onStartup ?? [])];
     this.onShutdown = [...(options.onShutdown ?? [])];
+    if (this.lifespanContext && (this.onStartup.length > 0 || this.onShutdown.length > 0)) warnHooksIgnored();
     this.#stack = toASGIFunction(
       applyMiddleware((s: Scope, r: Receive, w: Send) => this.app(s, r, w), options.middleware),
     );
@@ -212,14 +227,15 @@ export class Router {
     throw new NoMatchFound(name, params);
   }
 
-  /** Answers the lifespan protocol: startup hooks, lifespan generator, then mounted apps; shutdown in reverse. */
+  /** Answers the lifespan protocol: startup hooks or lifespan generator, then mounted apps; shutdown in reverse. */
   async lifespan(scope: LifespanScope, receive: Receive, send: Send): Promise<void> {
     let started = false;
     const app = scope.app ?? this;
     await receive();
     try {
       const exits: Started[] = [];
-      for (const handler of this.onStartup) await handler();
+      // As in Starlette, a lifespan replaces the hooks (the constructor warned when both were given).
+      if (!this.lifespanContext) for (const handler of this.onStartup) await handler();
       if (this.lifespanContext) {
         const entered = await enterLifespan(this.lifespanContext, app);
         if (entered.state) {
@@ -237,7 +253,7 @@ export class Router {
       started = true;
       await receive();
       for (const entered of exits.reverse()) await entered.exit();
-      for (const handler of this.onShutdown) await handler();
+      if (!this.lifespanContext) for (const handler of this.onShutdown) await handler();
     } catch (error) {
       const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
       await send({ type: started ? 'lifespan.shutdown.failed' : 'lifespan.startup.failed', message });
