@@ -2,6 +2,8 @@ import test from 'ava';
 import { CORSMiddleware } from '../../src/middleware/cors.ts';
 import { call, textApp } from '../_asgi.ts';
 
+const PREFLIGHT_VARY =
+  'Origin, Access-Control-Request-Method, Access-Control-Request-Headers, Access-Control-Request-Private-Network';
 const preflight = (origin: string, extra: Record<string, string> = {}) => ({
   method: 'OPTIONS',
   headers: { origin, 'access-control-request-method': 'GET', ...extra },
@@ -55,6 +57,25 @@ test('credentials with all origins echo the origin instead of a wildcard', async
   t.is(pre.status, 200);
   t.is(pre.header('access-control-allow-origin'), 'https://example.org');
   t.is(pre.header('access-control-allow-credentials'), 'true');
+});
+
+test('with all origins, a Cookie alone keeps the wildcard: allowCredentials decides the echo', async (t) => {
+  // Current Starlette (checked header by header against it): older releases echoed the origin whenever
+  // a Cookie came, which browsers reject anyway without Access-Control-Allow-Credentials.
+  const headers = { origin: 'https://example.org', cookie: 'star_cookie=sugar' };
+  const open = new CORSMiddleware(textApp(), { allowOrigins: ['*'] });
+  const res = await call(open, '/', { headers });
+  t.is(res.header('access-control-allow-origin'), '*');
+  t.is(res.header('access-control-allow-credentials'), undefined);
+  t.is(res.header('vary'), 'Origin');
+  const pre = await call(open, '/', preflight('https://example.org', { cookie: 'a=b' }));
+  t.is(pre.header('access-control-allow-origin'), '*');
+  t.is(pre.header('vary'), PREFLIGHT_VARY);
+  const credentialed = new CORSMiddleware(textApp(), { allowOrigins: ['*'], allowCredentials: true });
+  const echoed = await call(credentialed, '/', { headers });
+  t.is(echoed.header('access-control-allow-origin'), 'https://example.org');
+  t.is(echoed.header('access-control-allow-credentials'), 'true');
+  t.is(echoed.header('vary'), 'Origin');
 });
 
 test('explicit origins are echoed when allowed and omitted when not', async (t) => {
