@@ -3,6 +3,8 @@ import { gzipSync } from 'node:zlib';
 import type { HTTPScope, Receive, Scope, Send, WebSocketScope } from '../src/asgi.ts';
 import { TestClient, WebSocketDenialResponse } from '../src/testclient.ts';
 import { WebSocketDisconnect } from '../src/websockets.ts';
+import { Request } from '../src/requests.ts';
+import { PlainTextResponse } from '../src/responses.ts';
 
 const text =
   (body: string, status = 200, headers: [string, string][] = []) =>
@@ -123,6 +125,9 @@ test('the response exposes status, case-insensitive headers, text, json and byte
   ).delete('/');
   t.is(res.status, 201);
   t.is(res.statusCode, 201);
+  t.is(res.reasonPhrase, 'Created');
+  t.is((await new TestClient(text('', 404)).get('/')).reasonPhrase, 'Not Found');
+  t.is((await new TestClient(text('', 599)).get('/')).reasonPhrase, '');
   t.true(res.ok);
   t.is(res.headers.get('X-A'), '1, 2');
   t.deepEqual(res.headers.getAll('x-a'), ['1', '2']);
@@ -198,17 +203,35 @@ test('cookies set by the app are kept and sent back, honouring path, max-age and
   };
   const client = new TestClient(app);
   const set = await client.get('/set');
-  t.deepEqual(set.cookies, { a: '1', b: '2', s: '3', gone: '1' });
+  t.deepEqual(set.cookies, { a: '1', b: '"2"', s: '3', gone: '1' });
   const cookieOf = (res: { json(): { headers: [string, string][] } }) =>
     Object.fromEntries(res.json().headers).cookie;
   t.is(cookieOf(await client.get('/')), 'a=1');
-  t.is(cookieOf(await client.get('/sub/x')), 'b=2; a=1');
+  t.is(cookieOf(await client.get('/sub/x')), 'b="2"; a=1');
   t.is(client.cookies.get('a'), '1');
   await client.get('/del');
   t.is(client.cookies.get('a'), undefined);
   const https = new TestClient(app, { baseUrl: 'https://testserver' });
   await https.get('/set');
   t.is(cookieOf(await https.get('/')), 'a=1; s=3');
+});
+
+test('a quoted cookie value goes back exactly as set, so the app reads what it stored', async (t) => {
+  const app = async (scope: Scope, receive: Receive, send: Send) => {
+    const request = new Request(scope, receive);
+    const stored = request.cookies.mycookie;
+    const response = new PlainTextResponse(stored ?? 'Hello, world!');
+    if (stored === undefined) response.setCookie('mycookie', 'Hello, cookies!');
+    await response.asgi(scope, receive, send);
+  };
+  const client = new TestClient(app);
+  const first = await client.get('/');
+  t.is(first.text, 'Hello, world!');
+  t.is(first.cookies.mycookie, '"Hello\\054 cookies!"');
+  t.is(client.cookies.get('mycookie'), '"Hello\\054 cookies!"');
+  const second = await client.get('/');
+  t.is(second.request.headers.get('cookie'), 'mycookie="Hello\\054 cookies!"');
+  t.is(second.text, 'Hello, cookies!');
 });
 
 test('app errors are rethrown by default and become a 500 when raiseServerExceptions is false', async (t) => {
@@ -236,6 +259,19 @@ test('the app sees rootPath and receives http.disconnect once the response is co
   };
   t.is((await new TestClient(app, { rootPath: '/api' }).get('/x')).text, '/api');
   t.is(after, 'http.disconnect');
+});
+
+test('a body the app left unread is not delivered after the response: receive() gives http.disconnect', async (t) => {
+  for (const transport of ['in-process', 'native'] as const) {
+    let after: unknown;
+    const app = async (scope: Scope, receive: Receive, send: Send) => {
+      await text('early')(scope, receive, send);
+      after = await receive();
+    };
+    const res = await new TestClient(app, { transport }).post('/', { content: 'unread' });
+    t.is(res.text, 'early', transport);
+    t.deepEqual(after, { type: 'http.disconnect' }, transport);
+  }
 });
 
 test('ASGI objects with an asgi method work as apps', async (t) => {

@@ -60,7 +60,7 @@ export class CookieJar {
     });
   }
 
-  /** The value of the first live cookie with that name, or `undefined`. */
+  /** The value of the first live cookie with that name, as the app set it (quoted if it was), or `undefined`. */
   get(name: string): string | undefined {
     this.#expire();
     return this.#cookies.find((c) => c.name === name)?.value;
@@ -91,7 +91,9 @@ export class CookieJar {
     if (eq < 0) return;
     const cookie: StoredCookie = {
       name: pair.slice(0, eq).trim(),
-      value: unquote(pair.slice(eq + 1).trim()),
+      // Kept exactly as set, quotes and escapes included (as httpx does): the app's own cookie
+      // parser undoes them when the value comes back.
+      value: pair.slice(eq + 1).trim(),
       domain: url.hostname,
       hostOnly: true,
       path: defaultPath(url.pathname),
@@ -146,8 +148,4 @@ export class CookieJar {
     const now = Date.now();
     this.#cookies = this.#cookies.filter((c) => c.expires === null || c.expires > now);
   }
-}
-
-function unquote(value: string): string {
-  return value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
 }

@@ -3,6 +3,7 @@
  * content-encoding already undone (as httpx does), so `res.text` of a gzipped response is readable.
  */
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import { statusPhrase } from '../status.ts';
 
 /**
  * Response headers: case-insensitive, multi-valued, in arrival order. `get` joins repeated values with
@@ -115,6 +116,14 @@ export class TestResponse {
     return this.status;
   }
 
+  /**
+   * The reason phrase of the status (`'OK'`, `'Not Found'`), from Starling's status table rather than
+   * the wire, so both transports agree; `''` for an unknown code. httpx's `reason_phrase`.
+   */
+  get reasonPhrase(): string {
+    return statusPhrase(this.status);
+  }
+
   get text(): string {
     return new TextDecoder().decode(this.content);
   }
@@ -131,17 +140,16 @@ export class TestResponse {
     return [301, 302, 303, 307, 308].includes(this.status) && this.headers.has('location');
   }
 
-  /** Cookies set by this response (name → value); deleted ones have value `''`. */
+  /**
+   * Cookies set by this response (name → value, exactly as in `Set-Cookie`, so a quoted value keeps
+   * its quotes, as in httpx); deleted ones have value `''` or `'""'`.
+   */
   get cookies(): Record<string, string> {
     const out: Record<string, string> = {};
     for (const header of this.headers.getAll('set-cookie')) {
       const pair = header.split(';', 1)[0] as string;
       const eq = pair.indexOf('=');
-      if (eq > 0)
-        out[pair.slice(0, eq).trim()] = pair
-          .slice(eq + 1)
-          .trim()
-          .replace(/^"(.*)"$/, '$1');
+      if (eq > 0) out[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
     }
     return out;
   }

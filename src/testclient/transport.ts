@@ -129,6 +129,9 @@ export class ASGITransport implements Transport {
     const iterator = body === null || body instanceof Uint8Array ? null : body[Symbol.asyncIterator]();
     let bodySent = false;
     const receive = async (): Promise<ReceiveMessage> => {
+      // Once the response is out the client has gone, as with a real server: a body the app left
+      // unread is not delivered any more.
+      if (complete) return { type: 'http.disconnect' };
       if (!bodySent) {
         if (iterator) {
           const next = await iterator.next();
