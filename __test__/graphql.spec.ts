@@ -7,7 +7,7 @@ import { TestClient } from '../src/testclient.ts';
 import { call } from './_asgi.ts';
 
 const schema = buildSchema(`
-  type Query { hello(name: String): String, whoami: String, boom: String }
+  type Query { hello(name: String): String, whoami: String, boom: String, sure: String! }
   type Mutation { add(a: Int!, b: Int!): Int }
 `);
 const log: string[] = [];
@@ -25,6 +25,9 @@ const rootValue = {
   },
   boom: () => {
     throw new Error('resolver failed');
+  },
+  sure: () => {
+    throw new Error('non-null failed');
   },
   add: ({ a, b }: { a: number; b: number }) => a + b,
 };
@@ -81,19 +84,37 @@ test('the request and background tasks are in the context', async (t) => {
   t.deepEqual(custom.json(), { data: { whoami: 'ctx' } });
 });
 
-test('syntax, validation and resolver errors answer 400 with errors', async (t) => {
+test('a document that does not parse or validate answers 400 with errors and no data', async (t) => {
   const syntax = await client().get('/', { params: { query: '{ hello' } });
   t.is(syntax.status, 400);
-  t.is(syntax.json().data, null);
+  t.false('data' in syntax.json());
   t.regex(syntax.json().errors[0].message, /Syntax Error/);
   const invalid = await client().get('/', { params: { query: '{ nope }' } });
   t.is(invalid.status, 400);
+  t.deepEqual(Object.keys(invalid.json()), ['errors']);
   t.regex(invalid.json().errors[0].message, /Cannot query field "nope"/);
+});
+
+test('variables that do not coerce answer 400 with errors and no data', async (t) => {
+  const res = await client().post('/', {
+    json: { query: 'mutation($a: Int!) { add(a: $a, b: 1) }', variables: { a: 'x' } },
+  });
+  t.is(res.status, 400);
+  t.deepEqual(Object.keys(res.json()), ['errors']);
+  t.regex(res.json().errors[0].message, /Variable "\$a"/);
+});
+
+test('a field error during execution answers 200 with the partial data and the errors', async (t) => {
   const failing = await client().get('/', { params: { query: '{ hello boom }' } });
-  t.is(failing.status, 400);
+  t.is(failing.status, 200);
   t.deepEqual(failing.json().data, { hello: 'Hello stranger', boom: null });
   t.is(failing.json().errors[0].message, 'resolver failed');
   t.deepEqual(failing.json().errors[0].path, ['boom']);
+  // A failed non-null field nulls its parent, here the whole result; the operation still ran.
+  const nulled = await client().get('/', { params: { query: '{ hello sure }' } });
+  t.is(nulled.status, 200);
+  t.is(nulled.json().data, null);
+  t.is(nulled.json().errors[0].message, 'non-null failed');
 });
 
 test('malformed requests get plain 4xx answers', async (t) => {

@@ -41,8 +41,10 @@ interface GraphQLParams {
 }
 
 /**
- * An ASGI app executing GraphQL operations against `schema`. Answers 200 with `{ data }`, or 400 with
- * `{ data, errors }` when anything failed; a mutation sent by GET is refused with 405.
+ * An ASGI app executing GraphQL operations against `schema`, answering `application/json` as GraphQL
+ * over HTTP describes: 200 with `{ data }` once the operation ran, plus `errors` when fields failed
+ * (partial data); 400 with `{ errors }` and no `data` when the document does not parse or validate or
+ * its variables do not coerce. A mutation sent by GET is refused with 405.
  *
  * @example
  * ```ts
@@ -140,9 +142,12 @@ export class GraphQLApp {
       background,
     );
     if (result instanceof PlainTextResponse) return result;
-    const body: Record<string, unknown> = { data: result.data ?? null };
+    // A result has `data` once execution began, even when a field failed: that is a (partial) success,
+    // answered 200. A request error (parse, validation, variables) leaves it out and answers 400.
+    const executed = 'data' in result;
+    const body: Record<string, unknown> = executed ? { data: result.data ?? null } : {};
     if (result.errors?.length) body.errors = result.errors.map((error) => error.toJSON());
-    return new JSONResponse(body, { status: result.errors?.length ? 400 : 200, background });
+    return new JSONResponse(body, { status: executed ? 200 : 400, background });
   }
 
   async #execute(
