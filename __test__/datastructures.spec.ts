@@ -222,6 +222,42 @@ test('Headers from a scope read its header list, converting string pairs to byte
   t.is(new Headers({ scope: iter }).get('a'), 'b');
 });
 
+test('MutableHeaders over a frozen header list copy it on the first write, into the message', (t) => {
+  const frozen = Object.freeze([Object.freeze([enc('a'), enc('1')])]) as unknown as [
+    Uint8Array,
+    Uint8Array,
+  ][];
+  const message = { headers: frozen };
+  const h = new MutableHeaders({ scope: message });
+  t.is(h.raw, frozen);
+  h.delete('missing');
+  t.is(message.headers, frozen);
+  h.update({ b: '2' });
+  t.deepEqual(h.items(), [
+    ['a', '1'],
+    ['b', '2'],
+  ]);
+  t.not(message.headers, frozen);
+  t.is(message.headers, h.raw);
+  t.is(frozen.length, 1);
+  for (const edit of [
+    (m: MutableHeaders) => m.set('a', '2'),
+    (m: MutableHeaders) => m.append('a', '2'),
+    (m: MutableHeaders) => m.setDefault('c', '2'),
+    (m: MutableHeaders) => m.delete('a'),
+    (m: MutableHeaders) => m.addVaryHeader('Origin'),
+  ]) {
+    const raw = Object.freeze([[enc('a'), enc('1')]]) as unknown as [Uint8Array, Uint8Array][];
+    const m = new MutableHeaders({ raw });
+    edit(m);
+    t.is(raw.length, 1);
+    t.not(m.raw, raw);
+  }
+  const strings = { headers: Object.freeze([['x', 'y']]) as unknown as [string, string][] };
+  t.is(new Headers({ scope: strings }).get('x'), 'y');
+  t.true((strings.headers[0]![0] as unknown) instanceof Uint8Array);
+});
+
 test('MutableHeaders set, delete, setDefault, update, append and addVaryHeader edit the raw list', (t) => {
   const h = new MutableHeaders({
     raw: [
@@ -361,6 +397,39 @@ test('QueryParams parse strings and bytes keeping blank values, and encode back'
   t.is(new QueryParams('a=%zz%').get('a'), '%zz%');
   t.is(new QueryParams('a=%ff').get('a'), '\ufffd');
   t.is(new QueryParams('&&a=1&').get('a'), '1');
+});
+
+test('a FormData equals only another FormData with the same values, files compared by identity', async (t) => {
+  const upload = new UploadFile({ filename: 'file', file: 'data' });
+  const form = new FormData([
+    ['a', '123'],
+    ['a', '456'],
+    ['b', upload],
+  ]);
+  t.true(new FormData(form).equals(form));
+  t.true(
+    new FormData({ a: '123', b: '789' }).equals(
+      new FormData([
+        ['a', '123'],
+        ['b', '789'],
+      ]),
+    ),
+  );
+  t.false(new FormData({ a: '123', b: '789' }).equals({ a: '123', b: '789' }));
+  t.false(new FormData({ a: '123' }).equals([['a', '123']]));
+  t.false(new FormData({ a: '123' }).equals(new ImmutableMultiDict({ a: '123' })));
+  t.false(new ImmutableMultiDict({ a: '123' }).equals(new FormData({ a: '123' })));
+  const other = new UploadFile({ filename: 'file', file: 'data' });
+  t.false(new FormData({ b: upload }).equals(new FormData({ b: other })));
+  await upload.close();
+  await other.close();
+});
+
+test("multi-dicts are unequal when a key's values come in another order, as get() tells them apart", (t) => {
+  const ab = new QueryParams('a=1&a=2&b=3');
+  t.true(ab.equals(new QueryParams('b=3&a=1&a=2')));
+  t.false(ab.equals(new QueryParams('a=2&a=1&b=3')));
+  t.false(new MultiDict({ a: ['1', '2'] }).equals(new MultiDict({ a: ['2', '1'] })));
 });
 
 test('FormData closes every uploaded file', async (t) => {

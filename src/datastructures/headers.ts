@@ -25,12 +25,15 @@ function isOptions(
   return (keys[0] === 'raw' || keys[0] === 'scope') && typeof value === 'object' && value !== null;
 }
 
-/** Normalises a header list in place so that every pair is bytes (apps may send strings). */
+/** Normalises a header list so that every pair is bytes (apps may send strings): in place, unless frozen. */
 function normalise(list: Iterable<HeaderLike>): RawHeader[] {
-  const arr = (Array.isArray(list) ? list : [...list]) as HeaderLike[];
+  let arr = (Array.isArray(list) ? list : [...list]) as HeaderLike[];
   for (let i = 0; i < arr.length; i++) {
     const [k, v] = arr[i]!;
-    if (typeof k === 'string' || typeof v === 'string') arr[i] = [toHeaderBytes(k), toHeaderBytes(v)];
+    if (typeof k === 'string' || typeof v === 'string') {
+      if (Object.isFrozen(arr)) arr = arr.slice();
+      arr[i] = [toHeaderBytes(k), toHeaderBytes(v)];
+    }
   }
   return arr as RawHeader[];
 }
@@ -53,8 +56,9 @@ function rawFrom(init: HeadersSource): RawHeader[] {
     if ('raw' in init) return normalise(init.raw);
     const scope = init.scope as { headers?: Iterable<HeaderLike> };
     // Like Starlette, the scope's (or message's) header list becomes the live backing list.
-    scope.headers = normalise(scope.headers ?? []);
-    return scope.headers as RawHeader[];
+    const raw = normalise(scope.headers ?? []);
+    if (raw !== scope.headers) scope.headers = raw;
+    return raw;
   }
   const pairs: Iterable<readonly [string, string]> =
     Symbol.iterator in init ? (init as Iterable<readonly [string, string]>) : Object.entries(init);
@@ -180,26 +184,48 @@ export class Headers implements Iterable<[string, string]> {
  * ```
  */
 export class MutableHeaders extends Headers {
+  /** The scope or message whose header list this edits, if built from one. */
+  readonly #source: { headers?: Iterable<HeaderLike> } | null;
+
+  constructor(init?: HeadersSource) {
+    super(init);
+    this.#source = init != null && isOptions(init) && 'scope' in init ? init.scope : null;
+  }
+
+  /**
+   * The list to edit. A frozen (or sealed) one, such as a constant list a response shares, is copied on
+   * the first write, and the copy replaces the list in the scope or message, as Starlette always copies.
+   */
+  #writable(): RawHeader[] {
+    if (Object.isExtensible(this._raw)) return this._raw;
+    this._raw = this._raw.slice();
+    if (this.#source !== null) this.#source.headers = this._raw;
+    return this._raw;
+  }
+
   /** Sets `key` to `value`: the first occurrence is replaced and the others removed. */
   set(key: string, value: string): void {
+    const raw = this.#writable();
     const name = key.toLowerCase();
     const encodedValue = latin1Encode(String(value));
     let found = -1;
-    for (let i = this._raw.length - 1; i >= 0; i--) {
-      if (sameName(this._raw[i]![0], name)) {
-        if (found !== -1) this._raw.splice(found, 1);
+    for (let i = raw.length - 1; i >= 0; i--) {
+      if (sameName(raw[i]![0], name)) {
+        if (found !== -1) raw.splice(found, 1);
         found = i;
       }
     }
-    if (found === -1) this._raw.push([latin1Encode(name), encodedValue]);
-    else this._raw[found] = [this._raw[found]![0], encodedValue];
+    if (found === -1) raw.push([latin1Encode(name), encodedValue]);
+    else raw[found] = [raw[found]![0], encodedValue];
   }
 
   /** Removes every occurrence of `key`. */
   delete(key: string): void {
+    if (!this.has(key)) return;
+    const raw = this.#writable();
     const name = key.toLowerCase();
-    for (let i = this._raw.length - 1; i >= 0; i--) {
-      if (sameName(this._raw[i]![0], name)) this._raw.splice(i, 1);
+    for (let i = raw.length - 1; i >= 0; i--) {
+      if (sameName(raw[i]![0], name)) raw.splice(i, 1);
     }
   }
 
@@ -207,7 +233,7 @@ export class MutableHeaders extends Headers {
   setDefault(key: string, value: string): string {
     const existing = this.get(key);
     if (existing !== null) return existing;
-    this._raw.push([latin1Encode(key.toLowerCase()), latin1Encode(String(value))]);
+    this.#writable().push([latin1Encode(key.toLowerCase()), latin1Encode(String(value))]);
     return value;
   }
 
@@ -220,7 +246,7 @@ export class MutableHeaders extends Headers {
 
   /** Adds a pair, keeping existing ones with the same name (for `set-cookie`). */
   append(key: string, value: string): void {
-    this._raw.push([latin1Encode(key.toLowerCase()), latin1Encode(String(value))]);
+    this.#writable().push([latin1Encode(key.toLowerCase()), latin1Encode(String(value))]);
   }
 
   /** Adds `vary` to the `Vary` header, after any existing value. */

@@ -88,15 +88,22 @@ export class ImmutableMultiDict<V = string> implements Iterable<[string, V]> {
   [Symbol.iterator](): Iterator<[string, V]> {
     return this.multiItems()[Symbol.iterator]();
   }
-  /** True when both hold the same pairs, in any order. */
+  /**
+   * True when both hold the same values under each key, in the same order per key (`get` gives the last
+   * one, so order counts); keys may come in any order. Plain objects and pairs are compared as a
+   * multi-dict, except by a `FormData`: as in Starlette, a form is only equal to another form.
+   */
   equals(other: unknown): boolean {
     if (other === null || typeof other !== 'object') return false;
+    if (this instanceof FormData !== other instanceof FormData) return false;
     if (!(other instanceof ImmutableMultiDict))
       other = new ImmutableMultiDict(other as MultiDictInit<unknown>);
-    const key = (pairs: [string, unknown][]) => pairs.map(([k, v]) => JSON.stringify([k, String(v)])).sort();
-    const a = key(this._list);
-    const b = key((other as ImmutableMultiDict<unknown>)._list);
-    return a.length === b.length && a.every((x, i) => x === b[i]);
+    // A stable sort by key alone keeps each key's values in their order, as Starlette's `sorted` does.
+    const byKey = (pairs: [string, unknown][]) => [...pairs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const a = byKey(this._list);
+    const b = byKey((other as ImmutableMultiDict<unknown>)._list);
+    // Values are compared with `===`: an uploaded file equals only itself.
+    return a.length === b.length && a.every(([k, v], i) => k === b[i]![0] && v === b[i]![1]);
   }
   /** A plain object, the last value winning. */
   toJSON(): Record<string, V> {
