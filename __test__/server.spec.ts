@@ -508,6 +508,23 @@ test('a client that trickles its request head is cut off (slowloris)', async (t)
   });
 });
 
+for (const [who, first] of [
+  ['says nothing', ''],
+  ['stops inside what could be an HTTP/2 preface', 'PRI * HTTP'],
+] as const) {
+  test(`a client that connects and ${who} is cut off at the head-read bound`, async (t) => {
+    await withServer(text('ok'), { timeoutHeaderRead: 0.3 }, async (server) => {
+      const socket = await connect(server.port);
+      const all = readAll(socket, 3000);
+      if (first) socket.write(first);
+      const started = Date.now();
+      await all;
+      const elapsed = Date.now() - started;
+      t.true(elapsed >= 250 && elapsed < 2500, `closed after ${elapsed} ms`);
+    });
+  });
+}
+
 test('listens on a Unix domain socket', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'starling-'));
   const uds = join(dir, 's.sock');

@@ -110,3 +110,50 @@ test('HTTP/2 is negotiated over TLS with ALPN', async (t) => {
     await server.close();
   }
 });
+
+// What ALPN settled is trusted: `h2` speaks HTTP/2 only, `http/1.1` HTTP/1.1 only.
+async function exchangeOverTls(port: number, alpn: string, bytes: string): Promise<Buffer> {
+  const tls = await import('node:tls');
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ port, host: '127.0.0.1', ALPNProtocols: [alpn], rejectUnauthorized: false });
+    const chunks: Buffer[] = [];
+    socket.setTimeout(5000, () => socket.destroy(new Error('no answer and no close in 5 s')));
+    socket.once('secureConnect', () => {
+      assertThat(socket.alpnProtocol === alpn, `negotiated ${String(socket.alpnProtocol)}`);
+      socket.write(bytes);
+    });
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('close', () => resolve(Buffer.concat(chunks)));
+    socket.on('error', reject);
+  });
+}
+
+function assertThat(ok: boolean, message: string): void {
+  if (!ok) throw new Error(message);
+}
+
+test('a connection that negotiated h2 gets no HTTP/1.1 answer to an HTTP/1.1 request', async (t) => {
+  const server = await serve(app, { port: 0, accessLog: false, lifespan: 'off', ssl: { certFile, keyFile } });
+  try {
+    const answer = await exchangeOverTls(
+      server.port,
+      'h2',
+      'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    );
+    t.false(answer.toString('latin1').includes('HTTP/1.1'));
+  } finally {
+    await server.close();
+  }
+});
+
+test('a connection that negotiated http/1.1 does not speak HTTP/2', async (t) => {
+  const server = await serve(app, { port: 0, accessLog: false, lifespan: 'off', ssl: { certFile, keyFile } });
+  try {
+    const answer = await exchangeOverTls(server.port, 'http/1.1', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+    // HTTP/1.1 refuses the preface as a request it cannot serve: it closes, sending no HTTP/2 frame
+    // (a server speaking HTTP/2 would open with SETTINGS).
+    t.true(answer.length === 0 || answer.toString('latin1').startsWith('HTTP/1.1 '));
+  } finally {
+    await server.close();
+  }
+});

@@ -63,108 +63,239 @@ impl Drop for ActiveGuard<'_> {
     }
 }
 
+/// Which HTTP a connection speaks.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Protocol {
+    Http1,
+    Http2,
+    /// Cleartext: HTTP/2 if the client opens with its preface (h2c prior knowledge), else HTTP/1.1.
+    Detect,
+}
+
+impl Protocol {
+    /// What TLS ALPN negotiated is trusted: `h2` speaks HTTP/2 only, anything else HTTP/1.1 only.
+    pub(crate) fn from_alpn(alpn: Option<&[u8]>) -> Protocol {
+        if alpn == Some(b"h2") {
+            Protocol::Http2
+        } else {
+            Protocol::Http1
+        }
+    }
+
+    /// Decides `Detect` from the client's first bytes; `None` if it said nothing in time or the
+    /// server began to shut down first.
+    async fn settle<I>(
+        self,
+        io: &Corked<I>,
+        limit: std::time::Duration,
+        graceful: &mut watch::Receiver<bool>,
+    ) -> Option<Protocol>
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        if self != Protocol::Detect {
+            return Some(self);
+        }
+        // A client that connects and says nothing is bounded as a slow head would be.
+        let first = tokio::time::timeout(limit, io.sniff_h2_preface());
+        match tokio::select! {
+            first = first => first,
+            _ = graceful.changed() => return None,
+        } {
+            Ok(Ok(true)) => Some(Protocol::Http2),
+            Ok(Ok(false)) => Some(Protocol::Http1),
+            _ => None,
+        }
+    }
+}
+
 /// Serves one connection until it closes, the keep-alive timer fires, or shutdown forces it.
 pub(crate) async fn serve<I>(
     io: I,
+    protocol: Protocol,
     conn: Arc<ConnInfo>,
     shared: Arc<Shared>,
     mut graceful: watch::Receiver<bool>,
-    mut force: watch::Receiver<bool>,
+    force: watch::Receiver<bool>,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let io = Corked::new(io);
+    let config = &shared.config;
+    let Some(protocol) = protocol
+        .settle(&io, config.header_read_timeout, &mut graceful)
+        .await
+    else {
+        return;
+    };
     let activity = Arc::new(Activity {
         active: AtomicUsize::new(0),
         last: Mutex::new(Instant::now()),
         refused: AtomicBool::new(false),
     });
-    let service = {
-        let activity = activity.clone();
-        let shared = shared.clone();
-        hyper::service::service_fn(move |req| {
-            let shared = shared.clone();
-            let conn = conn.clone();
-            let activity = activity.clone();
-            // Boxed: the request's future is large, and hyper moves what it is given.
-            Box::pin(async move {
-                activity.active.fetch_add(1, Ordering::AcqRel);
-                let _guard = ActiveGuard(&activity);
-                let response = handle(req, conn, &shared).await;
-                if response.status().is_client_error()
-                    && response
-                        .headers()
-                        .get(CONNECTION)
-                        .is_some_and(|v| v == "close")
-                {
-                    activity.refused.store(true, Ordering::Release);
-                }
-                Ok::<_, Infallible>(response)
-            })
-        })
+    let service = service(&activity, conn, &shared);
+    let lifecycle = Lifecycle {
+        socket: io.clone(),
+        activity: activity.clone(),
+        keep_alive: config.keep_alive_timeout,
+        graceful,
+        force,
     };
-    // HTTP/1.1, and HTTP/2 for clients that open with its preface (h2c prior knowledge, or h2
-    // negotiated by TLS ALPN).
-    let mut builder = hyper_util::server::conn::auto::Builder::new(crate::task::Executor);
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .keep_alive(true)
-        // Pipelined responses leave in one write, not one per response.
-        .pipeline_flush(false)
-        .header_read_timeout(shared.config.header_read_timeout)
-        // The head must fit in the read buffer, so its size bounds the head: past it, 431.
-        .max_buf_size(shared.config.max_header_size.max(8192));
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_header_list_size(shared.config.max_header_size.min(u32::MAX as usize) as u32);
-    let io = Corked::new(io);
-    let socket = io.clone();
-    let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
-    tokio::pin!(connection);
-
-    // Until shutdown begins: serve, and close gracefully when the connection idles past the
-    // keep-alive timeout or the server starts to shut down. Every future here lives across
-    // requests, so a wake-up costs polls, not new timer or channel registrations.
-    let keep_alive = shared.config.keep_alive_timeout;
-    let idle = tokio::time::sleep(keep_alive);
-    tokio::pin!(idle);
-    let open = !*graceful.borrow();
-    let draining = graceful.changed();
-    tokio::pin!(draining);
-    if open {
-        loop {
-            tokio::select! {
-                biased;
-                result = connection.as_mut() => {
-                    // hyper answered a malformed or oversized head itself (400, 431), or the core
-                    // refused the request (413, 400): the client may still be sending.
-                    if result.is_err() || activity.refused.load(Ordering::Acquire) {
-                        socket.linger().await;
-                    }
-                    return finished(result);
-                }
-                _ = idle.as_mut() => {
-                    let last = *activity.last.lock();
-                    if activity.active.load(Ordering::Acquire) == 0 && last.elapsed() >= keep_alive {
-                        break;
-                    }
-                    idle.as_mut().reset(tokio::time::Instant::from_std(last + keep_alive));
-                }
-                _ = draining.as_mut() => break,
-            }
-        }
-    }
-    connection.as_mut().graceful_shutdown();
-    tokio::select! {
-        result = connection.as_mut() => finished(result),
-        _ = force.changed() => {}
+    // Each protocol's connection state is boxed on its own, so a connection holds only the state
+    // of the protocol it speaks (HTTP/2's is several kilobytes).
+    if protocol == Protocol::Http2 {
+        let connection = hyper::server::conn::http2::Builder::new(crate::task::Executor)
+            .timer(TokioTimer::new())
+            .max_header_list_size(config.max_header_size.min(u32::MAX as usize) as u32)
+            .serve_connection(TokioIo::new(io), service);
+        Box::pin(lifecycle.run(connection)).await;
+    } else {
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .keep_alive(true)
+            // Pipelined responses leave in one write, not one per response (see `cork`).
+            .pipeline_flush(false)
+            .header_read_timeout(config.header_read_timeout)
+            // The head must fit in the read buffer, so its size bounds the head: past it, 431.
+            .max_buf_size(config.max_header_size.max(8192))
+            .serve_connection(TokioIo::new(io), service)
+            .with_upgrades();
+        Box::pin(lifecycle.run(connection)).await;
     }
 }
 
-fn finished(result: Result<(), Box<dyn std::error::Error + Send + Sync>>) {
+/// One request's answer in the making (boxed: the future is large, and hyper moves what it is given).
+type ResponseFuture = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Response<ResponseBody>, Infallible>> + Send>,
+>;
+
+/// The request service of one connection: every request goes through [`handle`].
+fn service(
+    activity: &Arc<Activity>,
+    conn: Arc<ConnInfo>,
+    shared: &Arc<Shared>,
+) -> impl hyper::service::Service<
+    Request<Incoming>,
+    Response = Response<ResponseBody>,
+    Error = Infallible,
+    Future = ResponseFuture,
+> + Clone {
+    let activity = activity.clone();
+    let shared = shared.clone();
+    hyper::service::service_fn(move |req| {
+        let shared = shared.clone();
+        let conn = conn.clone();
+        let activity = activity.clone();
+        Box::pin(async move {
+            activity.active.fetch_add(1, Ordering::AcqRel);
+            let _guard = ActiveGuard(&activity);
+            let response = handle(req, conn, &shared).await;
+            if response.status().is_client_error()
+                && response
+                    .headers()
+                    .get(CONNECTION)
+                    .is_some_and(|v| v == "close")
+            {
+                activity.refused.store(true, Ordering::Release);
+            }
+            Ok::<_, Infallible>(response)
+        }) as _
+    })
+}
+
+/// hyper's connections of either protocol: they finish, or shut down gracefully when asked.
+trait Connection: std::future::Future<Output = Result<(), hyper::Error>> {
+    fn graceful_shutdown(self: std::pin::Pin<&mut Self>);
+}
+
+impl<I, S, B> Connection for hyper::server::conn::http1::UpgradeableConnection<I, S>
+where
+    Self: std::future::Future<Output = Result<(), hyper::Error>>,
+    S: hyper::service::HttpService<Incoming, ResBody = B>,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    B: Body + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    fn graceful_shutdown(self: std::pin::Pin<&mut Self>) {
+        hyper::server::conn::http1::UpgradeableConnection::graceful_shutdown(self)
+    }
+}
+
+impl<I, S, E, B> Connection for hyper::server::conn::http2::Connection<I, S, E>
+where
+    Self: std::future::Future<Output = Result<(), hyper::Error>>,
+    S: hyper::service::HttpService<Incoming, ResBody = B>,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin,
+    B: Body + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    E: hyper::rt::bounds::Http2ServerConnExec<S::Future, B>,
+{
+    fn graceful_shutdown(self: std::pin::Pin<&mut Self>) {
+        hyper::server::conn::http2::Connection::graceful_shutdown(self)
+    }
+}
+
+/// What a connection lives by besides hyper: the keep-alive timer, graceful and forced shutdown,
+/// and the lingering close after a refusal.
+struct Lifecycle<I> {
+    socket: Corked<I>,
+    activity: Arc<Activity>,
+    keep_alive: std::time::Duration,
+    graceful: watch::Receiver<bool>,
+    force: watch::Receiver<bool>,
+}
+
+impl<I> Lifecycle<I>
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    async fn run(mut self, connection: impl Connection) {
+        tokio::pin!(connection);
+        // Until shutdown begins: serve, and close gracefully when the connection idles past the
+        // keep-alive timeout or the server starts to shut down. Every future here lives across
+        // requests, so a wake-up costs polls, not new timer or channel registrations.
+        let (keep_alive, activity) = (self.keep_alive, &self.activity);
+        let idle = tokio::time::sleep(keep_alive);
+        tokio::pin!(idle);
+        let open = !*self.graceful.borrow();
+        let draining = self.graceful.changed();
+        tokio::pin!(draining);
+        if open {
+            loop {
+                tokio::select! {
+                    biased;
+                    result = connection.as_mut() => {
+                        // hyper answered a malformed or oversized head itself (400, 431), or the
+                        // core refused the request (413, 400): the client may still be sending.
+                        if result.is_err() || activity.refused.load(Ordering::Acquire) {
+                            self.socket.linger().await;
+                        }
+                        return finished(result);
+                    }
+                    _ = idle.as_mut() => {
+                        let last = *activity.last.lock();
+                        if activity.active.load(Ordering::Acquire) == 0
+                            && last.elapsed() >= keep_alive
+                        {
+                            break;
+                        }
+                        idle.as_mut().reset(tokio::time::Instant::from_std(last + keep_alive));
+                    }
+                    _ = draining.as_mut() => break,
+                }
+            }
+        }
+        connection.as_mut().graceful_shutdown();
+        tokio::select! {
+            result = connection.as_mut() => finished(result),
+            _ = self.force.changed() => {}
+        }
+    }
+}
+
+fn finished(result: Result<(), hyper::Error>) {
     if let Err(err) = result {
-        if !is_benign(err.as_ref()) {
+        if !is_benign(&err) {
             log::error("connection", &err);
         }
     }
@@ -172,11 +303,11 @@ fn finished(result: Result<(), Box<dyn std::error::Error + Send + Sync>>) {
 
 /// Errors a client causes (resets, early closes, bad framing hyper already answered) are noise;
 /// only set `STARLING_DEBUG` to see them.
-fn is_benign(err: &(dyn std::error::Error + Send + Sync + 'static)) -> bool {
+fn is_benign(err: &hyper::Error) -> bool {
     std::env::var_os("STARLING_DEBUG").is_none()
-        || err
-            .downcast_ref::<hyper::Error>()
-            .is_some_and(|e| e.is_incomplete_message() || e.is_canceled() || e.is_closed())
+        || err.is_incomplete_message()
+        || err.is_canceled()
+        || err.is_closed()
 }
 
 fn plain(status: StatusCode, close: bool) -> Response<ResponseBody> {

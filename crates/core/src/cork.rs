@@ -82,7 +82,20 @@ struct State<I> {
     waker: Option<Waker>,
     /// A slice-end write failed; the next write reports it.
     error: Option<io::Error>,
+    /// Bytes read ahead to tell the protocol apart, given back to the first reads.
+    replay: Option<Box<Replay>>,
 }
+
+/// What [`Corked::sniff_h2_preface`] read: a request line or an HTTP/2 preface fits in it.
+struct Replay {
+    bytes: [u8; SNIFF_BYTES],
+    start: usize,
+    end: usize,
+}
+
+const SNIFF_BYTES: usize = 512;
+/// How every HTTP/2 connection opens (RFC 9113 §3.4).
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /// A connection's stream with corked writes. The connection task keeps a clone to linger on it
 /// after hyper is done.
@@ -231,6 +244,7 @@ impl<I: AsyncWrite + Unpin + Send + 'static> Corked<I> {
                 fresh: false,
                 waker: None,
                 error: None,
+                replay: None,
             })),
         }
     }
@@ -250,7 +264,8 @@ impl<I: AsyncWrite + Unpin + Send + 'static> Corked<I> {
         // hyper may have shut the write side already; a second shutdown failing changes nothing.
         let _ = shut.await;
         let mut discarded = 0;
-        let mut scratch = [0u8; 8192];
+        // On the heap: an array here would sit in every connection's future, lingering or not.
+        let mut scratch = vec![0u8; 8192];
         let drain = std::future::poll_fn(|cx| loop {
             let mut buf = ReadBuf::new(&mut scratch);
             let mut state = self.state.lock();
@@ -262,6 +277,43 @@ impl<I: AsyncWrite + Unpin + Send + 'static> Corked<I> {
             }
         });
         let _ = tokio::time::timeout(LINGER_FOR, drain).await;
+    }
+
+    /// Reads the first bytes and tells whether they open HTTP/2 (the client's first read is what
+    /// it sent, up to a request line's worth); what was read is replayed to the next reads.
+    pub(crate) async fn sniff_h2_preface(&self) -> io::Result<bool>
+    where
+        I: AsyncRead,
+    {
+        let mut replay = Box::new(Replay {
+            bytes: [0; SNIFF_BYTES],
+            start: 0,
+            end: 0,
+        });
+        let h2 = std::future::poll_fn(|cx| loop {
+            let seen = &replay.bytes[..replay.end];
+            let common = seen.len().min(H2_PREFACE.len());
+            if seen[..common] != H2_PREFACE[..common] {
+                return Poll::Ready(Ok::<bool, io::Error>(false));
+            }
+            if common == H2_PREFACE.len() {
+                return Poll::Ready(Ok(true));
+            }
+            let end = replay.end;
+            let mut buf = ReadBuf::new(&mut replay.bytes[end..]);
+            std::task::ready!(Pin::new(&mut self.state.lock().io).poll_read(cx, &mut buf))?;
+            let read = buf.filled().len();
+            if read == 0 {
+                // Closed before it said anything that decides: HTTP/1.1 sees the end.
+                return Poll::Ready(Ok(false));
+            }
+            replay.end += read;
+        })
+        .await?;
+        if replay.end > 0 {
+            self.state.lock().replay = Some(replay);
+        }
+        Ok(h2)
     }
 
     fn gather(&self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
@@ -344,6 +396,16 @@ impl<I: AsyncRead + Unpin> AsyncRead for Corked<I> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.state.lock().io).poll_read(cx, buf)
+        let mut state = self.state.lock();
+        if let Some(replay) = &mut state.replay {
+            let n = buf.remaining().min(replay.end - replay.start);
+            buf.put_slice(&replay.bytes[replay.start..replay.start + n]);
+            replay.start += n;
+            if replay.start == replay.end {
+                state.replay = None;
+            }
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut state.io).poll_read(cx, buf)
     }
 }

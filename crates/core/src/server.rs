@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::{watch, Notify};
 
 use crate::config::{Bind, Config};
-use crate::connection::{self, Shared};
+use crate::connection::{self, Protocol, Shared};
 use crate::event::{ConnInfo, EventSink};
 use crate::exchange::Exchanges;
 use crate::listener::{self, Listener};
@@ -127,7 +127,7 @@ impl Server {
         let (graceful, force) = (self.graceful.subscribe(), self.force.subscribe());
         crate::task::spawn(async move {
             let _guard = guard;
-            connection::serve(server, conn, shared, graceful, force).await;
+            connection::serve(server, Protocol::Detect, conn, shared, graceful, force).await;
         });
         client
     }
@@ -201,18 +201,25 @@ async fn accept_loop(
             let _guard = guard;
             match (io, tls) {
                 (Io::Tcp(stream), Some(tls)) => {
-                    // The handshake counts against the head-read bound, as slow headers would.
-                    let limit = shared.config.header_read_timeout;
-                    if let Ok(Ok(stream)) = tokio::time::timeout(limit, tls.accept(stream)).await {
-                        connection::serve(stream, conn, shared, graceful, force).await;
-                    }
+                    // Boxed: the handshake's state is large and only TLS connections need it.
+                    Box::pin(async move {
+                        // The handshake counts against the head-read bound, as slow headers would.
+                        let limit = shared.config.header_read_timeout;
+                        let Ok(Ok(stream)) = tokio::time::timeout(limit, tls.accept(stream)).await
+                        else {
+                            return;
+                        };
+                        let protocol = Protocol::from_alpn(stream.get_ref().1.alpn_protocol());
+                        connection::serve(stream, protocol, conn, shared, graceful, force).await;
+                    })
+                    .await
                 }
                 (Io::Tcp(stream), None) => {
-                    connection::serve(stream, conn, shared, graceful, force).await
+                    connection::serve(stream, Protocol::Detect, conn, shared, graceful, force).await
                 }
                 #[cfg(unix)]
                 (Io::Unix(stream), _) => {
-                    connection::serve(stream, conn, shared, graceful, force).await
+                    connection::serve(stream, Protocol::Detect, conn, shared, graceful, force).await
                 }
             }
         });

@@ -15,3 +15,8 @@ mod uv;
 mod wire;
 
 pub use server::NativeServer;
+
+/// The core allocates and frees small blocks per request (futures, header maps, buffers); mimalloc's
+/// thread-local free lists serve that pattern in a fraction of glibc malloc's time.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
