@@ -243,6 +243,20 @@ test('an oversized request head gets 431', async (t) => {
   });
 });
 
+test('150 ordinary headers are served; the count bound is 2000 by default and configurable', async (t) => {
+  const head = (count: number) =>
+    `GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${Array.from({ length: count }, (_, i) => `X-H${i}: v\r\n`).join('')}\r\n`;
+  await withServer(text('fine'), {}, async (server) => {
+    t.regex(await exchange(server.port, head(150)), /^HTTP\/1\.1 200/);
+    t.regex(await exchange(server.port, head(1990)), /^HTTP\/1\.1 200/);
+    t.regex(await exchange(server.port, head(2001)), /^HTTP\/1\.1 431/);
+  });
+  await withServer(text('fine'), { maxHeaderCount: 10 }, async (server) => {
+    t.regex(await exchange(server.port, head(7)), /^HTTP\/1\.1 200/);
+    t.regex(await exchange(server.port, head(10)), /^HTTP\/1\.1 431/);
+  });
+});
+
 test('a 1 MiB head and a 1 MiB body still sending get their 431 and 413 and a clean close, not a reset', async (t) => {
   // The server answers while the client is still writing. Closing then, with unread input, makes
   // the kernel reset the connection (and a client that reads late loses the answer); the core
@@ -331,6 +345,19 @@ test('smuggling attempts are refused: both framings, or broken chunk sizes', asy
     );
     t.regex(badChunk, /^HTTP\/1\.1 400/);
     t.is((await fetch(server.url)).status, 200);
+  });
+});
+
+test("a broken first chunk size is the request's 400 even when the app never reads the body", async (t) => {
+  await withServer(text('fine'), {}, async (server) => {
+    for (const size of ['ffffffffffffffffff', '-1', 'zz']) {
+      const reply = await exchange(
+        server.port,
+        `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${size}\r\nabc\r\n0\r\n\r\n`,
+      );
+      t.is(statusLines(reply).join(), 'HTTP/1.1 400 Bad Request', size);
+    }
+    t.is(await (await fetch(server.url)).text(), 'fine');
   });
 });
 

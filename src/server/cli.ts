@@ -57,6 +57,7 @@ const NUMERIC: Record<string, keyof ServeOptions> = {
   '--backlog': 'backlog',
   '--max-body-size': 'maxBodySize',
   '--max-header-size': 'maxHeaderSize',
+  '--max-header-count': 'maxHeaderCount',
 };
 const TEXT: Record<string, keyof ServeOptions> = {
   '--host': 'host',

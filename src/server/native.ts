@@ -18,6 +18,7 @@ export interface NativeServerOptions {
   timeoutKeepAlive?: number;
   timeoutHeaderRead?: number;
   maxHeaderSize?: number;
+  maxHeaderCount?: number;
   maxBodySize?: number;
   limitConcurrency?: number;
   inlineBodyLimit?: number;

@@ -42,6 +42,8 @@ export interface ServeOptions {
   /** How long `close()` waits for in-flight requests (default 30 s). */
   timeoutGracefulShutdown?: number;
   maxHeaderSize?: number;
+  /** Most header lines in an HTTP/1.1 request head before `431` (default 2000, as Node's). */
+  maxHeaderCount?: number;
   maxBodySize?: number;
   wsMaxSize?: number;
   wsPingInterval?: number;
@@ -142,6 +144,7 @@ export async function serve(app: ASGIApp, options: ServeOptions = {}): Promise<S
       timeoutKeepAlive: options.timeoutKeepAlive,
       timeoutHeaderRead: options.timeoutHeaderRead,
       maxHeaderSize: options.maxHeaderSize,
+      maxHeaderCount: options.maxHeaderCount,
       maxBodySize: options.maxBodySize,
       limitConcurrency: options.limitConcurrency,
       accessLog: (options.accessLog ?? true) && logLevelAllows(options, 'info'),

@@ -36,6 +36,9 @@ pub struct Config {
     pub header_read_timeout: Duration,
     /// Largest request head in bytes before 431 (default 64 KiB).
     pub max_header_size: usize,
+    /// Most header lines in an HTTP/1.1 request head before 431 (default 2000, as Node's). The
+    /// size bound does the real limiting; this only keeps a head of empty lines from counting free.
+    pub max_header_count: usize,
     /// Largest request body in bytes before 413 (default: no limit).
     pub max_body_size: Option<u64>,
     /// Requests allowed in flight at once; the next gets 503 (default: no limit).
@@ -74,6 +77,7 @@ impl Default for Config {
             keep_alive_timeout: Duration::from_secs(5),
             header_read_timeout: Duration::from_secs(30),
             max_header_size: 64 * 1024,
+            max_header_count: 2000,
             max_body_size: None,
             limit_concurrency: None,
             inline_body_limit: 64 * 1024,

@@ -158,6 +158,7 @@ pub(crate) async fn serve<I>(
             .header_read_timeout(config.header_read_timeout)
             // The head must fit in the read buffer, so its size bounds the head: past it, 431.
             .max_buf_size(config.max_header_size.max(8192))
+            .max_headers(config.max_header_count)
             .serve_connection(TokioIo::new(io), service)
             .with_upgrades();
         Box::pin(lifecycle.run(connection)).await;
@@ -461,22 +462,28 @@ async fn dispatch(
 ) -> Response<ResponseBody> {
     let config = &shared.config;
     let log_head = config.access_log.then(|| LogHead::of(&parts));
-    let first = match read_inline(&mut body, declared, config).await {
+    let expects_continue = parts
+        .headers
+        .get(http::header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    let first = match read_first(&mut body, declared, expects_continue, config).await {
         Ok(first) => first,
         Err(status) => return plain(status, true),
     };
     let exchanges = &shared.exchanges;
     let (reply_tx, reply_rx) = oneshot::channel();
-    let id = match first {
-        Some(_) => exchanges.register(reply_tx, None),
-        None => stream_body(body, reply_tx, exchanges, config.max_body_size),
+    let id = if first.complete {
+        exchanges.register(reply_tx, None)
+    } else {
+        let read = first.body.len() as u64;
+        stream_body(body, reply_tx, exchanges, config.max_body_size, read)
     };
     let accept_encoding = compress::accept_encoding(&parts.headers);
     let ws_ends = upgrade.is_some().then(|| WsEnds::attach(exchanges, id));
     exchanges.sink().push(Event::Request {
         id,
-        more_body: first.is_none(),
-        body: first.unwrap_or_default(),
+        more_body: !first.complete,
+        body: first.body,
         websocket: upgrade.is_some(),
         head: RequestHead {
             method: parts.method,
@@ -515,20 +522,54 @@ async fn dispatch(
     response
 }
 
-/// The whole body when it is empty or declared small enough to arrive with the request (`None`:
-/// it streams, chunk by chunk as the app asks).
-async fn read_inline(
+/// What arrives with the request: the whole body when it is empty or declared small enough, the
+/// first chunk of a chunked one, or nothing yet of a large one (the rest streams as the app asks).
+struct FirstBody {
+    body: Bytes,
+    complete: bool,
+}
+
+async fn read_first(
     body: &mut Incoming,
     declared: Option<u64>,
+    expects_continue: bool,
     config: &Config,
-) -> Result<Option<Bytes>, StatusCode> {
+) -> Result<FirstBody, StatusCode> {
+    let whole = |body| FirstBody {
+        body,
+        complete: true,
+    };
     if body.is_end_stream() {
-        return Ok(Some(Bytes::new()));
+        return Ok(whole(Bytes::new()));
     }
     if declared.is_some_and(|len| len <= config.inline_body_limit as u64) {
-        return collect(body, config.max_body_size).await.map(Some);
+        return collect(body, config.max_body_size).await.map(whole);
     }
-    Ok(None)
+    if declared.is_none() && !expects_continue {
+        // Chunked: the first chunk's framing is checked before the app answers, so a broken chunk
+        // size is the request's 400, not a close after the app's 200. (With `Expect:
+        // 100-continue` the app decides first whether the body is wanted.)
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|_| StatusCode::BAD_REQUEST)?;
+            if let Ok(data) = frame.into_data() {
+                if config
+                    .max_body_size
+                    .is_some_and(|max| data.len() as u64 > max)
+                {
+                    return Err(StatusCode::PAYLOAD_TOO_LARGE);
+                }
+                return Ok(FirstBody {
+                    complete: body.is_end_stream(),
+                    body: data,
+                });
+            }
+        }
+        return Ok(whole(Bytes::new()));
+    }
+    Ok(FirstBody {
+        body: Bytes::new(),
+        complete: false,
+    })
 }
 
 /// Registers an exchange whose body the app pulls: a pump reads one chunk per credit.
@@ -537,10 +578,11 @@ fn stream_body(
     reply: oneshot::Sender<Reply>,
     exchanges: &Exchanges,
     max: Option<u64>,
+    read: u64,
 ) -> u32 {
     let (credit_tx, credit_rx) = mpsc::unbounded_channel();
     let id = exchanges.register(reply, Some(credit_tx));
-    crate::task::spawn(pump(id, body, credit_rx, exchanges.clone(), max));
+    crate::task::spawn(pump(id, body, credit_rx, exchanges.clone(), max, read));
     id
 }
 
@@ -593,8 +635,9 @@ async fn pump(
     mut credit: mpsc::UnboundedReceiver<()>,
     exchanges: Exchanges,
     max: Option<u64>,
+    read: u64,
 ) {
-    let mut total: u64 = 0;
+    let mut total = read;
     while credit.recv().await.is_some() {
         loop {
             match body.frame().await {

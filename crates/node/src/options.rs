@@ -26,6 +26,7 @@ pub struct ServerOptions {
     pub timeout_keep_alive: Option<f64>,
     pub timeout_header_read: Option<f64>,
     pub max_header_size: Option<u32>,
+    pub max_header_count: Option<u32>,
     pub max_body_size: Option<f64>,
     pub limit_concurrency: Option<u32>,
     pub inline_body_limit: Option<u32>,
@@ -106,6 +107,10 @@ impl From<ServerOptions> for Config {
             keep_alive_timeout: seconds(o.timeout_keep_alive, d.keep_alive_timeout),
             header_read_timeout: seconds(o.timeout_header_read, d.header_read_timeout),
             max_header_size: o.max_header_size.map_or(d.max_header_size, |v| v as usize),
+            max_header_count: o
+                .max_header_count
+                .filter(|v| *v > 0)
+                .map_or(d.max_header_count, |v| v as usize),
             max_body_size: o.max_body_size.filter(|v| *v >= 0.0).map(|v| v as u64),
             limit_concurrency: o.limit_concurrency.map(|v| v as usize),
             inline_body_limit: o
