@@ -1,7 +1,15 @@
 /**
  * HTTPConnection (what HTTP requests and WebSockets share) and Request (the body, forms and disconnects).
  */
-import type { HTTPScope, Receive, ReceiveMessage, Scope, Send, WebSocketScope } from './asgi.ts';
+import type {
+  HTTPRequestEvent,
+  HTTPScope,
+  Receive,
+  ReceiveMessage,
+  Scope,
+  Send,
+  WebSocketScope,
+} from './asgi.ts';
 import { concatBytes, utf8Decode } from './_utils.ts';
 import { Address, FormData, Headers, QueryParams, State, URL, URLPath } from './datastructures.ts';
 import { HTTPException } from './exceptions.ts';
@@ -184,6 +192,8 @@ export class Request extends HTTPConnection {
   #form: FormData | undefined;
   #streamConsumed = false;
   #isDisconnected = false;
+  // Body messages isDisconnected() read past, kept for stream() in order.
+  readonly #early: ReceiveMessage[] = [];
   // A receive() started by isDisconnected() that had not resolved yet: the next reader takes it over.
   #pending: Promise<ReceiveMessage> | null = null;
 
@@ -205,6 +215,7 @@ export class Request extends HTTPConnection {
   }
 
   #next(): Promise<ReceiveMessage> {
+    if (this.#early.length > 0) return Promise.resolve(this.#early.shift()!);
     const pending = this.#pending;
     this.#pending = null;
     return pending ?? this.#receive();
@@ -283,24 +294,34 @@ export class Request extends HTTPConnection {
   }
 
   /**
-   * True once the client has gone. Looks at a message only if one is ready now; never waits for one.
+   * True once the client has gone. Looks only at messages ready now and never waits for one: body
+   * messages it reads past are kept for a later `stream()`/`body()`, and a `receive()` still pending
+   * is kept for the next call, so polling this in a loop notices a disconnect as soon as it arrives.
    */
   async isDisconnected(): Promise<boolean> {
-    if (!this.#isDisconnected) {
-      const pending = this.#next();
+    while (!this.#isDisconnected) {
+      const pending = this.#pending ?? this.#receive();
+      this.#pending = null;
       const message = await Promise.race([
         pending,
         new Promise<typeof NOT_READY>((resolve) => setImmediate(resolve, NOT_READY)),
       ]);
-      if (message === NOT_READY) this.#pending = pending;
-      else if (message.type === 'http.disconnect') this.#isDisconnected = true;
-      else if (message.type === 'http.request' && !this.#streamConsumed && this.#body === undefined) {
-        // Keep the body chunk for a later read instead of losing it.
-        const replay = message;
-        this.#pending = Promise.resolve(replay);
+      if (message === NOT_READY) {
+        this.#pending = pending;
+        break;
       }
+      if (message.type === 'http.disconnect') this.#isDisconnected = true;
+      else if (message.type === 'http.request' && !this.#bodyOver()) this.#early.push(message);
+      else break; // a stray message after the body: nothing more to learn now (and no endless loop)
     }
     return this.#isDisconnected;
+  }
+
+  /** Whether the last body message has been read, so only a disconnect can come next. */
+  #bodyOver(): boolean {
+    if (this.#streamConsumed || this.#body !== undefined) return true;
+    const last = this.#early[this.#early.length - 1] as HTTPRequestEvent | undefined;
+    return last !== undefined && !last.more_body;
   }
 
   /** Sends an HTTP/2 server push for `path` when the server supports it; otherwise does nothing. */
