@@ -1,16 +1,23 @@
 import test from 'ava';
-import type { ASGIApp, Receive, Scope, Send, SendMessage } from '../../src/asgi.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ASGIApp, Receive, ReceiveMessage, Scope, Send, SendMessage } from '../../src/asgi.ts';
 import { Starling } from '../../src/applications.ts';
 import { BackgroundTask } from '../../src/background.ts';
 import { HTTPException } from '../../src/exceptions.ts';
 import { BaseHTTPMiddleware, type CallNext } from '../../src/middleware/base.ts';
+import { GZipMiddleware } from '../../src/middleware/gzip.ts';
 import { Middleware } from '../../src/middleware/index.ts';
-import type { Request } from '../../src/requests.ts';
-import { PlainTextResponse, StreamingResponse, type Response } from '../../src/responses.ts';
-import { Route, WebSocketRoute } from '../../src/routing.ts';
+import { ClientDisconnect, type Request } from '../../src/requests.ts';
+import { FileResponse, PlainTextResponse, Response, StreamingResponse } from '../../src/responses.ts';
+import { Mount, Route, WebSocketRoute } from '../../src/routing.ts';
 import { serve } from '../../src/server/index.ts';
+import { StaticFiles } from '../../src/staticfiles.ts';
 import { TestClient } from '../../src/testclient.ts';
 import type { WebSocket } from '../../src/websockets.ts';
+import { makeScope } from '../_asgi.ts';
+import { disconnectLatency } from '../_disconnect.ts';
 
 class CustomHeader extends BaseHTTPMiddleware {
   override async dispatch(request: Request, callNext: CallNext): Promise<Response> {
@@ -342,5 +349,296 @@ test('a client that leaves still stops an endless stream behind callNext', async
     t.pass();
   } finally {
     await server.close();
+  }
+});
+
+const passthrough = (request: Request, callNext: CallNext) => callNext(request);
+
+test('a file behind the middleware is sent whole over a real socket (pathsend passes through)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'starling-base-'));
+  const content = 'file content\n'.repeat(100);
+  writeFileSync(join(dir, 'example.txt'), content);
+  const routes = [
+    new Route('/file', async () => new FileResponse(join(dir, 'example.txt'))),
+    new Mount('/static', { app: new StaticFiles({ directory: dir }) }),
+  ];
+  const stack = [new Middleware(CustomHeader), new Middleware(BaseHTTPMiddleware, { dispatch: passthrough })];
+  const plain = new Starling({ routes, middleware: stack });
+  const zipped = new Starling({ routes, middleware: [new Middleware(GZipMiddleware), ...stack] });
+  try {
+    for (const app of [plain, zipped]) {
+      const server = await serve(app, { port: 0, accessLog: false, lifespan: 'off' });
+      try {
+        for (const path of ['/file', '/static/example.txt']) {
+          const res = await fetch(server.url + path, { headers: { 'accept-encoding': 'gzip' } });
+          t.is(res.status, 200);
+          t.is(res.headers.get('custom-header'), 'Example');
+          if (app === plain) t.is(res.headers.get('content-length'), String(content.length));
+          else t.is(res.headers.get('content-encoding'), 'gzip');
+          t.is(await res.text(), content); // fetch undoes the gzip
+        }
+      } finally {
+        await server.close();
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a pathsend goes out as it came, and a dispatch reading the body gets the file', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'starling-base-'));
+  const path = join(dir, 'example.txt');
+  writeFileSync(path, '<file content>');
+  const scope = makeScope('/', { extensions: { 'http.response.pathsend': {} } });
+  const file = new FileResponse(path);
+  const events: SendMessage[] = [];
+  const receive: Receive = async () => {
+    throw new Error('Should not be called!');
+  };
+  try {
+    await new BaseHTTPMiddleware(file, { dispatch: passthrough }).asgi(scope, receive, async (m) => {
+      events.push(m);
+    });
+    t.deepEqual(
+      events.map((m) => m.type),
+      ['http.response.start', 'http.response.pathsend'],
+    );
+    const reading = new BaseHTTPMiddleware(file, {
+      dispatch: async (request, callNext) => {
+        const response = (await callNext(request)) as StreamingResponse;
+        const chunks: Uint8Array[] = [];
+        for await (const chunk of response.bodyIterator as AsyncIterable<Uint8Array>) chunks.push(chunk);
+        return new PlainTextResponse(`read ${Buffer.concat(chunks).toString()}`);
+      },
+    });
+    const res = await new TestClient(reading).get('/');
+    t.is(res.text, 'read <file content>');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('reading the stream in dispatch after the app read the body is an error, not a hang', async (t) => {
+  for (const read of ['body', 'stream'] as const) {
+    const errors: string[] = [];
+    const dispatch = async (request: Request, callNext: CallNext) => {
+      const response = await callNext(request);
+      await t.throwsAsync(
+        async () => {
+          for await (const _ of request.stream()) t.fail('should not be called');
+        },
+        { message: 'Stream consumed' },
+      );
+      errors.push(read);
+      return response;
+    };
+    const endpoint = async (r: Request) => {
+      let body = '';
+      if (read === 'body') body = await r.text();
+      else for await (const chunk of r.stream()) body += Buffer.from(chunk).toString();
+      return new PlainTextResponse(body);
+    };
+    const app = appWith(
+      [new Route('/', endpoint, { methods: ['POST'] })],
+      new Middleware(BaseHTTPMiddleware, { dispatch }),
+    );
+    t.is((await new TestClient(app).post('/', { content: 'a' })).text, 'a');
+    t.deepEqual(errors, [read]);
+  }
+});
+
+test('dispatch can read the body again after the app read the body dispatch read first', async (t) => {
+  const dispatch = async (request: Request, callNext: CallNext) => {
+    t.is(await request.text(), 'a');
+    const response = await callNext(request);
+    t.is(await request.text(), 'a');
+    const chunks: string[] = [];
+    for await (const chunk of request.stream()) chunks.push(Buffer.from(chunk).toString());
+    t.deepEqual(chunks, ['a', '']);
+    return response;
+  };
+  const app = appWith(
+    [new Route('/', async (r: Request) => new PlainTextResponse(await r.text()), { methods: ['POST'] })],
+    new Middleware(BaseHTTPMiddleware, { dispatch }),
+  );
+  t.is((await new TestClient(app).post('/', { content: 'a' })).text, 'a');
+});
+
+/** A receive that hands out `messages` once each, then throws: reading past them would hang a server. */
+function once(...messages: ReceiveMessage[]): Receive {
+  return async () => {
+    const next = messages.shift();
+    if (!next) throw new Error('Should not be called, would hang');
+    return next;
+  };
+}
+
+const collect = () => {
+  const sent: SendMessage[] = [];
+  const send: Send = async (message) => void sent.push(message);
+  return { sent, send };
+};
+
+test('a disconnect the app read is given to dispatch without reading receive again', async (t) => {
+  const endpoint: ASGIApp = async (scope, receive, send) => {
+    t.is((await receive()).type, 'http.disconnect');
+    await new Response().asgi(scope, receive, send);
+  };
+  const middleware = new BaseHTTPMiddleware(endpoint, {
+    dispatch: async (request, callNext) => {
+      const response = await callNext(request);
+      t.true(await request.isDisconnected());
+      t.true(await request.isDisconnected());
+      return response;
+    },
+  });
+  const { sent, send } = collect();
+  await middleware.asgi(makeScope('/', { method: 'POST' }), once({ type: 'http.disconnect' }), send);
+  t.is(sent[0]?.type, 'http.response.start');
+});
+
+test('a disconnect dispatch read after the body reaches the app after the replayed body', async (t) => {
+  const endpoint: ASGIApp = async (scope, receive, send) => {
+    t.deepEqual(await receive(), { type: 'http.request', body: Buffer.from('hi'), more_body: false });
+    t.deepEqual(await receive(), { type: 'http.disconnect' });
+    await new Response().asgi(scope, receive, send);
+  };
+  const middleware = new BaseHTTPMiddleware(endpoint, {
+    dispatch: async (request, callNext) => {
+      await request.body();
+      t.true(await request.isDisconnected());
+      return callNext(request);
+    },
+  });
+  const receive = once(
+    { type: 'http.request', body: Buffer.from('hi'), more_body: false },
+    { type: 'http.disconnect' },
+  );
+  await middleware.asgi(makeScope('/', { method: 'POST' }), receive, collect().send);
+  t.pass();
+});
+
+test('an app polling for the disconnect twice hears it twice from one message', async (t) => {
+  const pollTwice: ASGIApp = async (scope, receive, send) => {
+    for (let i = 0; i < 2; i++) {
+      let message = await receive();
+      while (message.type === 'http.request') message = await receive();
+      t.is(message.type, 'http.disconnect');
+    }
+    await new Response('good!').asgi(scope, receive, send);
+  };
+  for (const withBody of [true, false]) {
+    const body: ReceiveMessage[] = withBody
+      ? [
+          { type: 'http.request', body: Buffer.from('hello'), more_body: true },
+          { type: 'http.request', body: Buffer.alloc(0), more_body: false },
+        ]
+      : [];
+    const { sent, send } = collect();
+    await new BaseHTTPMiddleware(pollTwice, { dispatch: passthrough }).asgi(
+      makeScope('/'),
+      once(...body, { type: 'http.disconnect' }),
+      send,
+    );
+    t.deepEqual(
+      sent.map((m) => m.type),
+      ['http.response.start', 'http.response.body'],
+    );
+  }
+});
+
+test('background tasks of the app start only after its last body message was forwarded', async (t) => {
+  const events: string[] = [];
+  const app = appWith(
+    [
+      new Route(
+        '/',
+        async () =>
+          new PlainTextResponse('Hello', {
+            background: new BackgroundTask(async () => {
+              events.push('task started');
+              await new Promise((resolve) => setTimeout(resolve, 20));
+              events.push('task finished');
+            }),
+          }),
+      ),
+    ],
+    new Middleware(BaseHTTPMiddleware, { dispatch: passthrough }),
+  );
+  const send: Send = async (message) => {
+    if (message.type === 'http.response.body') {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      events.push(`body ${Buffer.from(message.body ?? '').toString()} ${message.more_body ?? false}`);
+    }
+  };
+  await app.asgi(makeScope('/'), once(), send);
+  t.deepEqual(events, ['body Hello false', 'task started', 'task finished']);
+});
+
+test('stacked middlewares with a client that left still end the response after its start', async (t) => {
+  const events: string[] = [];
+  class Versioned extends BaseHTTPMiddleware {
+    constructor(
+      app: ASGIApp,
+      readonly options: { version: number },
+    ) {
+      super(app);
+    }
+    override async dispatch(request: Request, callNext: CallNext): Promise<Response> {
+      events.push(`${this.options.version}:started`);
+      const response = await callNext(request);
+      events.push(`${this.options.version}:completed`);
+      t.is(response.background, null);
+      response.background = new BackgroundTask(() => void events.push(`${this.options.version}:background`));
+      return response;
+    }
+  }
+  const versions = Array.from({ length: 10 }, (_, i) => i + 1);
+  const app = appWith(
+    [
+      new Route('/', async (request: Request) => {
+        await t.throwsAsync(request.body(), { instanceOf: ClientDisconnect });
+        return new Response('');
+      }),
+    ],
+    ...versions.map((version) => new Middleware(Versioned, { version })),
+  );
+  const { sent, send } = collect();
+  await app.asgi(makeScope('/'), once({ type: 'http.disconnect' }), send);
+  t.deepEqual(events.slice(0, 20), [
+    ...versions.map((v) => `${v}:started`),
+    ...versions.map((v) => `${11 - v}:completed`),
+  ]);
+  t.deepEqual(events.slice(20).sort(), versions.map((v) => `${v}:background`).sort());
+  t.deepEqual(
+    sent.map((m) =>
+      m.type === 'http.response.body' ? [m.type, m.body?.length ?? 0, m.more_body ?? false] : m.type,
+    ),
+    ['http.response.start', ['http.response.body', 0, false]],
+  );
+});
+
+test('an app whose response dispatch replaced hears a disconnect once the response is sent', async (t) => {
+  const downstream: ASGIApp = async (_scope, receive, send) => {
+    await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'text/plain']] });
+    await send({ type: 'http.response.body', body: 'first chunk, ', more_body: true });
+    await send({ type: 'http.response.body', body: 'second chunk', more_body: true });
+    t.is((await receive()).type, 'http.disconnect');
+  };
+  const middleware = new BaseHTTPMiddleware(downstream, {
+    dispatch: async (request, callNext) => {
+      await callNext(request);
+      return new PlainTextResponse('Custom');
+    },
+  });
+  t.is((await new TestClient(middleware).get('/')).text, 'Custom');
+});
+
+test('a handler behind the middleware learns within 100 ms that a client closed or reset its socket', async (t) => {
+  for (const how of ['fin', 'rst'] as const) {
+    const latency = await disconnectLatency((app) => new CustomHeader(app), how);
+    t.log(`${how}: ${latency.toFixed(1)} ms`);
+    t.true(latency < 100, `${how} seen after ${latency} ms`);
   }
 });
