@@ -22,6 +22,7 @@ mod task;
 mod tls;
 mod watermark;
 mod websocket;
+mod ws_guard;
 
 pub use body::ResponseBody;
 pub use config::{Bind, Config};

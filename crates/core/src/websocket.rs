@@ -3,8 +3,12 @@
 //! (yawc). Messages cross to the app as events; the app sends through [`crate::Exchanges::ws_send`].
 use bytes::Bytes;
 use futures_util::SinkExt;
-use http::header::{HeaderValue, CONNECTION, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL, UPGRADE};
+use http::header::{
+    HeaderValue, CONNECTION, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL,
+    UPGRADE,
+};
 use http::{Request, Response};
+use hyper_util::rt::TokioIo;
 use std::future::{poll_fn, Future};
 use std::sync::Arc;
 use std::task::Poll;
@@ -12,7 +16,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use yawc::close::CloseCode;
 use yawc::frame::{Frame, OpCode};
-use yawc::{DeflateOptions, HttpStream, Options, UpgradeFut, WebSocket, WebSocketError};
+use yawc::{DeflateOptions, Options, Role, WebSocket, WebSocketError};
 
 use crate::body::ResponseBody;
 use crate::connection::Shared;
@@ -20,6 +24,7 @@ use crate::event::Event;
 use crate::exchange::{Exchanges, WsHandle, WsShared};
 use crate::headers::HeaderBlock;
 use crate::server::LiveGuard;
+use crate::ws_guard::{FrameGuard, Violation};
 
 /// What the app sends on an open WebSocket.
 #[derive(Debug)]
@@ -76,15 +81,48 @@ impl WsSettings {
 /// A handshake the core checked, waiting for the app's answer.
 pub(crate) struct Handshake {
     response: Response<http_body_util::Empty<Bytes>>,
-    upgrade: UpgradeFut,
+    upgrade: Upgrade,
+}
+
+/// The connection once the 101 is out, and what the handshake settled for the session.
+pub(crate) struct Upgrade {
+    on_upgrade: hyper::upgrade::OnUpgrade,
+    options: Options,
+    extensions: Option<String>,
+}
+
+impl Upgrade {
+    /// The session's socket: the codec reads the client's frames through the RFC checks.
+    async fn open(self, violation: Violation) -> Option<Ws> {
+        let upgraded = self.on_upgrade.await.ok()?;
+        let extensions = self.extensions.as_deref();
+        let deflate = extensions.is_some_and(|e| e.contains("permessage-deflate"));
+        let io = FrameGuard::new(TokioIo::new(upgraded), deflate, violation);
+        WebSocket::from_stream_with_extensions(io, Role::Server, extensions, self.options).ok()
+    }
 }
 
 impl Handshake {
     /// Validates the handshake and negotiates extensions; `None` if it is not a valid one. Boxed:
     /// it waits across the app's answer, and plain requests should not carry its size.
     pub(crate) fn start<B>(req: &mut Request<B>, settings: &WsSettings) -> Option<Box<Handshake>> {
-        let (response, upgrade) = WebSocket::upgrade_with_options(req, settings.options()).ok()?;
-        Some(Box::new(Handshake { response, upgrade }))
+        // Taken before yawc looks: the session wraps the upgraded socket itself (see `ws_guard`).
+        let on_upgrade = hyper::upgrade::on(&mut *req);
+        let options = settings.options();
+        let (response, _) = WebSocket::upgrade_with_options(req, options.clone()).ok()?;
+        let extensions = response
+            .headers()
+            .get(SEC_WEBSOCKET_EXTENSIONS)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Some(Box::new(Handshake {
+            response,
+            upgrade: Upgrade {
+                on_upgrade,
+                options,
+                extensions,
+            },
+        }))
     }
 
     /// The 101 answer, with the app's subprotocol and headers.
@@ -92,7 +130,7 @@ impl Handshake {
         self: Box<Self>,
         subprotocol: Option<&str>,
         headers: HeaderBlock,
-    ) -> (Response<ResponseBody>, UpgradeFut) {
+    ) -> (Response<ResponseBody>, Upgrade) {
         let (parts, _) = self.response.into_parts();
         let mut res = Response::from_parts(parts, ResponseBody::empty());
         let map = res.headers_mut();
@@ -136,7 +174,7 @@ impl WsEnds {
     }
 
     /// Runs the accepted session on its own task, counted as live until it ends.
-    pub(crate) fn start_session(self, id: u32, shared: &Shared, upgraded: UpgradeFut) {
+    pub(crate) fn start_session(self, id: u32, shared: &Shared, upgraded: Upgrade) {
         let session = Session {
             id,
             exchanges: shared.exchanges.clone(),
@@ -145,6 +183,7 @@ impl WsEnds {
             shared: self.shared,
             settings: shared.ws_settings(),
             graceful: shared.graceful.clone(),
+            violation: Violation::default(),
         };
         let guard = LiveGuard::new(&shared.live);
         crate::task::spawn(async move {
@@ -162,6 +201,8 @@ pub(crate) struct Session {
     pub shared: Arc<WsShared>,
     pub settings: WsSettings,
     pub graceful: watch::Receiver<bool>,
+    /// What the RFC checks found wrong in the client's frames (see `ws_guard`).
+    pub violation: Violation,
 }
 
 fn close_code_for(err: &WebSocketError) -> u16 {
@@ -186,7 +227,7 @@ enum Wake {
     CloseTimeout,
 }
 
-type Ws = WebSocket<HttpStream>;
+type Ws = WebSocket<FrameGuard<TokioIo<hyper::upgrade::Upgraded>>>;
 
 /// Writes the frames yawc queued by itself (close answers): they go out on `poll_ready`, not on a
 /// plain flush.
@@ -213,8 +254,8 @@ async fn linger(ws: &mut Ws) {
 
 impl Session {
     /// Runs the session on the upgraded connection until either side closes.
-    pub(crate) async fn run(mut self, upgrade: UpgradeFut) {
-        let Ok(mut ws) = upgrade.await else {
+    pub(crate) async fn run(mut self, upgrade: Upgrade) {
+        let Some(mut ws) = upgrade.open(self.violation.clone()).await else {
             self.exchanges.ws_finished(self.id, 1006, "");
             return;
         };
@@ -228,6 +269,31 @@ impl Session {
             self.shared.sent(counted, &self.exchanges);
         }
         sent
+    }
+
+    /// Before a failing connection closes, sends what the app answers to the messages it was
+    /// given: a strict peer expects the echo of a valid message that preceded the bad frame. The
+    /// app's answers come within the tick's next passes; a few scheduler rounds cover them.
+    async fn answer_delivered(&mut self, ws: &mut Ws) {
+        for _ in 0..4 {
+            tokio::task::yield_now().await;
+            while let Ok(command) = self.commands.try_recv() {
+                let (frame, len) = match command {
+                    WsOut::Text(text) => {
+                        let len = text.len();
+                        (Frame::text(text), len)
+                    }
+                    WsOut::Binary(data) => {
+                        let len = data.len();
+                        (Frame::binary(data), len)
+                    }
+                    WsOut::Close(..) => return,
+                };
+                if !self.send(ws, frame, len).await {
+                    return;
+                }
+            }
+        }
     }
 
     async fn pump(&mut self, ws: &mut Ws) -> (u16, String) {
@@ -307,6 +373,15 @@ impl Session {
                 Wake::Frame(Err(err)) => {
                     if closing.is_some() {
                         return closing.take().unwrap_or((1006, String::new()));
+                    }
+                    if let Some(code) = self.violation.code() {
+                        // The checks ended the input before a bad frame: the app answers what
+                        // it was given, then the connection fails with the RFC's code.
+                        self.answer_delivered(ws).await;
+                        // No lingering: the codec reads nothing more, and a failing peer is
+                        // expected to see the TCP connection end right after the close.
+                        let _ = ws.send(Frame::close(CloseCode::from(code), b"")).await;
+                        return (code, String::new());
                     }
                     let code = close_code_for(&err);
                     if code != 1006 {
