@@ -107,6 +107,24 @@ test('response headers are packed as latin-1 text from strings, bytes and any it
   t.is(packHeaders([[Buffer.from('x'), Buffer.from(long, 'latin1')]]), `x\0${long}\0`);
 });
 
+test('packing refuses CR, LF, NUL and other controls in values, and names that are not tokens', (t) => {
+  for (const value of ['a\r\nx-injected: yes', 'a\nb', 'a\rb', 'a\0b', '\x01', '\x7f', '\u0100']) {
+    t.throws(
+      () => packHeaders([['x-ok', value]]),
+      { message: /Invalid HTTP header value for 'x-ok'/ },
+      value,
+    );
+  }
+  for (const name of ['', 'x bad', 'x:y', 'x\r\ny', 'x\0y', 'ü', '(x)', 'a/b']) {
+    t.throws(() => packHeaders([[name, 'v']]), { message: /Invalid HTTP header name/ }, name);
+  }
+  t.throws(() => packHeaders([[Buffer.from('x-ok'), Buffer.from('a\r\nb')]]), { name: 'RuntimeError' });
+  // A value repeated after it was found valid is still packed; tab, latin-1 and token names pass.
+  for (let i = 0; i < 2; i++) {
+    t.is(packHeaders([["X-Tok!#$%&'*+-.^_`|~9", 'a\tb é\xff']]), "X-Tok!#$%&'*+-.^_`|~9\0a\tb é\xff\0");
+  }
+});
+
 test('scope addresses are read from the record, unknown ones as null', (t) => {
   const scope = (addrs: string) => {
     const strs = 'GET/' + addrs;
@@ -415,6 +433,58 @@ test('protocol errors are thrown in the handler, not in the server', async (t) =
   t.is(errors.length, 3);
   t.regex(errors[1]!, /already started/);
   t.regex(errors[2]!, /already completed/);
+});
+
+test('a response header with CR, LF or NUL, or a bad name, throws in send() and the client gets a 500 without it', async (t) => {
+  const bad: Record<string, [string, string]> = {
+    '/crlf': ['x-header', 'ok\r\nx-injected: yes'],
+    '/lf': ['x-header', 'ok\nx-injected: yes'],
+    '/nul': ['x-header', 'ok\0x-injected\0yes'],
+    '/name': ['x-injected: yes\r\nx-header', 'ok'],
+    '/token': ['x injected', 'yes'],
+  };
+  const errors: string[] = [];
+  const app: ASGIFunction = async (scope, _r, send) => {
+    const { path } = scope as HTTPScope;
+    try {
+      await send({ type: 'http.response.start', status: 200, headers: [bad[path]!] });
+    } catch (error) {
+      errors.push((error as Error).message);
+      throw error;
+    }
+    await send({ type: 'http.response.body', body: 'never sent' });
+  };
+  await withServer(app, {}, async (server) => {
+    for (const path of Object.keys(bad)) {
+      const reply = await exchange(
+        server.port,
+        `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+      );
+      t.is(statusLines(reply).join(), 'HTTP/1.1 500 Internal Server Error', path);
+      t.notRegex(reply, /x-injected|x-header|never sent/i, path);
+    }
+  });
+  t.is(errors.length, 5);
+  t.regex(errors[0]!, /Invalid HTTP header value/);
+  t.regex(errors[3]!, /Invalid HTTP header name/);
+});
+
+test('an app that catches the invalid header error can still send a response of its own', async (t) => {
+  const app: ASGIFunction = async (_scope, _r, send) => {
+    try {
+      await send({ type: 'http.response.start', status: 200, headers: [['x-header', 'a\r\nb']] });
+    } catch {
+      await send({ type: 'http.response.start', status: 502, headers: [['x-fallback', 'yes']] });
+    }
+    await send({ type: 'http.response.body', body: 'fallback' });
+  };
+  await withServer(app, {}, async (server) => {
+    const res = await fetch(server.url);
+    t.is(res.status, 502);
+    t.is(res.headers.get('x-fallback'), 'yes');
+    t.is(res.headers.get('x-header'), null);
+    t.is(await res.text(), 'fallback');
+  });
 });
 
 test('a client that leaves mid-body makes receive() report http.disconnect', async (t) => {

@@ -128,6 +128,33 @@ test('closing before accept denies the handshake with 403; a denial response is 
   });
 });
 
+test("an invalid accept header throws in send() and the handshake is still the app's to answer", async (t) => {
+  const errors: string[] = [];
+  const app: ASGIFunction = async (scope, receive, send) => {
+    if (scope.type !== 'websocket') return;
+    await receive();
+    try {
+      await send({ type: 'websocket.accept', headers: [['x-header', 'a\r\nx-injected: yes']] });
+    } catch (error) {
+      errors.push((error as Error).message);
+    }
+    await send({ type: 'websocket.accept', headers: [['x-header', 'fine']] });
+    await send({ type: 'websocket.close', code: 1000 });
+  };
+  await withServer(app, {}, async (server) => {
+    const ws = new WebSocketClient(server.url.replace('http', 'ws') + '/');
+    const response = new Promise<Record<string, unknown>>((resolve) =>
+      ws.once('upgrade', (res) => resolve(res.headers)),
+    );
+    const headers = await response;
+    t.is(headers['x-header'], 'fine');
+    t.is(headers['x-injected'], undefined);
+    t.is((await closed(ws)).code, 1000);
+  });
+  t.is(errors.length, 1);
+  t.regex(errors[0]!, /Invalid HTTP header value/);
+});
+
 test('the app closing sends its code and reason; the client closing reaches the app', async (t) => {
   let seen: { code?: number; reason?: string | null } = {};
   const app: ASGIFunction = async (scope, receive, send) => {

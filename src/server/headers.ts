@@ -4,6 +4,7 @@
  */
 import type { BytesLike, HeaderLike, RawHeader } from '../asgi.ts';
 import { latin1Decode } from '../_utils.ts';
+import { RuntimeError } from './exchange.ts';
 
 /** A span of the batch string holding `name\0value\0...`. */
 export interface RawHeaders {
@@ -84,7 +85,33 @@ export class LazyHeaders implements ProxyHandler<RawHeader[]> {
   }
 }
 
-/** Packs headers as `name\0value\0...` (latin1 text), the form the core takes. */
+/** A header name: one or more token characters (RFC 9110 §5.6.2). */
+const NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/**
+ * What no header value may hold: control characters but HTAB (so CR, LF and NUL), DEL, and anything
+ * past latin1. uvicorn's `HEADER_VALUE_RE` refuses the same bytes, Starlette's latin-1 encoding the rest.
+ */
+const BAD_VALUE = /[\0-\x08\n-\x1f\x7f\u0100-\uffff]/;
+
+/**
+ * Names and values found valid before: responses repeat a few strings (often the very same objects,
+ * whose hash V8 keeps), and a lookup costs a few ns where a scan costs about 2 ns a character.
+ * Bounded, as `internLatin1`'s table is; past the bound, strings are checked afresh each time.
+ */
+const validNames = new Set<string>();
+const validValues = new Set<string>();
+const VALID_MAX = 512;
+
+/** Remembers a valid string by a flat copy: a slice of some big string must not keep it alive. */
+function remember(valid: Set<string>, s: string): void {
+  if (valid.size < VALID_MAX && s.length <= 256) valid.add(Buffer.from(s, 'latin1').toString('latin1'));
+}
+
+/**
+ * Packs headers as `name\0value\0...` (latin1 text), the form the core takes. Throws on a name or
+ * value that is not valid HTTP, as uvicorn does: the core would otherwise drop the header (or, for
+ * a NUL, read the pairs shifted), so the app must learn of it while it can still answer a 500.
+ */
 export function packHeaders(headers: Iterable<HeaderLike> | undefined): string | null {
   if (!headers) return null;
   let out = '';
@@ -93,12 +120,25 @@ export function packHeaders(headers: Iterable<HeaderLike> | undefined): string |
     for (let i = 0; i < headers.length; i++) {
       let pair = headers[i] as HeaderLike;
       if (!Array.isArray(pair)) pair = [...(pair as Iterable<BytesLike>)] as HeaderLike;
-      out += text(pair[0]) + '\0' + text(pair[1]) + '\0';
+      out += packPair(text(pair[0]), text(pair[1]));
     }
     return out;
   }
-  for (const [name, value] of headers) out += text(name) + '\0' + text(value) + '\0';
+  for (const [name, value] of headers) out += packPair(text(name), text(value));
   return out;
+}
+
+/** `name\0value\0`, once both are known to be valid HTTP. */
+function packPair(name: string, value: string): string {
+  if (!validNames.has(name)) {
+    if (!NAME.test(name)) throw new RuntimeError(`Invalid HTTP header name: ${JSON.stringify(name)}.`);
+    remember(validNames, name);
+  }
+  if (!validValues.has(value)) {
+    if (BAD_VALUE.test(value)) throw new RuntimeError(`Invalid HTTP header value for '${name}'.`);
+    remember(validValues, value);
+  }
+  return name + '\0' + value + '\0';
 }
 
 function text(value: BytesLike): string {

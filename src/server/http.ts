@@ -95,9 +95,10 @@ export class HTTPExchange {
             `Unexpected ASGI message 'http.response.start' sent, after response already started.`,
           );
         }
+        // Packed first: invalid headers throw while the app can still answer a 500.
+        this.headers = packHeaders(message.headers);
         this.phase = Phase.Started;
         this.status = message.status;
-        this.headers = packHeaders(message.headers);
         return RESOLVED;
       case 'http.response.body':
         return this.sendBody(message.body ?? EMPTY, message.more_body === true);

@@ -108,11 +108,14 @@ export class WebSocketExchange {
     const { native } = this.host;
     const id = this.id;
     switch (message.type) {
-      case 'websocket.accept':
+      case 'websocket.accept': {
         this.#expect(State.Connecting, message.type);
+        // Packed before the state moves: invalid headers throw with the handshake still open.
+        const headers = packHeaders(message.headers);
         this.#state = State.Accepted;
-        native.wsAccept(id, message.subprotocol ?? null, packHeaders(message.headers));
+        native.wsAccept(id, message.subprotocol ?? null, headers);
         return RESOLVED;
+      }
       case 'websocket.send': {
         if (this.#state === State.Closed) throw new ClientDisconnected('WebSocket is closed');
         this.#expect(State.Accepted, message.type);
@@ -136,9 +139,9 @@ export class WebSocketExchange {
         return RESOLVED;
       case 'websocket.http.response.start':
         this.#expect(State.Connecting, message.type);
+        this.#denialHeaders = packHeaders(message.headers);
         this.#state = State.Responding;
         this.#denialStatus = message.status;
-        this.#denialHeaders = packHeaders(message.headers);
         return RESOLVED;
       case 'websocket.http.response.body': {
         this.#expect(State.Responding, message.type);
