@@ -6,6 +6,7 @@ import http from 'node:http';
 import type { ASGIFunction, HTTPScope, Receive, Scope, Send } from '../src/asgi.ts';
 import { serve, type ServeOptions, type Server } from '../src/server/index.ts';
 import { packHeaders } from '../src/server/headers.ts';
+import { trustedProxy } from '../src/server/proxy.ts';
 import { httpScope } from '../src/server/scope.ts';
 import { Kind, Request as Rec } from '../src/server/wire.ts';
 import { connect, exchange, readAll, readUntil, sleep, statusLines } from './_net.ts';
@@ -742,6 +743,60 @@ test('proxyHeaders takes client and scheme from a trusted proxy', async (t) => {
   });
   t.is(scope?.scheme, 'https');
   t.is(scope?.client?.[0], '10.1.2.3');
+});
+
+test('proxyHeaders reads the client as the last untrusted hop and ignores an unknown scheme', async (t) => {
+  const seen: HTTPScope[] = [];
+  const app: ASGIFunction = async (s, r, send) => {
+    seen.push(s as HTTPScope);
+    await text('ok')(s, r, send);
+  };
+  await withServer(
+    app,
+    { proxyHeaders: true, forwardedAllowIps: ['127.0.0.1', '10.0.0.2'] },
+    async (server) => {
+      const chain = '203.0.113.9, [2001:db8::1]:8443, 10.0.0.2';
+      await fetch(server.url, { headers: { 'x-forwarded-for': chain, 'x-forwarded-proto': 'gopher' } });
+      await fetch(server.url, {
+        headers: { 'x-forwarded-for': '10.0.0.2, 127.0.0.1', 'x-forwarded-proto': ' WSS ' },
+      });
+    },
+  );
+  t.deepEqual(seen[0]!.client, ['2001:db8::1', 8443]);
+  t.is(seen[0]!.scheme, 'http');
+  // Every hop trusted: the first is the client.
+  t.deepEqual(seen[1]!.client, ['10.0.0.2', 0]);
+  t.is(seen[1]!.scheme, 'wss');
+});
+
+test('X-Forwarded-For hops are read as uvicorn reads them: host, host:port, [v6]:port, anything else a host', (t) => {
+  const clientFor = (chain: string | string[], trusted: string | string[] = '*') => {
+    const scope = {
+      type: 'http',
+      scheme: 'http',
+      client: ['127.0.0.1', 5000],
+      headers: [chain].flat().map((hops) => [Buffer.from('x-forwarded-for'), Buffer.from(hops)]),
+    } as unknown as HTTPScope;
+    trustedProxy(trusted)(scope);
+    return scope.client;
+  };
+  t.deepEqual(clientFor('1.2.3.4:80'), ['1.2.3.4', 80]);
+  t.deepEqual(clientFor('[::1]'), ['::1', 0]);
+  t.deepEqual(clientFor('[::1]:x'), ['::1', 0]);
+  t.deepEqual(clientFor('[::1'), ['[::1', 0]);
+  t.deepEqual(clientFor('[::1]x'), ['[::1]x', 0]);
+  t.deepEqual(clientFor('::1'), ['::1', 0]);
+  t.deepEqual(clientFor('host:port'), ['host:port', 0]);
+  // With any peer trusted, the first hop; an empty header leaves the peer.
+  t.deepEqual(clientFor('1.1.1.1, 2.2.2.2'), ['1.1.1.1', 0]);
+  t.deepEqual(clientFor(''), ['127.0.0.1', 5000]);
+  // Several headers make one chain, in order.
+  t.deepEqual(clientFor(['1.1.1.1', '2.2.2.2, 10.0.0.1'], '127.0.0.1, 10.0.0.1'), ['2.2.2.2', 0]);
+  // Not from a trusted peer: untouched.
+  t.deepEqual(clientFor('1.1.1.1', '10.0.0.1, 10.0.0.2'), ['127.0.0.1', 5000]);
+  const unknownPeer = { type: 'http', client: null, headers: [] } as unknown as HTTPScope;
+  trustedProxy('127.0.0.1')(unknownPeer);
+  t.is(unknownPeer.client, null);
 });
 
 test('two receive() calls in flight each get a message of their own (neither is dropped)', async (t) => {

@@ -1,6 +1,6 @@
 import test from 'ava';
 import WebSocketClient from 'ws';
-import type { ASGIFunction } from '../src/asgi.ts';
+import type { ASGIFunction, WebSocketScope } from '../src/asgi.ts';
 import { serve, type ServeOptions, type Server } from '../src/server/index.ts';
 import { Starling } from '../src/applications.ts';
 import { WebSocketRoute } from '../src/routing.ts';
@@ -126,6 +126,64 @@ test('closing before accept denies the handshake with 403; a denial response is 
     t.is((await status('/close')).status, 403);
     t.deepEqual(await status('/deny'), { status: 401, why: 'token' });
   });
+});
+
+/** Accepts, then closes; records the scope of each handshake. */
+function scopeRecorder(seen: WebSocketScope[]): ASGIFunction {
+  return async (scope, receive, send) => {
+    if (scope.type !== 'websocket') return;
+    seen.push(scope);
+    await receive();
+    await send({ type: 'websocket.accept' });
+    await send({ type: 'websocket.close', code: 1000 });
+  };
+}
+
+/** Opens a WebSocket with `headers` and waits for its close. */
+async function handshake(server: Server, headers: Record<string, string>): Promise<void> {
+  const ws = new WebSocketClient(server.url.replace('http', 'ws') + '/', { headers });
+  await closed(ws);
+}
+
+const behindProxy: ServeOptions = { proxyHeaders: true, forwardedAllowIps: '127.0.0.1' };
+
+test('behind a trusted proxy, X-Forwarded-Proto makes a WebSocket scope wss (https, wss) or ws (http)', async (t) => {
+  const seen: WebSocketScope[] = [];
+  await withServer(scopeRecorder(seen), behindProxy, async (server) => {
+    for (const proto of ['https', 'wss', 'HTTPS', 'http', 'bogus']) {
+      await handshake(server, { 'x-forwarded-proto': proto });
+    }
+  });
+  t.deepEqual(
+    seen.map((s) => s.scheme),
+    ['wss', 'wss', 'wss', 'ws', 'ws'],
+  );
+  t.is(seen[0]!.client?.[0], '127.0.0.1');
+});
+
+test('behind a trusted proxy, X-Forwarded-For gives a WebSocket scope its client', async (t) => {
+  const seen: WebSocketScope[] = [];
+  await withServer(scopeRecorder(seen), behindProxy, async (server) => {
+    await handshake(server, { 'x-forwarded-for': '1.2.3.4' });
+    // The last hop that is not a trusted proxy, with its port when it has one.
+    await handshake(server, { 'x-forwarded-for': '9.9.9.9, 5.6.7.8:4321, 127.0.0.1' });
+  });
+  t.deepEqual(seen[0]!.client, ['1.2.3.4', 0]);
+  t.deepEqual(seen[1]!.client, ['5.6.7.8', 4321]);
+  t.is(seen[0]!.scheme, 'ws');
+});
+
+test("an untrusted peer's X-Forwarded-* headers leave a WebSocket scope as it is", async (t) => {
+  const seen: WebSocketScope[] = [];
+  await withServer(
+    scopeRecorder(seen),
+    { proxyHeaders: true, forwardedAllowIps: '10.0.0.1' },
+    async (server) => {
+      await handshake(server, { 'x-forwarded-proto': 'https', 'x-forwarded-for': '1.2.3.4' });
+    },
+  );
+  t.is(seen[0]!.scheme, 'ws');
+  t.is(seen[0]!.client?.[0], '127.0.0.1');
 });
 
 test("an invalid accept header throws in send() and the handshake is still the app's to answer", async (t) => {

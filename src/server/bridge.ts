@@ -3,13 +3,14 @@
  * its exchange; a new request becomes an ASGI scope and a run of the app. Internal; `serve()` is the
  * public face.
  */
-import type { ASGIFunction, HTTPScope, Scope, Send } from '../asgi.ts';
+import type { ASGIFunction, Scope, Send } from '../asgi.ts';
 import { RESOLVED } from '../_utils.ts';
 import type { ExchangeHost } from './exchange.ts';
 import { HTTPExchange } from './http.ts';
 import type { LoopRef } from './loop.ts';
 import { MemoryConnections, type MemoryConnection } from './memory.ts';
 import type { NativeServer } from './native.ts';
+import type { ProxyRewrite } from './proxy.ts';
 import { httpScope, websocketScope } from './scope.ts';
 import { WebSocketExchange } from './websocket.ts';
 import {
@@ -33,8 +34,8 @@ export interface BridgeOptions {
   rootPath: string;
   /** Copied (shallowly) into each request's `scope.state`. */
   state: Record<string, unknown>;
-  /** Rewrites client/scheme from X-Forwarded-* when the peer is trusted. */
-  proxy?: (scope: HTTPScope) => void;
+  /** Rewrites client/scheme from X-Forwarded-* when the peer is trusted (HTTP and WebSocket). */
+  proxy?: ProxyRewrite | undefined;
   /** Called with every error an app raised, after the response was settled. */
   onError: (error: unknown) => void;
   onRequestDone?: () => void;
@@ -148,6 +149,7 @@ export class Bridge implements ExchangeHost {
     const { rootPath, state } = this.options;
     if (flags & RequestFlag.webSocket) {
       const scope = websocketScope(meta, i, strs, rootPath, state);
+      this.options.proxy?.(scope);
       const exchange = new WebSocketExchange(id, this);
       this.#live.set(id, exchange);
       this.#run(scope, exchange);

@@ -9,12 +9,13 @@
  * await server.close();
  * ```
  */
-import type { ASGIApp, HTTPScope } from '../asgi.ts';
+import type { ASGIApp } from '../asgi.ts';
 import { toASGIFunction } from '../_utils.ts';
 import { Bridge } from './bridge.ts';
 import { Lifespan, type LifespanMode } from './lifespan.ts';
 import { LoopRef } from './loop.ts';
 import { loadAddon, type NativeServer } from './native.ts';
+import { trustedProxy } from './proxy.ts';
 import { nativeStatics } from './statics.ts';
 import { announceWorker, supervise, workerPort } from './workers.ts';
 import cluster from 'node:cluster';
@@ -73,27 +74,6 @@ export interface Server {
   connect(): Duplex;
 }
 
-function trustedProxy(options: ServeOptions): ((scope: HTTPScope) => void) | undefined {
-  if (!options.proxyHeaders) return undefined;
-  const raw = options.forwardedAllowIps ?? process.env.FORWARDED_ALLOW_IPS ?? '127.0.0.1';
-  const allowed = new Set((Array.isArray(raw) ? raw : raw.split(',')).map((s) => s.trim()));
-  const any = allowed.has('*');
-  return (scope) => {
-    const peer = scope.client?.[0];
-    if (!any && (!peer || !allowed.has(peer))) return;
-    for (const [name, value] of scope.headers) {
-      const key = Buffer.from(name).toString('latin1');
-      const text = Buffer.from(value).toString('latin1');
-      if (key === 'x-forwarded-proto') scope.scheme = text.trim().toLowerCase();
-      else if (key === 'x-forwarded-for') {
-        const hops = text.split(',').map((h) => h.trim());
-        const host = hops[hops.length - 1];
-        if (host) scope.client = [host, 0];
-      }
-    }
-  };
-}
-
 function logLevelAllows(options: ServeOptions, level: 'info' | 'error'): boolean {
   const order = ['trace', 'debug', 'info', 'warning', 'error', 'critical'];
   return order.indexOf(level) >= order.indexOf(options.logLevel ?? 'info');
@@ -121,7 +101,9 @@ export async function serve(app: ASGIApp, options: ServeOptions = {}): Promise<S
     loop,
     rootPath: options.rootPath ?? '',
     state: lifespan.state,
-    proxy: trustedProxy(options),
+    proxy: options.proxyHeaders
+      ? trustedProxy(options.forwardedAllowIps ?? process.env.FORWARDED_ALLOW_IPS ?? '127.0.0.1')
+      : undefined,
     onError: (error) => {
       if (logLevelAllows(options, 'error')) {
         console.error('ERROR:    Exception in ASGI application\n', error);
