@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
 import type { ASGIFunction, HTTPScope, Receive, Scope, Send } from '../src/asgi.ts';
+import { Request } from '../src/requests.ts';
 import { serve, type ServeOptions, type Server } from '../src/server/index.ts';
 import { packHeaders } from '../src/server/headers.ts';
 import { trustedProxy } from '../src/server/proxy.ts';
@@ -158,6 +159,34 @@ test('a lazily parsed scope survives spreading and reassignment', async (t) => {
   await withServer(app, {}, async (server) => {
     t.is((await fetch(server.url)).status, 200);
   });
+});
+
+test("scope.extensions is each scope's own: a middleware may announce an extension the app sees", async (t) => {
+  const pushed: string[] = [];
+  const seen: string[][] = [];
+  const app: ASGIFunction = async (scope, receive, send) => {
+    seen.push(Object.keys(scope.extensions ?? {}));
+    await new Request(scope, receive, send).sendPushPromise('/style.css');
+    await text('ok')(scope, receive, send);
+  };
+  // As Starlette's push-promise test does: announce `http.response.push` and take the pushes.
+  const announcing: ASGIFunction = async (scope, receive, send) => {
+    if ((scope as HTTPScope).path !== '/push') return app(scope, receive, send);
+    (scope as HTTPScope).extensions!['http.response.push'] = {};
+    return app(scope, receive, async (message) => {
+      if ((message.type as string) === 'http.response.push') pushed.push((message as { path: string }).path);
+      else await send(message);
+    });
+  };
+  await withServer(announcing, {}, async (server) => {
+    t.is(await (await fetch(`${server.url}/push`)).text(), 'ok');
+    t.is(await (await fetch(server.url)).text(), 'ok');
+  });
+  t.deepEqual(pushed, ['/style.css']);
+  t.deepEqual(seen, [
+    ['http.response.pathsend', 'starling.compression', 'http.response.push'],
+    ['http.response.pathsend', 'starling.compression'],
+  ]);
 });
 
 test('small bodies arrive whole with the request; large ones stream in chunks', async (t) => {

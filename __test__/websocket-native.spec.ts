@@ -186,6 +186,21 @@ test("an untrusted peer's X-Forwarded-* headers leave a WebSocket scope as it is
   t.is(seen[0]!.client?.[0], '127.0.0.1');
 });
 
+test('each WebSocket scope has extensions of its own, which a middleware may add to', async (t) => {
+  const seen: WebSocketScope[] = [];
+  const recorder = scopeRecorder(seen);
+  const app: ASGIFunction = async (scope, receive, send) => {
+    if (seen.length === 0) (scope as WebSocketScope).extensions!['websocket.example'] = {};
+    return recorder(scope, receive, send);
+  };
+  await withServer(app, {}, async (server) => {
+    await handshake(server, {});
+    await handshake(server, {});
+  });
+  t.deepEqual(Object.keys(seen[0]!.extensions!), ['websocket.http.response', 'websocket.example']);
+  t.deepEqual(Object.keys(seen[1]!.extensions!), ['websocket.http.response']);
+});
+
 test("an invalid accept header throws in send() and the handshake is still the app's to answer", async (t) => {
   const errors: string[] = [];
   const app: ASGIFunction = async (scope, receive, send) => {

@@ -2,7 +2,7 @@
  * ASGI scopes from `Request` records: the request line, headers and addresses are spans of the
  * batch string (layout in wire.ts). Internal; used by `Bridge`.
  */
-import type { Extensions, HTTPScope, RawHeader, WebSocketScope } from '../asgi.ts';
+import type { HTTPScope, RawHeader, WebSocketScope } from '../asgi.ts';
 import { LazyHeaders, latin1, parseHeaders } from './headers.ts';
 import { Request, RequestFlag } from './wire.ts';
 
@@ -11,15 +11,8 @@ const ASGI_VERSIONS = Object.freeze({ version: '3.0', spec_version: '2.4' });
 /** By the two version bits of `Request.flags`. */
 const VERSIONS = ['1.0', '1.1', '2'];
 
-/** What the core supports, announced in every HTTP scope. */
-export const EXTENSIONS: Extensions = Object.freeze({
-  'http.response.pathsend': Object.freeze({}) as Record<string, never>,
-  // GZipMiddleware marks responses and the core compresses them (crates/core/src/compress.rs).
-  'starling.compression': Object.freeze({}) as Record<string, never>,
-});
-const WS_EXTENSIONS: Extensions = Object.freeze({
-  'websocket.http.response': Object.freeze({}) as Record<string, never>,
-});
+/** The value of an extension the core announces: nothing to configure (shared, so frozen). */
+const SUPPORTED = Object.freeze({}) as Record<string, never>;
 
 /** The client, server and scheme of a connection. */
 interface Addresses {
@@ -105,7 +98,13 @@ export function httpScope(
     client: addrs.client,
     server: addrs.server,
     state: { ...state },
-    extensions: EXTENSIONS,
+    // What the core supports; a new object per scope (a literal costs a few ns), as an app or
+    // middleware may announce an extension of its own in it.
+    extensions: {
+      'http.response.pathsend': SUPPORTED,
+      // GZipMiddleware marks responses and the core compresses them (crates/core/src/compress.rs).
+      'starling.compression': SUPPORTED,
+    },
   };
 }
 
@@ -144,6 +143,7 @@ export function websocketScope(
     server: addrs.server,
     subprotocols: offered,
     state: { ...state },
-    extensions: WS_EXTENSIONS,
+    // A new object per scope, as for HTTP.
+    extensions: { 'websocket.http.response': SUPPORTED },
   };
 }
