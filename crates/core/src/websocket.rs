@@ -78,6 +78,34 @@ impl WsSettings {
     }
 }
 
+/// Leaves only the client's first permessage-deflate offer in the request: a client may list several,
+/// in order of preference (RFC 7692 §5), and yawc reads one offer, declining the whole header
+/// otherwise.
+fn first_deflate_offer(headers: &mut http::HeaderMap) {
+    let offers: Vec<String> = headers
+        .get_all(SEC_WEBSOCKET_EXTENSIONS)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|offer| offer.trim().to_owned())
+        .collect();
+    let first = offers.iter().find(|offer| {
+        offer
+            .split(';')
+            .next()
+            .is_some_and(|name| name.trim().eq_ignore_ascii_case("permessage-deflate"))
+    });
+    match first.map(|offer| HeaderValue::from_str(offer)) {
+        Some(Ok(value)) if offers.len() > 1 => {
+            headers.insert(SEC_WEBSOCKET_EXTENSIONS, value);
+        }
+        Some(_) => {}
+        None => {
+            headers.remove(SEC_WEBSOCKET_EXTENSIONS);
+        }
+    }
+}
+
 /// A handshake the core checked, waiting for the app's answer.
 pub(crate) struct Handshake {
     response: Response<http_body_util::Empty<Bytes>>,
@@ -108,6 +136,7 @@ impl Handshake {
     pub(crate) fn start<B>(req: &mut Request<B>, settings: &WsSettings) -> Option<Box<Handshake>> {
         // Taken before yawc looks: the session wraps the upgraded socket itself (see `ws_guard`).
         let on_upgrade = hyper::upgrade::on(&mut *req);
+        first_deflate_offer(req.headers_mut());
         let options = settings.options();
         let (response, _) = WebSocket::upgrade_with_options(req, options.clone()).ok()?;
         let extensions = response
@@ -472,5 +501,44 @@ impl Session {
                 Wake::CloseTimeout => return closing.take().unwrap_or((1006, String::new())),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn offers(values: &[&str]) -> Vec<String> {
+        let mut headers = http::HeaderMap::new();
+        for v in values {
+            headers.append(SEC_WEBSOCKET_EXTENSIONS, HeaderValue::from_str(v).unwrap());
+        }
+        first_deflate_offer(&mut headers);
+        headers
+            .get_all(SEC_WEBSOCKET_EXTENSIONS)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn the_first_deflate_offer_is_kept_alone() {
+        assert_eq!(
+            offers(&[
+                "permessage-deflate; server_max_window_bits=9, permessage-deflate; server_no_context_takeover",
+                "permessage-deflate"
+            ]),
+            ["permessage-deflate; server_max_window_bits=9"]
+        );
+        assert_eq!(
+            offers(&["x-webkit-deflate-frame, permessage-deflate; client_max_window_bits"]),
+            ["permessage-deflate; client_max_window_bits"]
+        );
+        assert_eq!(
+            offers(&["permessage-deflate; client_max_window_bits"]),
+            ["permessage-deflate; client_max_window_bits"]
+        );
+        assert!(offers(&["x-webkit-deflate-frame"]).is_empty());
+        assert!(offers(&[]).is_empty());
     }
 }
