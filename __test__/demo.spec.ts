@@ -1,13 +1,16 @@
 import test from 'ava';
 import WebSocketClient from 'ws';
-import { app } from '../examples/demo.ts';
+import { app, createApp } from '../examples/demo.ts';
+import { Broadcast } from '../src/broadcast/index.ts';
 import { serve, type Server } from '../src/server/index.ts';
+import { redisTestFor, startRedis } from './_redis.ts';
 
 let server: Server;
 let wsUrl: string;
 
 test.before(async () => {
-  server = await serve(app, { port: 0, accessLog: false, logLevel: 'critical', lifespan: 'off' });
+  // The lifespan connects the chat's Broadcast (memory:// here: no Redis needed).
+  server = await serve(app, { port: 0, accessLog: false, logLevel: 'critical', lifespan: 'on' });
   wsUrl = `${server.url.replace('http', 'ws')}/ws/chat`;
 });
 test.after.always(async () => {
@@ -74,4 +77,29 @@ test('a chat message reaches every connected client, the sender included', async
   bob.send('still here');
   t.is((await next).text, 'still here');
   bob.close();
+});
+
+const redisTest = redisTestFor('demo.spec');
+
+redisTest('with a redis:// Broadcast, the chat spans two servers, as it does two workers', async (t) => {
+  const redis = await startRedis();
+  const options = { port: 0, accessLog: false, logLevel: 'critical', lifespan: 'on' } as const;
+  const one = await serve(createApp(new Broadcast(redis.url)), options);
+  const two = await serve(createApp(new Broadcast(redis.url)), options);
+  try {
+    const alice = await open(`${one.url.replace('http', 'ws')}/ws/chat`);
+    const bob = await open(`${two.url.replace('http', 'ws')}/ws/chat`);
+    const received = Promise.all([nextJson(alice), nextJson(bob)]);
+    alice.send('hello across');
+    const [toAlice, toBob] = await received;
+    t.is(toBob.text, 'hello across');
+    t.deepEqual(toAlice, toBob);
+    const back = nextJson(alice);
+    bob.send('hello back');
+    t.is((await back).text, 'hello back');
+    alice.close();
+    bob.close();
+  } finally {
+    await Promise.all([one.close(), two.close()]);
+  }
 });

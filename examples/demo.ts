@@ -1,5 +1,11 @@
 // The demo app served by `npm start`: routes, JSON, forms, static files and a WebSocket chat.
+// The chat goes through a Broadcast: `memory://` (one process, one room) unless BROADCAST_URL names a
+// Redis, as in `BROADCAST_URL=redis://localhost:6379 npm start -- --workers 2`, where every worker
+// (and every machine on that Redis) shares the room.
+import cluster from 'node:cluster';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Broadcast, type Subscription } from '../src/broadcast/index.ts';
 import {
   HTMLResponse,
   JSONResponse,
@@ -62,51 +68,78 @@ async function chatPage(): Promise<HTMLResponse> {
 </body></html>`);
 }
 
-// Everyone connected to the chat, in memory: one process, so one room.
-const chatRoom = new Set<WebSocket>();
-let guests = 0;
-
-async function broadcast(message: { from: string; text: string }): Promise<void> {
-  const text = JSON.stringify(message);
-  // A peer that left mid-broadcast fails its send; the others still get the message.
-  await Promise.allSettled([...chatRoom].map((ws) => ws.sendText(text)));
-}
-
-async function chat(ws: WebSocket): Promise<void> {
-  await ws.accept();
-  const name = `guest-${++guests}`;
-  chatRoom.add(ws);
+/** Sends a chat client every message of the room, until the subscription or the socket ends. */
+async function relay(ws: WebSocket, sub: Subscription): Promise<void> {
   try {
-    for await (const text of ws.iterText()) await broadcast({ from: name, text });
-  } finally {
-    chatRoom.delete(ws);
+    for await (const { message } of sub) await ws.sendText(message);
+  } catch {
+    // The Broadcast lost its engine (Redis went away) or the client left: this socket is done.
+    await ws.close(1011).catch(() => {});
   }
 }
 
-export const app = new Starling({
-  routes: [
-    new Route('/', homepage),
-    new Route('/plaintext', async () => new PlainTextResponse('Hello, World!')),
-    new Route('/json', async () => new JSONResponse({ message: 'Hello, World!' })),
-    new Route('/users/{id:int}', async (request: Request) => new JSONResponse({ id: request.pathParams.id })),
-    new Route(
-      '/echo',
-      async (request: Request) => {
-        const form = await request.form();
-        return new JSONResponse({ message: form.get('message') });
-      },
-      { methods: ['POST'] },
-    ),
-    new Route('/chat', chatPage),
-    new WebSocketRoute('/ws/chat', chat),
-    new Mount('/static', { app: new StaticFiles({ directory: staticDir }), name: 'static' }),
-  ],
-});
+/** The demo app, its chat room on `broadcast` (connected and disconnected by the app's lifespan). */
+export function createApp(broadcast = new Broadcast(process.env.BROADCAST_URL ?? 'memory://')): Starling {
+  let guests = 0;
+  // Names stay apart across workers: guest-3 in one process, guest-2.3 in worker 2.
+  const prefix = cluster.worker ? `guest-${cluster.worker.id}.` : 'guest-';
+
+  async function chat(ws: WebSocket): Promise<void> {
+    // Subscribed before the handshake: once the client sees the socket open, it misses no message.
+    const sub = await broadcast.subscribe('chat');
+    const name = `${prefix}${++guests}`;
+    let relaying: Promise<void> = Promise.resolve();
+    try {
+      await ws.accept();
+      relaying = relay(ws, sub);
+      for await (const text of ws.iterText())
+        await broadcast.publish('chat', JSON.stringify({ from: name, text }));
+    } finally {
+      await sub.unsubscribe();
+      await relaying;
+    }
+  }
+
+  return new Starling({
+    routes: [
+      new Route('/', homepage),
+      new Route('/plaintext', async () => new PlainTextResponse('Hello, World!')),
+      new Route('/json', async () => new JSONResponse({ message: 'Hello, World!' })),
+      new Route(
+        '/users/{id:int}',
+        async (request: Request) => new JSONResponse({ id: request.pathParams.id }),
+      ),
+      new Route(
+        '/echo',
+        async (request: Request) => {
+          const form = await request.form();
+          return new JSONResponse({ message: form.get('message') });
+        },
+        { methods: ['POST'] },
+      ),
+      new Route('/chat', chatPage),
+      new WebSocketRoute('/ws/chat', chat),
+      new Mount('/static', { app: new StaticFiles({ directory: staticDir }), name: 'static' }),
+    ],
+    lifespan: async function* () {
+      await broadcast.connect();
+      try {
+        yield;
+      } finally {
+        await broadcast.disconnect();
+      }
+    },
+  });
+}
+
+export const app = createApp();
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  const { values } = parseArgs({ options: { workers: { type: 'string', default: '1' } } });
   const server = await serve(app, {
     host: process.env.HOST ?? '127.0.0.1',
     port: Number(process.env.PORT ?? 8000),
+    workers: Number(values.workers),
   });
   console.error(`INFO:     Starling demo on ${server.url} (Press CTRL+C to quit)`);
   const stop = () => void server.close().then(() => process.exit(0));
