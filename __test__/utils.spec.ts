@@ -1,5 +1,6 @@
 import test from 'ava';
 import {
+  ASGI_VERSIONS,
   callApp,
   concatBytes,
   getRoutePath,
@@ -7,6 +8,7 @@ import {
   internLatin1,
   isASGIApp,
   isAsyncIterable,
+  isClass,
   isIterable,
   latin1Decode,
   latin1Encode,
@@ -18,6 +20,7 @@ import {
   toASGIFunction,
   toBytes,
   toHeaderBytes,
+  toHeaderString,
   unquote,
   unquotePlus,
   urlencode,
@@ -117,6 +120,25 @@ test('outcome and callApp give a promise for any app result, RESOLVED for a sync
   );
   t.true(failed instanceof Promise);
   t.is(await t.throwsAsync(failed), error);
+  const object = { asgi: () => RESOLVED };
+  t.is(callApp(object, scope, receive, send), RESOLVED);
+  await t.throwsAsync(callApp({} as never, scope, receive, send), { instanceOf: TypeError });
+});
+
+test('isClass tells classes from functions', (t) => {
+  t.true(isClass(class {}));
+  t.true(isClass(class X extends Error {}));
+  t.false(isClass(function () {}));
+  t.false(isClass(() => {}));
+  t.false(isClass(Number));
+  t.false(isClass({}));
+});
+
+test('header values read as text: bytes are latin-1, strings as they are', (t) => {
+  t.is(toHeaderString(new Uint8Array([0x63, 0xe9])), 'cé');
+  t.is(toHeaderString('ok'), 'ok');
+  t.is(ASGI_VERSIONS.version, '3.0');
+  t.true(Object.isFrozen(ASGI_VERSIONS));
 });
 
 test('concatBytes joins chunks', (t) => {
@@ -143,6 +165,13 @@ test('quote and unquote follow Python urllib.parse', (t) => {
   t.is(unquote('%e9'), '\ufffd');
   t.is(unquotePlus('a+b%2B'), 'a b+');
   t.is(unquote('plain'), 'plain');
+  // Escaped runs decode together, malformed escapes stay, other text is kept as it is.
+  t.is(unquote('%C3x%A9%4'), '\ufffdx\ufffd%4');
+  t.is(unquote('é%20'), 'é ');
+  t.is(unquote('%EF%BB%BFa'), '\ufeffa');
+  t.is(unquote('%EF%BB%BF%zz'), '\ufeff%zz');
+  t.is(unquote('%E9t%E9', 'latin1'), 'été');
+  t.is(unquote('%C3%A9%zz', 'latin1'), 'Ã©%zz');
 });
 
 test('query strings parse with blank values and encode back', (t) => {

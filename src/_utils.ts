@@ -1,12 +1,19 @@
 /**
- * Small internal helpers shared by every module: byte/string conversions and app normalisation.
+ * Small internal helpers shared by every module: calling apps, byte/string conversions,
+ * percent-encoding, media types. Each has its one home here; nothing else defines its own.
  *
  * Not part of the public API (never re-exported from `index.ts`).
  */
-import type { ASGIApp, ASGIFunction, BytesLike, Receive, Scope, Send } from './asgi.ts';
+import type { ASGIApp, ASGIFunction, ASGIVersions, BytesLike, Receive, Scope, Send } from './asgi.ts';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8');
+
+/**
+ * `scope.asgi` of every scope Starling makes (the server's, the TestClient's, the lifespan's): one
+ * frozen object, shared.
+ */
+export const ASGI_VERSIONS: ASGIVersions = Object.freeze({ version: '3.0', spec_version: '2.4' });
 
 /**
  * A promise that is already resolved, handed back by whatever finished its work at once: the server's
@@ -33,10 +40,19 @@ export function outcome(result: unknown): Promise<void> {
   return RESOLVED;
 }
 
-/** Calls an ASGI function as an `async` function would: a synchronous throw becomes a rejection. */
-export function callApp(app: ASGIFunction, scope: Scope, receive: Receive, send: Send): Promise<void> {
+// Two ways to reach an app: `toASGIFunction` once, where an app is stored, and `callApp` where one is
+// called without having been stored (a response an endpoint returned, an app a test hands over).
+
+/**
+ * Calls an app in either form (function or object with `.asgi`) as an `async` function would: a
+ * synchronous throw becomes a rejection, and the result is `RESOLVED` when the app finished
+ * synchronously. Builds no wrapper, so it serves hot paths.
+ */
+export function callApp(app: ASGIApp, scope: Scope, receive: Receive, send: Send): Promise<void> {
   try {
-    return outcome(app(scope, receive, send));
+    if (typeof app === 'function') return outcome(app(scope, receive, send));
+    if (isASGIApp(app)) return outcome(app.asgi(scope, receive, send));
+    return outcome(toASGIFunction(app)(scope, receive, send)); // throws its TypeError
   } catch (error) {
     return Promise.reject(error);
   }
@@ -49,14 +65,6 @@ export function toASGIFunction(app: ASGIApp): ASGIFunction {
     return (scope, receive, send) => app.asgi(scope, receive, send);
   }
   throw new TypeError('Expected an ASGI app: a function (scope, receive, send) or an object with .asgi');
-}
-
-/** Calls an app in either form, without building a wrapper (`toASGIFunction` then a call, for hot paths). */
-export function callASGI(app: ASGIApp, scope: Scope, receive: Receive, send: Send): Promise<void> {
-  if (typeof app === 'function') return app(scope, receive, send);
-  if (app !== null && typeof app === 'object' && typeof app.asgi === 'function')
-    return app.asgi(scope, receive, send);
-  return toASGIFunction(app)(scope, receive, send);
 }
 
 /** True when `value` is an ASGI app in either form. */
@@ -149,6 +157,11 @@ export function toHeaderBytes(value: BytesLike): Uint8Array {
   return typeof value === 'string' ? latin1Encode(value) : value;
 }
 
+/** Text of a header-like value: bytes are latin-1, a string is taken as it is. */
+export function toHeaderString(value: BytesLike): string {
+  return typeof value === 'string' ? value : latin1Decode(value);
+}
+
 /** Concatenates byte chunks into one array. */
 export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
   if (chunks.length === 1) return chunks[0]!;
@@ -174,6 +187,11 @@ export function isAsyncIterable(value: unknown): value is AsyncIterable<unknown>
 /** True when a value is a (sync) iterable. */
 export function isIterable(value: unknown): value is Iterable<unknown> {
   return value != null && typeof (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function';
+}
+
+/** True for `class X {}` (to be called with `new`), false for plain and arrow functions. */
+export function isClass(value: unknown): value is new (...args: any[]) => any {
+  return typeof value === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(value));
 }
 
 // ---- Percent-encoding, with Python's urllib.parse semantics (what Starlette's behaviour is built on) ----
@@ -207,13 +225,29 @@ function hexValue(code: number): number {
   return -1;
 }
 
-/** Decodes `%XX` escapes as UTF-8 (invalid sequences become U+FFFD); malformed escapes are kept verbatim. */
-export function unquote(s: string): string {
+// A leading U+FEFF that an escape spells is text, as in Python; TextDecoder would drop it by default.
+const escapedUTF8 = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/**
+ * Decodes `%XX` escapes (Python's `urllib.parse.unquote`): each run of escaped bytes is decoded as UTF-8
+ * (invalid sequences become U+FFFD) or, with `'latin1'`, a byte per character; malformed escapes and
+ * all other characters are kept as they are. Every percent-decoder in Starling is this one.
+ */
+export function unquote(s: string, encoding: 'utf-8' | 'latin1' = 'utf-8'): string {
   if (!s.includes('%')) return s;
+  if (encoding === 'utf-8') {
+    // The common case, natively; it throws where Python gives U+FFFD or keeps a malformed escape.
+    try {
+      return decodeURIComponent(s);
+    } catch {}
+  }
   let out = '';
   let pending: number[] = [];
   const flush = () => {
-    if (pending.length) out += decoder.decode(new Uint8Array(pending));
+    if (pending.length) {
+      const bytes = new Uint8Array(pending);
+      out += encoding === 'latin1' ? latin1Decode(bytes) : escapedUTF8.decode(bytes);
+    }
     pending = [];
   };
   for (let i = 0; i < s.length; i++) {
@@ -333,7 +367,6 @@ const MEDIA_TYPES: Record<string, string> = {
   pptx: 'application/vnd.openxmlformats-officedocument.presentationml.presentation',
 };
 
-/** The media type for a file name by its extension, or `null` when unknown. */
 /** The extension → media type table, packed `ext\0type\0...` for the native core. */
 export function packedMediaTypes(): string {
   return Object.entries(MEDIA_TYPES)
@@ -341,6 +374,7 @@ export function packedMediaTypes(): string {
     .join('');
 }
 
+/** The media type for a file name by its extension, or `null` when unknown. */
 export function guessMediaType(path: string): string | null {
   const name = path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1);
   const dot = name.lastIndexOf('.');

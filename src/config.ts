@@ -2,6 +2,7 @@
  * Configuration from the environment and a `.env` file, with typed casts and defaults.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { isClass } from './_utils.ts';
 
 /** Thrown when an environment variable is changed after the app has read it. */
 export class EnvironError extends Error {
@@ -69,10 +70,6 @@ export interface ConfigOptions {
 }
 
 const MISSING = Symbol('missing');
-
-function isClass(fn: unknown): boolean {
-  return typeof fn === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(fn));
-}
 
 /**
  * Reads settings from the environment first, then the env file, then the default.

@@ -123,8 +123,7 @@ export function parseOptionsHeader(value: string | null): [string, Record<string
       // RFC 5987/2231: charset'language'percent-encoded
       key = key.slice(0, -1);
       const m = /^([^']*)'[^']*'(.*)$/.exec(val);
-      if (m)
-        val = m[1]!.toLowerCase() === 'utf-8' || !m[1] ? unquote(m[2]!) : latin1Decode(percentBytes(m[2]!));
+      if (m) val = unquote(m[2]!, m[1]!.toLowerCase() === 'utf-8' || !m[1] ? 'utf-8' : 'latin1');
     }
     if (key === 'filename' && (val.slice(1, 3) === ':\\' || val.startsWith('\\\\'))) {
       // Old browsers send the full Windows path.
@@ -133,13 +132,6 @@ export function parseOptionsHeader(value: string | null): [string, Record<string
     params[key] = val;
   }
   return [parts[0]!.trim().toLowerCase(), params];
-}
-
-function percentBytes(s: string): Uint8Array {
-  return Buffer.from(
-    s.replace(/%([0-9a-fA-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))),
-    'latin1',
-  );
 }
 
 function decodeWith(bytes: Uint8Array, charset: string): string {

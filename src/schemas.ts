@@ -4,6 +4,7 @@
  *
  * Import it from `starling/schemas`.
  */
+import { isClass } from './_utils.ts';
 import type { Request } from './requests.ts';
 import { Response, type ResponseOptions } from './responses.ts';
 
@@ -116,10 +117,6 @@ function pick(openapi: unknown, method: string): unknown {
   const perMethod =
     keys.length > 0 && keys.every((k) => [...CLASS_METHODS, 'head', 'trace', 'query'].includes(k));
   return perMethod ? (openapi as Record<string, unknown>)[method] : openapi;
-}
-
-function isClass(value: unknown): value is { prototype: Record<string, unknown>; openapi?: unknown } {
-  return typeof value === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(value));
 }
 
 /**

@@ -4,33 +4,21 @@
  * Private: not exported from the package. The middleware work on raw messages rather than on Request and
  * Response objects so that a request passing through them allocates as little as possible.
  */
-import type {
-  ASGIApp,
-  ASGIFunction,
-  BytesLike,
-  HeaderLike,
-  HTTPResponseStartEvent,
-  RawHeader,
-  Scope,
-  Send,
-} from '../asgi.ts';
+import type { HeaderLike, HTTPResponseStartEvent, RawHeader, Scope, Send } from '../asgi.ts';
+import { toASGIFunction, toHeaderString } from '../_utils.ts';
 
-/** The callable form of an app given either as a function or as an object with `.asgi`. */
-export function asgiFunction(app: ASGIApp): ASGIFunction {
-  return typeof app === 'function' ? app : app.asgi.bind(app);
-}
-
-/** Decodes header bytes (or passes a string through) as latin1, the way HTTP headers are defined. */
-export function latin1(value: BytesLike): string {
-  return typeof value === 'string'
-    ? value
-    : Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1');
-}
+// Names these helpers had before `_utils.ts` became their one home, kept while modules written
+// against them land (src/database/, src/middleware/node/); new code imports from `_utils.ts`.
+/** @deprecated `toASGIFunction` from `_utils.ts`. */
+export const asgiFunction = toASGIFunction;
+/** @deprecated `toHeaderString` from `_utils.ts` (a bare `latin1` reads as an encoder, too). */
+export const latin1 = toHeaderString;
 
 /** The first value of a request header, or `undefined`. `name` must be lower-case. */
 export function requestHeader(scope: Scope, name: string): string | undefined {
   const headers = (scope as { headers?: RawHeader[] }).headers ?? [];
-  for (const [key, value] of headers) if (latin1(key).toLowerCase() === name) return latin1(value);
+  for (const [key, value] of headers)
+    if (toHeaderString(key).toLowerCase() === name) return toHeaderString(value);
   return undefined;
 }
 
@@ -42,7 +30,8 @@ export class HeaderList {
   readonly #items: [string, string][] = [];
 
   constructor(init?: Iterable<HeaderLike>) {
-    for (const [name, value] of init ?? []) this.#items.push([latin1(name).toLowerCase(), latin1(value)]);
+    for (const [name, value] of init ?? [])
+      this.#items.push([toHeaderString(name).toLowerCase(), toHeaderString(value)]);
   }
 
   get(name: string): string | undefined {
@@ -173,7 +162,7 @@ export function scopeURL(scope: Scope): { scheme: string; netloc: string; path: 
   const path = encodeURI(s.path ?? '/')
     .replace(/\?/g, '%3F')
     .replace(/#/g, '%23');
-  const query = s.query_string && s.query_string.byteLength ? latin1(s.query_string) : '';
+  const query = s.query_string && s.query_string.byteLength ? toHeaderString(s.query_string) : '';
   return { scheme, netloc, path, query };
 }
 

@@ -3,6 +3,7 @@
  * `request.user`.
  */
 import type { ASGIApp, ASGIFunction, Receive, Scope, Send } from '../asgi.ts';
+import { toASGIFunction } from '../_utils.ts';
 import {
   AuthCredentials,
   AuthenticationError,
@@ -11,7 +12,6 @@ import {
 } from '../authentication.ts';
 import { HTTPConnection } from '../requests.ts';
 import { PlainTextResponse, type Response } from '../responses.ts';
-import { asgiFunction } from './_helpers.ts';
 
 export interface AuthenticationOptions {
   /** Decides who makes each request. */
@@ -40,7 +40,7 @@ export class AuthenticationMiddleware {
     if (typeof options?.backend?.authenticate !== 'function') {
       throw new TypeError('AuthenticationMiddleware needs a backend with an authenticate(conn) method');
     }
-    this.#app = asgiFunction(app);
+    this.#app = toASGIFunction(app);
     this.#backend = options.backend;
     this.#onError =
       options.onError ?? ((_conn, error) => new PlainTextResponse(error.message, { status: 400 }));

@@ -11,7 +11,8 @@ import type {
   Send,
   SendMessage,
 } from '../asgi.ts';
-import { asgiFunction, errorResponseHooks, HeaderList, requestHeader, sendResponse } from './_helpers.ts';
+import { toASGIFunction } from '../_utils.ts';
+import { errorResponseHooks, HeaderList, requestHeader, sendResponse } from './_helpers.ts';
 
 const ALL_METHODS = ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT', 'QUERY'];
 /** Request headers a browser may always send without asking, so a preflight always allows them. */
@@ -72,7 +73,7 @@ export class CORSMiddleware {
   readonly #preflightHeaders: [string, string][] = [];
 
   constructor(app: ASGIApp, options: CORSOptions = {}) {
-    this.#app = asgiFunction(app);
+    this.#app = toASGIFunction(app);
     const allowOrigins = options.allowOrigins ?? [];
     const allowHeaders = options.allowHeaders ?? [];
     this.#allowMethods = (options.allowMethods ?? ['GET']).includes('*')

@@ -13,7 +13,8 @@ import type {
   Send,
   SendMessage,
 } from '../asgi.ts';
-import { asgiFunction, HeaderList, requestHeader } from './_helpers.ts';
+import { toASGIFunction, toBytes } from '../_utils.ts';
+import { HeaderList, requestHeader } from './_helpers.ts';
 
 const gzipAsync = promisify(gzip);
 
@@ -85,7 +86,7 @@ export class GZipMiddleware {
   readonly #excluded: Set<string>;
 
   constructor(app: ASGIApp, options: GZipOptions = {}) {
-    this.#app = asgiFunction(app);
+    this.#app = toASGIFunction(app);
     this.#minimumSize = options.minimumSize ?? 500;
     this.#level = options.compressLevel ?? 9;
     this.#encodings = (options.encodings ?? ['gzip']).join(', ');
@@ -136,10 +137,6 @@ function acceptsGzip(scope: Scope): boolean {
       (q === undefined || Number(q.slice(2)) > 0)
     );
   });
-}
-
-function toBytes(body: Uint8Array | string | undefined): Uint8Array {
-  return typeof body === 'string' ? Buffer.from(body) : (body ?? EMPTY);
 }
 
 /**

@@ -2,7 +2,8 @@
  * Sends plain-HTTP and plain-WebSocket requests to their secure URL.
  */
 import type { ASGIApp, ASGIFunction, Receive, Scope, Send } from '../asgi.ts';
-import { asgiFunction, formatURL, parseHost, scopeURL, sendRedirect, sendResponse } from './_helpers.ts';
+import { toASGIFunction } from '../_utils.ts';
+import { formatURL, parseHost, scopeURL, sendRedirect, sendResponse } from './_helpers.ts';
 
 const SECURE: Record<string, string> = { http: 'https', ws: 'wss' };
 
@@ -20,7 +21,7 @@ export class HTTPSRedirectMiddleware {
   readonly #app: ASGIFunction;
 
   constructor(app: ASGIApp) {
-    this.#app = asgiFunction(app);
+    this.#app = toASGIFunction(app);
   }
 
   async asgi(scope: Scope, receive: Receive, send: Send): Promise<void> {

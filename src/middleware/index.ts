@@ -2,7 +2,7 @@
  * `Middleware`: a declared middleware, built later around the app it wraps.
  */
 import type { ASGIApp, ASGIFunction } from '../asgi.ts';
-import { toASGIFunction } from '../_utils.ts';
+import { isClass, toASGIFunction } from '../_utils.ts';
 
 /** An app that is both forms at once: callable, and with `.asgi`. */
 export type ASGIDual = ASGIFunction & { asgi: ASGIFunction };
@@ -28,10 +28,6 @@ export function dualApp(app: ASGIApp): ASGIDual {
 /** A middleware class (`new cls(app, options)`) or a factory function (`cls(app, options)`). */
 export type MiddlewareFactory<O = any> =
   (new (app: ASGIDual, options: O) => ASGIApp) | ((app: ASGIDual, options: O) => ASGIApp);
-
-function isClass(fn: unknown): boolean {
-  return typeof fn === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(fn));
-}
 
 /**
  * A middleware and its options, applied when the app builds its stack (first in the list = outermost).

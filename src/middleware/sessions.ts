@@ -2,7 +2,8 @@
  * Signed-cookie sessions, readable and writable by Python Starlette apps that share the secret.
  */
 import type { ASGIApp, ASGIFunction, Receive, Scope, Send } from '../asgi.ts';
-import { asgiFunction, HeaderList, latin1 } from './_helpers.ts';
+import { toASGIFunction, toHeaderString } from '../_utils.ts';
+import { HeaderList } from './_helpers.ts';
 import { pythonJSON, TimestampSigner } from './_signing.ts';
 
 /** Browsers drop a cookie whose name and value exceed this many bytes, without telling anyone. */
@@ -61,7 +62,7 @@ export class SessionMiddleware {
     if (options?.secretKey === undefined || String(options.secretKey) === '') {
       throw new TypeError('SessionMiddleware needs a secretKey');
     }
-    this.#app = asgiFunction(app);
+    this.#app = toASGIFunction(app);
     this.#signer = new TimestampSigner(String(options.secretKey), (options.oldSecretKeys ?? []).map(String));
     this.#cookie = options.sessionCookie ?? 'session';
     this.#maxAge = options.maxAge === undefined ? 14 * 24 * 60 * 60 : options.maxAge;
@@ -168,8 +169,8 @@ function trackSession(tracked: Tracked): Record<string, unknown> {
 function readCookie(scope: Scope, name: string): string | undefined {
   let found: string | undefined;
   for (const [key, value] of (scope as { headers: [Uint8Array, Uint8Array][] }).headers) {
-    if (latin1(key).toLowerCase() !== 'cookie') continue;
-    for (const chunk of latin1(value).split(';')) {
+    if (toHeaderString(key).toLowerCase() !== 'cookie') continue;
+    for (const chunk of toHeaderString(value).split(';')) {
       const at = chunk.indexOf('=');
       const key = (at === -1 ? '' : chunk.slice(0, at)).trim();
       if (key !== name) continue;

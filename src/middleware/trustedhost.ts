@@ -2,15 +2,8 @@
  * Refuses requests whose `Host` header is not one of the app's own names (Host-header attacks).
  */
 import type { ASGIApp, ASGIFunction, Receive, Scope, Send } from '../asgi.ts';
-import {
-  asgiFunction,
-  formatURL,
-  parseHost,
-  requestHeader,
-  scopeURL,
-  sendRedirect,
-  sendResponse,
-} from './_helpers.ts';
+import { toASGIFunction } from '../_utils.ts';
+import { formatURL, parseHost, requestHeader, scopeURL, sendRedirect, sendResponse } from './_helpers.ts';
 
 const WILDCARD_RULE = "Domain wildcard patterns must be like '*.example.com'.";
 
@@ -49,7 +42,7 @@ export class TrustedHostMiddleware {
         throw new TypeError(WILDCARD_RULE);
       }
     }
-    this.#app = asgiFunction(app);
+    this.#app = toASGIFunction(app);
     this.#allowedHosts = allowed.map((p) => p.toLowerCase());
     this.#allowAny = allowed.includes('*');
     this.#wwwRedirect = options.wwwRedirect ?? true;

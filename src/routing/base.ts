@@ -153,11 +153,6 @@ export function routePath(scope: Scope): string {
   return getRoutePath(scope as Scope & { path: string; root_path?: string }) || '/';
 }
 
-/** True for `class X {}` (called with `new`), false for plain and arrow functions. */
-export function isClass(value: unknown): value is new (...args: any[]) => any {
-  return typeof value === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(value));
-}
-
 /** The name a route takes by default: the function's or class's name. */
 export function getName(endpoint: unknown): string {
   if (typeof endpoint === 'function') return endpoint.name || 'anonymous';

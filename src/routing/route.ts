@@ -4,7 +4,7 @@
  */
 import type { ASGIApp, ASGIFunction, Receive, Scope, Send, SendMessage } from '../asgi.ts';
 import { BODY_LIMIT_KEY, bodyLimitOption, limitBody, rejectDeclaredTooLarge } from '../_bodylimit.ts';
-import { callApp, callASGI, outcome, RESOLVED, toASGIFunction } from '../_utils.ts';
+import { callApp, isClass, RESOLVED, toASGIFunction } from '../_utils.ts';
 import { URLPath } from '../datastructures.ts';
 import { HTTPException } from '../exceptions.ts';
 import { applyMiddleware, type Middleware } from '../middleware/index.ts';
@@ -17,7 +17,6 @@ import {
   compilePath,
   FIXED_PATH,
   getName,
-  isClass,
   Match,
   matchPath,
   MAY_MATCH_PATH,
@@ -76,14 +75,14 @@ export function requestResponse(fn: RequestHandler): ASGIFunction {
         // An async endpoint: one async function waits for its response, sends it, handles errors.
         return (async () => {
           try {
-            const answer = callASGI((await response) as ASGIApp, scope, receive, tracked);
+            const answer = callApp((await response) as ASGIApp, scope, receive, tracked);
             if (answer !== RESOLVED) await answer;
           } catch (exc) {
             await handleException(exc, tables, request, started, scope, receive, send);
           }
         })();
       }
-      sent = outcome(callASGI(response, scope, receive, tracked));
+      sent = callApp(response, scope, receive, tracked);
     } catch (exc) {
       return handleException(exc, tables, request, started, scope, receive, send);
     }

@@ -14,7 +14,7 @@ export interface RawHeaders {
 }
 
 /** Bytes of a latin1 string (one byte per char, as the core wrote them). */
-export function latin1(s: string): Uint8Array {
+export function latin1Bytes(s: string): Uint8Array {
   const n = s.length;
   if (n > 64) return Buffer.from(s, 'latin1');
   // Short strings (paths, most header lines) copied in JS: cheaper than Buffer.from's native write.
@@ -32,7 +32,7 @@ export function parseHeaders(raw: RawHeaders, into: RawHeader[]): void {
   while (at < end) {
     const nameEnd = strs.indexOf('\0', at);
     const valueEnd = strs.indexOf('\0', nameEnd + 1);
-    into.push([latin1(strs.slice(at, nameEnd)), latin1(strs.slice(nameEnd + 1, valueEnd))]);
+    into.push([latin1Bytes(strs.slice(at, nameEnd)), latin1Bytes(strs.slice(nameEnd + 1, valueEnd))]);
     at = valueEnd + 1;
   }
 }

@@ -3,11 +3,11 @@
  * batch string (layout in wire.ts). Internal; used by `Bridge`.
  */
 import type { HTTPScope, RawHeader, WebSocketScope } from '../asgi.ts';
-import { LazyHeaders, latin1, parseHeaders } from './headers.ts';
+import { ASGI_VERSIONS, unquote } from '../_utils.ts';
+import { LazyHeaders, latin1Bytes, parseHeaders } from './headers.ts';
 import { Request, RequestFlag } from './wire.ts';
 
 const EMPTY = new Uint8Array(0);
-const ASGI_VERSIONS = Object.freeze({ version: '3.0', spec_version: '2.4' });
 /** By the two version bits of `Request.flags`. */
 const VERSIONS = ['1.0', '1.1', '2'];
 
@@ -47,24 +47,6 @@ function address(strs: string, host: number, port: number, end: number): [string
   return [strs.slice(host, port - 1), number];
 }
 
-/** Percent-decodes a path as UTF-8, replacing invalid sequences instead of throwing. */
-function decodePath(raw: string): string {
-  if (!raw.includes('%')) return raw;
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    const bytes: number[] = [];
-    for (let i = 0; i < raw.length; i++) {
-      const hex = raw.charCodeAt(i) === 37 ? raw.slice(i + 1, i + 3) : '';
-      if (/^[0-9a-fA-F]{2}$/.test(hex)) {
-        bytes.push(parseInt(hex, 16));
-        i += 2;
-      } else bytes.push(raw.charCodeAt(i) & 0xff);
-    }
-    return Buffer.from(bytes).toString('utf8');
-  }
-}
-
 /** The scope of the HTTP request whose record starts at `meta[i]`; headers are parsed when first read. */
 export function httpScope(
   meta: Uint32Array,
@@ -80,7 +62,7 @@ export function httpScope(
   const rawPath = strs.slice(pathAt, pathAt + meta[i + Request.pathLen]!);
   const query = strs.slice(queryAt, queryAt + meta[i + Request.queryLen]!);
   const addrs = addresses(strs, meta[i + Request.addrsAt]!, meta[i + Request.addrsLen]!);
-  const path = decodePath(rawPath);
+  const path = unquote(rawPath);
   return {
     type: 'http',
     asgi: ASGI_VERSIONS,
@@ -88,8 +70,8 @@ export function httpScope(
     method: strs.slice(methodAt, methodAt + meta[i + Request.methodLen]!),
     scheme: addrs.scheme || 'http',
     path: rootPath ? rootPath + path : path,
-    raw_path: latin1(rawPath),
-    query_string: query ? latin1(query) : EMPTY,
+    raw_path: latin1Bytes(rawPath),
+    query_string: query ? latin1Bytes(query) : EMPTY,
     root_path: rootPath,
     headers: new Proxy(
       [],
@@ -121,7 +103,7 @@ export function websocketScope(
   const rawPath = strs.slice(pathAt, pathAt + meta[i + Request.pathLen]!);
   const query = strs.slice(queryAt, queryAt + meta[i + Request.queryLen]!);
   const addrs = addresses(strs, meta[i + Request.addrsAt]!, meta[i + Request.addrsLen]!);
-  const path = decodePath(rawPath);
+  const path = unquote(rawPath);
   const headers: RawHeader[] = [];
   parseHeaders({ strs, at: meta[i + Request.headersAt]!, len: meta[i + Request.headersLen]! }, headers);
   const offered = headers
@@ -135,8 +117,8 @@ export function websocketScope(
     http_version: '1.1',
     scheme: addrs.scheme === 'https' ? 'wss' : 'ws',
     path: rootPath ? rootPath + path : path,
-    raw_path: latin1(rawPath),
-    query_string: query ? latin1(query) : EMPTY,
+    raw_path: latin1Bytes(rawPath),
+    query_string: query ? latin1Bytes(query) : EMPTY,
     root_path: rootPath,
     headers,
     client: addrs.client,

@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import type { ASGIApp, ASGIFunction, RawHeader, Receive, Scope, Send } from '../asgi.ts';
 import { loadAddon, serve, type Server } from '../server/index.ts';
 import { Starling } from '../applications.ts';
-import { callApp } from './bytes.ts';
+import { callApp, toHeaderString } from '../_utils.ts';
 import {
   ASGITransport,
   type ASGITransportOptions,
@@ -26,7 +26,6 @@ import type { WebSocketChannel } from './websocket.ts';
 /** Carries the call's id from the transport to the wrapped app; removed before the app sees headers. */
 const CALL_HEADER = 'x-starling-testclient-call';
 const EMPTY = new Uint8Array(0);
-const latin1 = (b: Uint8Array | string) => (typeof b === 'string' ? b : Buffer.from(b).toString('latin1'));
 
 /** True when the native addon loads here (a prebuilt binary or a local build). */
 export function nativeAvailable(): boolean {
@@ -84,7 +83,8 @@ export class NativeTransport implements Transport {
     let call: Call | undefined;
     const headers: RawHeader[] = [];
     for (const header of scope.headers) {
-      if (latin1(header[0]) === CALL_HEADER) call = this.#calls.get(Number(latin1(header[1])));
+      if (toHeaderString(header[0]) === CALL_HEADER)
+        call = this.#calls.get(Number(toHeaderString(header[1])));
       else headers.push(header as RawHeader);
     }
     if (!call) return callApp(this.#app, scope, receive, send);

@@ -13,7 +13,8 @@ import type {
   WebSocketScope,
 } from '../asgi.ts';
 import { AsyncQueue } from '../_queue.ts';
-import { callApp, decodeHeaders, toBytes } from './bytes.ts';
+import { ASGI_VERSIONS, callApp, latin1Encode, toBytes, unquote } from '../_utils.ts';
+import { decodeHeaders } from './headers.ts';
 import { InProcessWebSocket, type WebSocketChannel } from './websocket.ts';
 
 export interface TransportRequest {
@@ -51,21 +52,6 @@ export interface ASGITransportOptions {
   client?: [string, number];
 }
 
-const ASGI_VERSIONS = { version: '3.0', spec_version: '2.4' };
-
-/** Percent-decodes a path into text, as ASGI's `path` requires (invalid UTF-8 becomes U+FFFD). */
-function unquote(path: string): string {
-  const bytes: number[] = [];
-  for (let i = 0; i < path.length; i++) {
-    const hex = path.slice(i + 1, i + 3);
-    if (path[i] === '%' && /^[0-9a-fA-F]{2}$/.test(hex)) {
-      bytes.push(parseInt(hex, 16));
-      i += 2;
-    } else bytes.push(...Buffer.from(path[i] as string, 'utf8'));
-  }
-  return Buffer.from(bytes).toString('utf8');
-}
-
 interface LifespanRun {
   toApp: AsyncQueue<ReceiveMessage>;
   fromApp: AsyncQueue<SendMessage | Error | null>;
@@ -93,15 +79,15 @@ export class ASGITransport implements Transport {
     const secure = url.protocol === 'https:' || url.protocol === 'wss:';
     const port = url.port ? Number(url.port) : secure ? 443 : 80;
     return {
-      asgi: { ...ASGI_VERSIONS },
+      asgi: ASGI_VERSIONS,
       http_version: '1.1',
       scheme: url.protocol.slice(0, -1),
       path: unquote(url.pathname),
-      raw_path: toBytes(url.pathname, 'latin1'),
-      query_string: toBytes(url.search.slice(1), 'latin1'),
+      raw_path: latin1Encode(url.pathname),
+      query_string: latin1Encode(url.search.slice(1)),
       root_path: this.#rootPath,
       headers: headers.map(
-        ([k, v]) => [toBytes(k.toLowerCase(), 'latin1'), toBytes(v, 'latin1')] as [Uint8Array, Uint8Array],
+        ([k, v]) => [latin1Encode(k.toLowerCase()), latin1Encode(v)] as [Uint8Array, Uint8Array],
       ),
       client: [...this.#client] as [string, number],
       server: [url.hostname, port] as [string, number],
@@ -198,7 +184,7 @@ export class ASGITransport implements Transport {
     this.#state = {};
     const toApp = new AsyncQueue<ReceiveMessage>();
     const fromApp = new AsyncQueue<SendMessage | Error | null>();
-    const scope: LifespanScope = { type: 'lifespan', asgi: { ...ASGI_VERSIONS }, state: this.#state };
+    const scope: LifespanScope = { type: 'lifespan', asgi: ASGI_VERSIONS, state: this.#state };
     const done = callApp(
       this.#app,
       scope,

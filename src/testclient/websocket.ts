@@ -6,7 +6,8 @@ import type { ReceiveMessage, SendMessage } from '../asgi.ts';
 import { WebSocketDisconnect } from '../websockets.ts';
 import { AsyncQueue } from '../_queue.ts';
 import { ResponseHeaders, TestResponse } from './response.ts';
-import { decodeHeaders, toBytes } from './bytes.ts';
+import { toBytes } from '../_utils.ts';
+import { decodeHeaders } from './headers.ts';
 
 /** A message from the app: a data frame or the close. */
 export type WebSocketFrame =
