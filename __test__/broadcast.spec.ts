@@ -138,6 +138,18 @@ test('publish and subscribe before connect() and after disconnect() say to conne
   await broadcast.disconnect();
 });
 
+test('connect() called twice at once connects once', async (t) => {
+  const broadcast = new Broadcast('memory://');
+  await Promise.all([broadcast.connect(), broadcast.connect()]);
+  t.true(broadcast.isConnected);
+  await broadcast.disconnect();
+});
+
+test('the constructor takes memory://, redis:// and rediss:// without connecting', (t) => {
+  for (const url of ['memory://', 'redis://localhost:6379/0', new URL('rediss://:pw@example.com:6380')])
+    t.false(new Broadcast(url).isConnected);
+});
+
 test('the constructor refuses a URL scheme it has no backend for', (t) => {
   t.throws(() => new Broadcast('kafka://localhost:9092'), {
     instanceOf: TypeError,
@@ -272,6 +284,17 @@ redisTest('redis: disconnect() ends every subscription, and connect() works agai
   t.deepEqual(messages(await take(again, 1)), ['back']);
   await Promise.all([a.disconnect(), b.disconnect()]);
 });
+
+redisTest(
+  'redis: disconnect() while a subscription awaits its confirmation rejects that subscribe()',
+  async (t) => {
+    const broadcast = new Broadcast((await sharedRedis()).url);
+    await broadcast.connect();
+    const pending = broadcast.subscribe('unconfirmed');
+    await broadcast.disconnect();
+    await t.throwsAsync(pending, { message: 'Broadcast disconnected while subscribing to "unconfirmed"' });
+  },
+);
 
 redisTest('redis: a lost connection fails the iterations and later calls with a clear error', async (t) => {
   const server = await startRedis();

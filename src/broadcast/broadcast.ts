@@ -148,7 +148,7 @@ export class Broadcast {
       await entry.ready;
     } catch (error) {
       this.#remove(channel, feed);
-      throw this.#error ?? error;
+      if (!feed.ended) throw error;
     }
     // disconnect() or a lost connection while the engine was confirming.
     if (feed.ended)
