@@ -217,6 +217,7 @@ interface Peer {
   readonly protocol: string | null;
   send(message: unknown): Promise<void>;
   sendText(text: string): Promise<void>;
+  sendBytes(bytes: Uint8Array): Promise<void>;
   receive(): Promise<Message>;
   /** Closes from the client side (1000). */
   leave(): Promise<void>;
@@ -246,6 +247,7 @@ async function testClientPeer(options: CaseOptions): Promise<Peer> {
     protocol: ws.acceptedSubprotocol,
     send: (message) => ws.sendJson(message),
     sendText: (text) => ws.sendText(text),
+    sendBytes: (bytes) => ws.sendBytes(bytes),
     async receive() {
       const frame = await ws.receive();
       if (frame.type === 'websocket.send') return JSON.parse(frame.text!) as Message;
@@ -280,16 +282,14 @@ async function socketPeer(options: CaseOptions): Promise<Peer & { socket: WebSoc
     await server.close();
     throw error;
   }
-  const sent = (error?: Error) => (error ? Promise.reject(error) : Promise.resolve());
+  const write = (data: string | Uint8Array) =>
+    new Promise<void>((resolve, reject) => socket.send(data, (error) => (error ? reject(error) : resolve())));
   return {
     socket,
     protocol: socket.protocol || null,
-    send: (message) =>
-      new Promise((resolve, reject) =>
-        socket.send(JSON.stringify(message), (e) => sent(e).then(resolve, reject)),
-      ),
-    sendText: (text) =>
-      new Promise((resolve, reject) => socket.send(text, (e) => sent(e).then(resolve, reject))),
+    send: (message) => write(JSON.stringify(message)),
+    sendText: (text) => write(text),
+    sendBytes: (bytes) => write(bytes),
     receive: () => inbox.shift(),
     async leave() {
       socket.close(1000);
@@ -386,6 +386,11 @@ wsCase(
     });
   },
 );
+
+wsCase('a protocol message in a binary frame is read as UTF-8 text', {}, async (t, peer) => {
+  await peer.sendBytes(new TextEncoder().encode(JSON.stringify({ type: 'connection_init' })));
+  t.deepEqual(await peer.receive(), { type: 'connection_ack' });
+});
 
 wsCase('an error thrown by a subscription stream is sent as an error message', {}, async (t, peer) => {
   await init(peer);
@@ -494,8 +499,10 @@ const closes: [string, number, CaseOptions, (peer: Peer) => Promise<void>][] = [
     async (peer) => {
       await init(peer);
       const query = `subscription { ticks(tag: "dup-${Math.random()}") }`;
-      await peer.send({ id: 'x', type: 'subscribe', payload: { query } });
-      await peer.send({ id: 'x', type: 'subscribe', payload: { query } });
+      // A long id makes a long reason, which is cut to fit a close frame (123 bytes).
+      const id = 'x'.repeat(200);
+      await peer.send({ id, type: 'subscribe', payload: { query } });
+      await peer.send({ id, type: 'subscribe', payload: { query } });
     },
   ],
   [
@@ -516,6 +523,7 @@ for (const [title, code, options, provoke] of closes) {
     let message = await peer.receive();
     while (message.type === 'next' || message.type === 'connection_ack') message = await peer.receive();
     t.like(message, { type: 'close', code });
+    t.true(Buffer.byteLength(message.reason!) <= 123);
   });
 }
 

@@ -5,7 +5,7 @@
  */
 import type { ExecutionArgs, GraphQLError, GraphQLSchema } from 'graphql';
 import type { Server, WebSocket as ProtocolSocket } from 'graphql-ws';
-import type { Receive, Scope, Send, WebSocketReceiveMessage } from '../asgi.ts';
+import type { Receive, ReceiveMessage, Scope, Send, WebSocketReceiveMessage } from '../asgi.ts';
 import { BackgroundTasks } from '../background.ts';
 import { WebSocket, WebSocketDisconnect } from '../websockets.ts';
 import type { ConnectionParams, GraphQLSubscriptionOptions } from './index.ts';
@@ -88,23 +88,18 @@ export class SubscriptionServer {
    */
   async serve(scope: Scope, receive: Receive, send: Send): Promise<void> {
     const websocket = new WebSocket(scope, receive, send);
-    // A client that does not offer the protocol is accepted without one, then closed with 4406 by
-    // the protocol server, so that it learns why.
+    // Without the protocol on offer, the handshake selects none (as graphql-ws's own servers do): a
+    // client that offered others fails it, one that offered none is closed with 4406 by makeServer.
     const protocol = websocket.scope.subprotocols.includes(this.#protocol) ? this.#protocol : '';
     await websocket.accept({ subprotocol: protocol || null });
     const socket = new ASGISocket(websocket, protocol, this.#internalError);
     const closed = this.#server.opened(socket, { websocket, tasks: new Map() });
-    let end: Disconnect;
-    for (;;) {
-      const message = await Promise.race([websocket.receive(), socket.closed]);
-      if (message.type === 'websocket.disconnect') {
-        end = message;
-        break;
-      }
-      if (message.type === 'websocket.receive') {
-        socket.dispatch(message.text ?? Buffer.from(message.bytes ?? []).toString('utf8'));
-      }
+    let message = await socket.receive();
+    while (message.type === 'websocket.receive') {
+      socket.dispatch(message.text ?? Buffer.from(message.bytes ?? []).toString('utf8'));
+      message = await socket.receive();
     }
+    const end = message as Disconnect;
     socket.gone();
     await closed(end.code ?? 1005, end.reason ?? '');
     await socket.settled();
@@ -119,9 +114,9 @@ class ASGISocket implements ProtocolSocket {
   readonly #internalError: number;
   #listener: ((data: string) => Promise<void>) | null = null;
   #open = true;
-  #resolveClosed!: (message: Disconnect) => void;
-  /** Resolves when the server side closes the connection. */
-  readonly closed = new Promise<Disconnect>((resolve) => (this.#resolveClosed = resolve));
+  /** The close this side sent, which ends the receive loop. */
+  #closedWith: Disconnect | null = null;
+  #interrupt: ((message: Disconnect) => void) | null = null;
   readonly #pending = new Set<Promise<void>>();
   /** The first error of the app's own code (onConnect, context, background tasks). */
   error: unknown = undefined;
@@ -146,12 +141,23 @@ class ASGISocket implements ProtocolSocket {
     if (!this.#open) return;
     this.#open = false;
     reason = limitReason(reason);
-    this.#resolveClosed({ type: 'websocket.disconnect', code, reason });
+    this.#closedWith = { type: 'websocket.disconnect', code, reason };
+    this.#interrupt?.(this.#closedWith);
     try {
       await this.#websocket.close(code, reason);
     } catch (error) {
       if (!(error instanceof WebSocketDisconnect)) throw error;
     }
+  }
+
+  /** The client's next message, or the close this side sent (the protocol server closes too). */
+  receive(): Promise<ReceiveMessage> {
+    if (this.#closedWith) return Promise.resolve(this.#closedWith);
+    // Not Promise.race: a race per message would leave a reaction on one long-lived promise each time.
+    return new Promise((resolve, reject) => {
+      this.#interrupt = resolve;
+      this.#websocket.receive().then(resolve, reject);
+    });
   }
 
   onMessage(listener: (data: string) => Promise<void>): void {
