@@ -31,13 +31,17 @@ export const RESOLVED: Promise<void> = Promise.resolve();
  */
 export function outcome(result: unknown): Promise<void> {
   if (result === RESOLVED || result instanceof Promise) return result as Promise<void>;
-  if (
-    result !== null &&
-    (typeof result === 'object' || typeof result === 'function') &&
-    typeof (result as PromiseLike<void>).then === 'function'
-  )
-    return Promise.resolve(result as PromiseLike<void>);
+  if (isThenable(result)) return Promise.resolve(result as PromiseLike<void>);
   return RESOLVED;
+}
+
+/** True for a promise or any other object with a `then` method, as `await` treats it. */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as PromiseLike<unknown>).then === 'function'
+  );
 }
 
 // Two ways to reach an app: `toASGIFunction` once, where an app is stored, and `callApp` where one is

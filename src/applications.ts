@@ -9,12 +9,12 @@ import { State, type URLPath } from './datastructures.ts';
 import { Middleware, type MiddlewareFactory } from './middleware/index.ts';
 import { ServerErrorMiddleware } from './middleware/errors.ts';
 import {
-  ExceptionMiddleware,
   handlerEntries,
   type ErrorClass,
   type ExceptionHandler,
   type ExceptionHandlers,
-} from './middleware/exceptions.ts';
+} from './_exception_handler.ts';
+import { ExceptionMiddleware } from './middleware/exceptions.ts';
 import type { BaseRoute, PathParams } from './routing/base.ts';
 import type { Lifespan } from './routing/lifespan.ts';
 import type {

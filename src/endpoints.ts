@@ -3,9 +3,8 @@
  * connect / receive / disconnect loop with decoding.
  */
 import type { Receive, ReceiveMessage, Scope, Send } from './asgi.ts';
-import { toASGIFunction } from './_utils.ts';
+import { callHandlingExceptions } from './_exception_handler.ts';
 import { HTTPException } from './exceptions.ts';
-import { wrapAppHandlingExceptions } from './middleware/exceptions.ts';
 import { Request } from './requests.ts';
 import { PlainTextResponse, type Response } from './responses.ts';
 import { WebSocket } from './websockets.ts';
@@ -54,11 +53,7 @@ export class HTTPEndpoint {
   async dispatch(): Promise<void> {
     const request = new Request(this.scope, this.receive);
     const handler = this.#handler(request.method) ?? ((r: Request) => this.methodNotAllowed(r));
-    const app = async (scope: Scope, receive: Receive, send: Send) => {
-      const response = await handler(request);
-      await toASGIFunction(response)(scope, receive, send);
-    };
-    await wrapAppHandlingExceptions(app, request)(this.scope, this.receive, this.send);
+    await callHandlingExceptions(handler, request, this.scope, this.receive, this.send);
   }
 
   /** 405: an `HTTPException` inside an app (so handlers see it), a plain response otherwise. */

@@ -1,11 +1,8 @@
 import test from 'ava';
 import type { Scope } from '../../src/asgi.ts';
 import { HTTPException, WebSocketException } from '../../src/exceptions.ts';
-import {
-  ExceptionMiddleware,
-  handlerEntries,
-  wrapAppHandlingExceptions,
-} from '../../src/middleware/exceptions.ts';
+import { callHandlingExceptions, handlerEntries } from '../../src/_exception_handler.ts';
+import { ExceptionMiddleware } from '../../src/middleware/exceptions.ts';
 import type { Request } from '../../src/requests.ts';
 import { PlainTextResponse } from '../../src/responses.ts';
 import { TestClient } from '../../src/testclient.ts';
@@ -80,16 +77,28 @@ test('handlers can be given as an object keyed by status', (t) => {
 
 test('without handler tables in the scope errors just propagate', async (t) => {
   const conn = { scope: { type: 'http' } as Scope } as Request;
-  const app = wrapAppHandlingExceptions(raise(new HTTPException(400)), conn);
   await t.throwsAsync(
     () =>
-      app(
+      callHandlingExceptions(
+        () => raise(new HTTPException(400)),
+        conn,
         conn.scope,
         async () => ({ type: 'http.disconnect' }),
         async () => {},
       ),
     { instanceOf: HTTPException },
   );
+});
+
+test('a handled error after the response started is an error of its own', async (t) => {
+  const app = new ExceptionMiddleware(async (scope, _receive, send) => {
+    if (scope.type === 'lifespan') return;
+    await send({ type: 'http.response.start', status: 200, headers: [] });
+    throw new HTTPException(400);
+  });
+  await t.throwsAsync(() => new TestClient(app).get('/'), {
+    message: 'Caught handled exception, but response already started.',
+  });
 });
 
 test('an app that throws synchronously is handled as one that rejects', async (t) => {

@@ -2,13 +2,13 @@
  * `Route` (HTTP) and `WebSocketRoute`, and the wrappers that turn a `(request) => response` or
  * `(websocket) => void` function into an ASGI app.
  */
-import type { ASGIApp, ASGIFunction, Receive, Scope, Send, SendMessage } from '../asgi.ts';
+import type { ASGIApp, ASGIFunction, Receive, Scope, Send } from '../asgi.ts';
 import { BODY_LIMIT_KEY, bodyLimitOption, limitBody, rejectDeclaredTooLarge } from '../_bodylimit.ts';
+import { callHandlingExceptions } from '../_exception_handler.ts';
 import { callApp, isClass, RESOLVED, toASGIFunction } from '../_utils.ts';
 import { URLPath } from '../datastructures.ts';
 import { HTTPException } from '../exceptions.ts';
 import { applyMiddleware, type Middleware } from '../middleware/index.ts';
-import { handleException, scopeHandlers, type HandlerTables } from '../middleware/exceptions.ts';
 import { Request } from '../requests.ts';
 import { PlainTextResponse, type Response } from '../responses.ts';
 import { WebSocket } from '../websockets.ts';
@@ -52,66 +52,29 @@ export type WebSocketEndpointLike = WebSocketHandler | EndpointClass | ASGIApp;
  */
 export function requestResponse(fn: RequestHandler): ASGIFunction {
   // Not `async`: an endpoint that returns its response synchronously, sent by a `send` that takes it
-  // at once, completes without a microtask (see `RESOLVED`); errors take the same path as before.
+  // at once, completes without a microtask (see `RESOLVED`).
   return (scope, receive, send) => {
-    let tables: HandlerTables;
     let request: Request;
     try {
-      tables = scopeHandlers(scope);
       request = new Request(scope, receive, send);
     } catch (error) {
       return Promise.reject(error);
     }
-    let started = false;
-    // The tracking `send` is an inline arrow: a named one costs a `defineProperty` per request under tsx.
-    const tracked = (message: SendMessage) => {
-      if (message.type === 'http.response.start') started = true;
-      return send(message);
-    };
-    let sent: Promise<void>;
-    try {
-      const response = fn(request);
-      if (isThenable(response)) {
-        // An async endpoint: one async function waits for its response, sends it, handles errors.
-        return (async () => {
-          try {
-            const answer = callApp((await response) as ASGIApp, scope, receive, tracked);
-            if (answer !== RESOLVED) await answer;
-          } catch (exc) {
-            await handleException(exc, tables, request, started, scope, receive, send);
-          }
-        })();
-      }
-      sent = callApp(response, scope, receive, tracked);
-    } catch (exc) {
-      return handleException(exc, tables, request, started, scope, receive, send);
-    }
-    if (sent === RESOLVED) return RESOLVED;
-    return sent.then(undefined, (exc: unknown) =>
-      handleException(exc, tables, request, started, scope, receive, send),
-    );
+    return callHandlingExceptions(fn, request, scope, receive, send);
   };
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as PromiseLike<unknown>).then === 'function'
-  );
-}
+/** What a session answers with once it is over: nothing more to send. */
+const SESSION_OVER: ASGIFunction = () => RESOLVED;
 
 /** Turns `(websocket) => Promise<void>` into an ASGI app, with the app's exception handlers. */
 export function websocketSession(fn: WebSocketHandler): ASGIFunction {
+  const session = async (ws: WebSocket): Promise<ASGIFunction> => {
+    await fn(ws);
+    return SESSION_OVER;
+  };
   return async (scope, receive, send) => {
-    const tables = scopeHandlers(scope);
-    const ws = new WebSocket(scope, receive, send);
-    try {
-      await fn(ws);
-    } catch (exc) {
-      // Only an `http.response.start` counts as started, and a session sends none through here.
-      await handleException(exc, tables, ws, false, scope, receive, send);
-    }
+    await callHandlingExceptions(session, new WebSocket(scope, receive, send), scope, receive, send);
   };
 }
 
