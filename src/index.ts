@@ -48,6 +48,14 @@ export * from './authentication.ts';
 export * from './staticfiles.ts';
 export * from './config.ts';
 
+// Existing Node apps (Express, Connect, node:http) and fetch-style apps (Hono) as ASGI apps
+export {
+  fromNodeHandler,
+  fromFetchHandler,
+  type NodeHandler,
+  type FetchHandler,
+} from './middleware/node/index.ts';
+
 // Testing and serving
 export * from './testclient.ts';
 export { serve, type ServeOptions, type Server } from './server/index.ts';
