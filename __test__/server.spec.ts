@@ -624,6 +624,20 @@ test('idle keep-alive connections are closed after timeoutKeepAlive', async (t) 
   });
 });
 
+test('a streamed response that outlasts timeoutKeepAlive is written whole: a connection writing is not idle', async (t) => {
+  const slow: ASGIFunction = async (_scope, _receive, send) => {
+    await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'text/plain']] });
+    for (let i = 0; i < 5; i++) {
+      await send({ type: 'http.response.body', body: `${i}`, more_body: true });
+      await sleep(150);
+    }
+    await send({ type: 'http.response.body', body: 'end' });
+  };
+  await withServer(slow, { timeoutKeepAlive: 0.2 }, async (server) => {
+    t.is(await (await fetch(server.url)).text(), '01234end');
+  });
+});
+
 test('a client that trickles its request head is cut off (slowloris)', async (t) => {
   await withServer(text('ok'), { timeoutHeaderRead: 0.3 }, async (server) => {
     const socket = await connect(server.port);
@@ -730,6 +744,31 @@ test('an app without lifespan support is served in auto mode', async (t) => {
   await withServer(app, { lifespan: 'auto' }, async (server) => {
     t.is(await (await fetch(server.url)).text(), 'still served');
   });
+});
+
+test('in on mode, an app without lifespan support fails serve() with its error', async (t) => {
+  const app: ASGIFunction = async (scope) => {
+    if (scope.type === 'lifespan') throw new Error('no lifespan here');
+  };
+  await t.throwsAsync(() => serve(app, { ...quiet, lifespan: 'on' }), { message: 'no lifespan here' });
+});
+
+test('a message that is not a lifespan answer is refused in send()', async (t) => {
+  let refused: unknown;
+  const app: ASGIFunction = async (scope, receive, send) => {
+    if (scope.type !== 'lifespan') return;
+    await receive();
+    try {
+      await send({ type: 'http.response.start', status: 200, headers: [] });
+    } catch (error) {
+      refused = error;
+    }
+    await send({ type: 'lifespan.startup.complete' });
+    await receive();
+    await send({ type: 'lifespan.shutdown.complete' });
+  };
+  await withServer(app, { lifespan: 'on' }, async () => {});
+  t.regex(String(refused), /Unexpected ASGI message 'http.response.start' sent during lifespan/);
 });
 
 test('http.response.pathsend has the core send a file', async (t) => {

@@ -12,7 +12,7 @@
 import type { ASGIApp } from '../asgi.ts';
 import { toASGIFunction } from '../_utils.ts';
 import { Bridge } from './bridge.ts';
-import { Lifespan, type LifespanMode } from './lifespan.ts';
+import { LifespanRunner } from '../_lifespan.ts';
 import { LoopRef } from './loop.ts';
 import { loadAddon, type NativeServer } from './native.ts';
 import { trustedProxy } from './proxy.ts';
@@ -50,7 +50,8 @@ export interface ServeOptions {
   wsPingInterval?: number;
   wsPingTimeout?: number;
   wsPerMessageDeflate?: boolean;
-  lifespan?: LifespanMode;
+  /** `auto`: an app that rejects the lifespan scope is served anyway; `on`: it must support it. */
+  lifespan?: 'auto' | 'on' | 'off';
   accessLog?: boolean;
   logLevel?: 'critical' | 'error' | 'warning' | 'info' | 'debug' | 'trace';
   /** `server` response header; empty string to send none. */
@@ -87,10 +88,15 @@ export async function serve(app: ASGIApp, options: ServeOptions = {}): Promise<S
   if ((options.workers ?? 1) > 1 && cluster.isPrimary) return supervise(options);
   options = { ...options, port: workerPort() ?? options.port };
   const fn = toASGIFunction(app);
-  const lifespan = new Lifespan(fn, options.lifespan ?? 'auto', (m) => {
-    if (logLevelAllows(options, 'info')) console.error(m);
+  const mode = options.lifespan ?? 'auto';
+  const lifespan = new LifespanRunner(fn, {
+    unsupported: mode === 'on' ? 'raise' : 'ignore',
+    onUnsupported: () => {
+      if (logLevelAllows(options, 'info'))
+        console.error(`INFO:     ASGI 'lifespan' protocol appears unsupported.`);
+    },
   });
-  await lifespan.startup();
+  if (mode !== 'off') await lifespan.startup();
 
   let closed!: () => void;
   const whenClosed = new Promise<void>((resolve) => (closed = resolve));

@@ -4,15 +4,8 @@
  * over sockets with the same TestClient on top.
  */
 import { readFile } from 'node:fs/promises';
-import type {
-  ASGIApp,
-  HTTPScope,
-  LifespanScope,
-  ReceiveMessage,
-  SendMessage,
-  WebSocketScope,
-} from '../asgi.ts';
-import { AsyncQueue } from '../_queue.ts';
+import type { ASGIApp, HTTPScope, ReceiveMessage, SendMessage, WebSocketScope } from '../asgi.ts';
+import { LifespanRunner } from '../_lifespan.ts';
 import { ASGI_VERSIONS, callApp, latin1Encode, toBytes, unquote } from '../_utils.ts';
 import { decodeHeaders } from './headers.ts';
 import { InProcessWebSocket, type WebSocketChannel } from './websocket.ts';
@@ -52,13 +45,6 @@ export interface ASGITransportOptions {
   client?: [string, number];
 }
 
-interface LifespanRun {
-  toApp: AsyncQueue<ReceiveMessage>;
-  fromApp: AsyncQueue<SendMessage | Error | null>;
-  done: Promise<void>;
-  ended: boolean;
-}
-
 /** The in-process transport: the app runs in the test's own event loop. */
 export class ASGITransport implements Transport {
   readonly #app: ASGIApp;
@@ -66,7 +52,7 @@ export class ASGITransport implements Transport {
   readonly #raise: boolean;
   readonly #client: [string, number];
   #state: Record<string, unknown> = {};
-  #lifespan: LifespanRun | null = null;
+  #lifespan: LifespanRunner | null = null;
 
   constructor(app: ASGIApp, options: ASGITransportOptions = {}) {
     this.#app = app;
@@ -181,58 +167,17 @@ export class ASGITransport implements Transport {
   }
 
   async startup(): Promise<void> {
-    this.#state = {};
-    const toApp = new AsyncQueue<ReceiveMessage>();
-    const fromApp = new AsyncQueue<SendMessage | Error | null>();
-    const scope: LifespanScope = { type: 'lifespan', asgi: ASGI_VERSIONS, state: this.#state };
-    const done = callApp(
-      this.#app,
-      scope,
-      () => toApp.shift(),
-      async (m) => fromApp.push(m),
-    ).then(
-      () => fromApp.push(null),
-      (error: unknown) => fromApp.push(error instanceof Error ? error : new Error(String(error))),
-    );
-    this.#lifespan = { toApp, fromApp, done, ended: false };
-    toApp.push({ type: 'lifespan.startup' });
-    await this.#await('lifespan.startup');
+    // A fresh state for each run; an app's own errors are rethrown, as Starlette's TestClient does.
+    const lifespan = new LifespanRunner(this.#app, { unsupported: 'raise' });
+    this.#lifespan = lifespan;
+    this.#state = lifespan.state;
+    await lifespan.startup();
   }
 
   async shutdown(): Promise<void> {
-    if (!this.#lifespan) return;
-    if (this.#lifespan.ended) {
-      this.#lifespan = null;
-      return;
-    }
-    this.#lifespan.toApp.push({ type: 'lifespan.shutdown' });
-    const run = this.#lifespan;
-    await this.#await('lifespan.shutdown');
-    await run.done;
+    const lifespan = this.#lifespan;
     this.#lifespan = null;
-  }
-
-  /** Waits for the app's answer to a lifespan event; an app that returns without answering has no lifespan. */
-  async #await(phase: 'lifespan.startup' | 'lifespan.shutdown'): Promise<void> {
-    const lifespan = this.#lifespan as LifespanRun;
-    const message = await lifespan.fromApp.shift();
-    if (message === null) {
-      lifespan.ended = true;
-      return;
-    }
-    if (message instanceof Error) {
-      lifespan.ended = true;
-      throw message;
-    }
-    if (message.type === `${phase}.failed`) {
-      // The app usually re-raises right after reporting; prefer that error, it has the stack.
-      const next = await Promise.race([
-        lifespan.fromApp.shift(),
-        new Promise<null>((r) => setTimeout(r, 0, null)),
-      ]);
-      lifespan.ended = true;
-      if (next instanceof Error) throw next;
-      throw new Error('message' in message && message.message ? message.message : `${phase} failed`);
-    }
+    // After answering, the app is let finish, as Starlette's TestClient waits for its lifespan task.
+    if (lifespan && (await lifespan.shutdown())) await lifespan.finished;
   }
 }
