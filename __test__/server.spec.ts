@@ -638,6 +638,20 @@ test('a streamed response that outlasts timeoutKeepAlive is written whole: a con
   });
 });
 
+test('a handler that outlasts timeoutKeepAlive does not make the connection timer spin', async (t) => {
+  const slow: ASGIFunction = async (scope, receive, send) => {
+    await sleep(800);
+    await text('late')(scope, receive, send);
+  };
+  await withServer(slow, { timeoutKeepAlive: 0.1 }, async (server) => {
+    const before = process.cpuUsage();
+    t.is(await (await fetch(server.url)).text(), 'late');
+    const used = process.cpuUsage(before);
+    // A timer re-armed at a deadline already past fires at once, forever: a whole core for 0.8 s.
+    t.true(used.user + used.system < 400_000, `${(used.user + used.system) / 1000} ms of CPU`);
+  });
+});
+
 test('a client that trickles its request head is cut off (slowloris)', async (t) => {
   await withServer(text('ok'), { timeoutHeaderRead: 0.3 }, async (server) => {
     const socket = await connect(server.port);

@@ -22,6 +22,13 @@ pub(crate) enum Chunk {
 /// The body of a response the core writes.
 pub struct ResponseBody {
     kind: Kind,
+    /// Told when the body is done with: written whole, or dropped unfinished.
+    release: Option<Arc<dyn Release>>,
+}
+
+/// What must learn that a response is over (its connection's activity, for the idle timer).
+pub(crate) trait Release: Send + Sync {
+    fn release(&self);
 }
 
 enum Kind {
@@ -50,30 +57,36 @@ const FILE_CHUNK: usize = 256 * 1024;
 const WHOLE_FILE: usize = 64 * 1024;
 
 impl ResponseBody {
+    fn of(kind: Kind) -> Self {
+        ResponseBody {
+            kind,
+            release: None,
+        }
+    }
+
+    /// Tells `release` when this body is done with (written whole, or dropped unfinished).
+    pub(crate) fn on_release(&mut self, release: Arc<dyn Release>) {
+        self.release = Some(release);
+    }
+
     /// A body that is all there at once (possibly empty).
     pub fn full(bytes: impl Into<Bytes>) -> Self {
         let bytes = bytes.into();
-        ResponseBody {
-            kind: Kind::Full((!bytes.is_empty()).then_some(bytes)),
-        }
+        ResponseBody::of(Kind::Full((!bytes.is_empty()).then_some(bytes)))
     }
 
     /// An empty body.
     pub fn empty() -> Self {
-        ResponseBody {
-            kind: Kind::Full(None),
-        }
+        ResponseBody::of(Kind::Full(None))
     }
 
     pub(crate) fn stream(rx: mpsc::UnboundedReceiver<Chunk>, shared: Arc<StreamShared>) -> Self {
-        ResponseBody {
-            kind: Kind::Stream {
-                rx,
-                shared,
-                finished: false,
-                aborting: false,
-            },
-        }
+        ResponseBody::of(Kind::Stream {
+            rx,
+            shared,
+            finished: false,
+            aborting: false,
+        })
     }
 
     /// The whole body when it is all there; the body itself otherwise.
@@ -88,12 +101,10 @@ impl ResponseBody {
 
     /// This body passed through `encoder`, chunk by chunk.
     pub(crate) fn compressed(self, encoder: Encoder) -> ResponseBody {
-        ResponseBody {
-            kind: Kind::Compressed {
-                inner: Box::new(self),
-                encoder: Some(encoder),
-            },
-        }
+        ResponseBody::of(Kind::Compressed {
+            inner: Box::new(self),
+            encoder: Some(encoder),
+        })
     }
 
     /// A file body of `len` bytes, read chunk by chunk (see `blocking.rs` for where). A small file
@@ -107,14 +118,12 @@ impl ResponseBody {
                 }
             }
         }
-        Ok(ResponseBody {
-            kind: Kind::File {
-                file: Arc::new(file),
-                offset: 0,
-                remaining: len,
-                reading: None,
-            },
-        })
+        Ok(ResponseBody::of(Kind::File {
+            file: Arc::new(file),
+            offset: 0,
+            remaining: len,
+            reading: None,
+        }))
     }
 }
 
@@ -256,6 +265,9 @@ impl Body for ResponseBody {
 
 impl Drop for ResponseBody {
     fn drop(&mut self) {
+        if let Some(release) = self.release.take() {
+            release.release();
+        }
         if let Kind::Stream {
             shared, finished, ..
         } = &self.kind

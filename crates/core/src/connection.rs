@@ -54,12 +54,35 @@ struct Activity {
     refused: AtomicBool,
 }
 
-struct ActiveGuard<'a>(&'a Activity);
+impl crate::body::Release for Activity {
+    fn release(&self) {
+        *self.last.lock() = Instant::now();
+        self.active.fetch_sub(1, Ordering::AcqRel);
+    }
+}
 
-impl Drop for ActiveGuard<'_> {
+/// A request in flight on its connection until its response body is done with: the guard is
+/// handed to the body, or releases itself if the request is dropped first.
+struct ActiveGuard(Option<Arc<Activity>>);
+
+impl ActiveGuard {
+    fn enter(activity: Arc<Activity>) -> ActiveGuard {
+        activity.active.fetch_add(1, Ordering::AcqRel);
+        ActiveGuard(Some(activity))
+    }
+
+    fn hand_to(mut self, body: &mut ResponseBody) {
+        if let Some(activity) = self.0.take() {
+            body.on_release(activity);
+        }
+    }
+}
+
+impl Drop for ActiveGuard {
     fn drop(&mut self) {
-        *self.0.last.lock() = Instant::now();
-        self.0.active.fetch_sub(1, Ordering::AcqRel);
+        if let Some(activity) = self.0.take() {
+            crate::body::Release::release(&*activity);
+        }
     }
 }
 
@@ -137,7 +160,9 @@ pub(crate) async fn serve<I>(
     let lifecycle = Lifecycle {
         socket: io.clone(),
         activity: activity.clone(),
-        keep_alive: config.keep_alive_timeout,
+        // hyper's own head-read timer would cost a timer per request; it runs from the moment a
+        // head is awaited, as the keep-alive timer does, so one timer with the smaller bound serves.
+        idle_limit: config.keep_alive_timeout.min(config.header_read_timeout),
         graceful,
         force,
     };
@@ -155,7 +180,6 @@ pub(crate) async fn serve<I>(
             .keep_alive(true)
             // Pipelined responses leave in one write, not one per response (see `cork`).
             .pipeline_flush(false)
-            .header_read_timeout(config.header_read_timeout)
             // The head must fit in the read buffer, so its size bounds the head: past it, 431.
             .max_buf_size(config.max_header_size.max(8192))
             .max_headers(config.max_header_count)
@@ -188,17 +212,20 @@ fn service(
         let conn = conn.clone();
         let activity = activity.clone();
         Box::pin(async move {
-            activity.active.fetch_add(1, Ordering::AcqRel);
-            let _guard = ActiveGuard(&activity);
-            let response = handle(req, conn, &shared).await;
+            let guard = ActiveGuard::enter(activity);
+            let mut response = handle(req, conn, &shared).await;
             if response.status().is_client_error()
                 && response
                     .headers()
                     .get(CONNECTION)
                     .is_some_and(|v| v == "close")
             {
-                activity.refused.store(true, Ordering::Release);
+                if let Some(activity) = &guard.0 {
+                    activity.refused.store(true, Ordering::Release);
+                }
             }
+            // The connection stays in use until the body is written (a long stream is not idle).
+            guard.hand_to(response.body_mut());
             Ok::<_, Infallible>(response)
         }) as _
     })
@@ -241,7 +268,9 @@ where
 struct Lifecycle<I> {
     socket: Corked<I>,
     activity: Arc<Activity>,
-    keep_alive: std::time::Duration,
+    /// How long a connection may wait for its next request head, whole (keep-alive and head-read
+    /// bound in one).
+    idle_limit: std::time::Duration,
     graceful: watch::Receiver<bool>,
     force: watch::Receiver<bool>,
 }
@@ -252,15 +281,16 @@ where
 {
     async fn run(mut self, connection: impl Connection) {
         tokio::pin!(connection);
-        // Until shutdown begins: serve, and close gracefully when the connection idles past the
-        // keep-alive timeout or the server starts to shut down. Every future here lives across
+        // Until shutdown begins: serve, and close gracefully when the connection waits for a head past its
+        // idle limit or the server starts to shut down. Every future here lives across
         // requests, so a wake-up costs polls, not new timer or channel registrations.
-        let (keep_alive, activity) = (self.keep_alive, &self.activity);
-        let idle = tokio::time::sleep(keep_alive);
+        let (limit, activity) = (self.idle_limit, &self.activity);
+        let idle = tokio::time::sleep(limit);
         tokio::pin!(idle);
         let open = !*self.graceful.borrow();
         let draining = self.graceful.changed();
         tokio::pin!(draining);
+        let mut waited_out = false;
         if open {
             loop {
                 tokio::select! {
@@ -275,21 +305,34 @@ where
                     }
                     _ = idle.as_mut() => {
                         let last = *activity.last.lock();
-                        if activity.active.load(Ordering::Acquire) == 0
-                            && last.elapsed() >= keep_alive
-                        {
+                        let busy = activity.active.load(Ordering::Acquire) > 0;
+                        if !busy && last.elapsed() >= limit {
+                            waited_out = true;
                             break;
                         }
-                        idle.as_mut().reset(tokio::time::Instant::from_std(last + keep_alive));
+                        // In use: look again a whole bound later (never at a deadline already
+                        // past, which would spin). Idle: when the bound runs out.
+                        let next = if busy { Instant::now() } else { last } + limit;
+                        idle.as_mut().reset(tokio::time::Instant::from_std(next));
                     }
                     _ = draining.as_mut() => break,
                 }
             }
         }
         connection.as_mut().graceful_shutdown();
+        // Nothing is in flight when the wait ran out, so only a head still arriving (a client
+        // trickling it, or stalled half-way) can keep hyper waiting: it gets no longer.
+        let cut_short = async {
+            if waited_out {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await
+            } else {
+                std::future::pending().await
+            }
+        };
         tokio::select! {
             result = connection.as_mut() => finished(result),
             _ = self.force.changed() => {}
+            _ = cut_short => {}
         }
     }
 }
