@@ -1,5 +1,5 @@
 /**
- * Runs every case of `_cases.ts` three times — through the in-process TestClient, through the TestClient
+ * Runs every case of `cases/` three times — through the in-process TestClient, through the TestClient
  * on the native core (in-memory connections) and through a real socket (`serve()` + `fetch`) — checks
  * each against the case's expectations, then checks that the runs observed the same thing (minus what
  * only a real connection adds: date, server, framing headers).
@@ -10,7 +10,14 @@ import { gunzipSync } from 'node:zlib';
 import type { ASGIApp } from '../src/asgi.ts';
 import { serve } from '../src/server/index.ts';
 import { TestClient } from '../src/testclient.ts';
-import { cases, type Case, type CaseRequest, type Expect, type Observed, type RunContext } from './_cases.ts';
+import {
+  cases,
+  type Case,
+  type CaseRequest,
+  type Expect,
+  type Observed,
+  type RunContext,
+} from './cases/index.ts';
 
 /** Headers a real connection adds or frames differently; not part of the app's behaviour. */
 const TRANSPORT_HEADERS = new Set(['date', 'server', 'connection', 'keep-alive', 'transfer-encoding']);
