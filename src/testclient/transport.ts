@@ -1,7 +1,7 @@
 /**
  * How the TestClient reaches an app. `Transport` is the seam: the in-process `ASGITransport` below
- * calls the app directly through receive/send; a second transport can drive the real native server
- * over sockets with the same TestClient on top.
+ * calls the app directly through receive/send; `NativeTransport` (native.ts) drives the real core over
+ * in-memory connections with the same TestClient on top, and runs lifespan through this one.
  */
 import { readFile } from 'node:fs/promises';
 import type { ASGIApp, HTTPScope, ReceiveMessage, SendMessage, WebSocketScope } from '../asgi.ts';
