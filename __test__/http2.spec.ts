@@ -39,3 +39,40 @@ test('HTTP/2 with prior knowledge is served, streams multiplexed on one connecti
     await server.close();
   }
 });
+
+test('a handler polling isDisconnected learns that its HTTP/2 stream was reset, and the connection serves on', async (t) => {
+  const { Request } = await import('../src/requests.ts');
+  let learned: (ms: number) => void = () => {};
+  const told = new Promise<number>((resolve) => (learned = resolve));
+  const hang: ASGIFunction = async (scope, receive, send) => {
+    if (scope.type !== 'http') return;
+    if (scope.path === '/hang') {
+      const request = new Request(scope, receive);
+      for (let i = 0; i < 500; i++) {
+        if (await request.isDisconnected()) {
+          learned(Date.now());
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      return;
+    }
+    await app(scope, receive, send);
+  };
+  const server = await serve(hang, { port: 0, accessLog: false, lifespan: 'off' });
+  const session = http2.connect(server.url);
+  try {
+    const stream = session.request({ ':path': '/hang' });
+    stream.on('error', () => {});
+    await new Promise((r) => setTimeout(r, 100));
+    const reset = Date.now();
+    stream.close(http2.constants.NGHTTP2_CANCEL);
+    const at = await told;
+    t.true(at - reset < 100, `told after ${at - reset} ms`);
+    // Other streams of the connection are unaffected.
+    t.deepEqual(await request(session, '/after'), { status: 200, text: '2 GET /after 0' });
+  } finally {
+    session.close();
+    await server.close();
+  }
+});
