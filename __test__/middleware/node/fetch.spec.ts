@@ -29,22 +29,28 @@ function drive(
   handler: FetchHandler,
   options: {
     method?: string;
+    headers?: [string, string][];
     incoming?: ReceiveMessage[];
     hold?: Promise<ReceiveMessage>;
     blockSends?: boolean;
   } = {},
 ) {
-  const scope = makeScope('/', { method: options.method ?? 'GET' });
+  const scope = makeScope('/', { method: options.method ?? 'GET', headers: options.headers });
   const incoming = [
     ...(options.incoming ?? [{ type: 'http.request', body: new Uint8Array(0), more_body: false }]),
   ];
   let receives = 0;
   const sent: SendMessage[] = [];
   const pending: (() => void)[] = [];
+  let hold = options.hold;
   const receive = () => {
     receives++;
     const next = incoming.shift();
-    return next ? Promise.resolve(next) : (options.hold ?? new Promise<ReceiveMessage>(() => {}));
+    if (next) return Promise.resolve(next);
+    // `hold` answers one call; after it, the request waits for ever, as a connection left open does.
+    const held = hold ?? new Promise<ReceiveMessage>(() => {});
+    hold = undefined;
+    return held;
   };
   const send = (message: SendMessage) => {
     sent.push(message);
@@ -201,29 +207,39 @@ bothWays('errors before the response get a 500', async (t, open) => {
   for (const path of Object.keys(handlers)) t.is((await client.request('GET', path)).status, 500, path);
 });
 
-const failsMidway: FetchHandler = () => {
-  let sent = false;
-  return new Response(
-    new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        if (sent) throw new Error('late');
-        sent = true;
-        controller.enqueue(new TextEncoder().encode('partial'));
-        await sleep(20);
-      },
-    }),
-  );
-};
+/** A body that fails once `fail` resolves, after its first chunk. */
+const failsMidway =
+  (fail: Promise<void>): FetchHandler =>
+  () => {
+    let sent = false;
+    return new Response(
+      new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          if (sent) {
+            await fail;
+            throw new Error('late');
+          }
+          sent = true;
+          controller.enqueue(new TextEncoder().encode('partial'));
+        },
+      }),
+    );
+  };
 
 serverOnly('a body that fails after it started cuts the connection', async (t, open) => {
-  const client = await open(fromFetchHandler(failsMidway));
+  const seen = gate();
+  const client = await open(fromFetchHandler(failsMidway(seen.promise)));
   const res = await client.fetch('/');
   t.is(res.status, 200);
-  await t.throwsAsync(res.text(), { message: 'terminated' });
+  const reader = res.body!.getReader();
+  t.is(Buffer.from((await reader.read()).value!).toString(), 'partial');
+  seen.open();
+  await t.throwsAsync(reader.read(), { message: 'terminated' });
 });
 
 test('a body that fails after it started reaches the TestClient with its error', async (t) => {
-  await t.throwsAsync(new TestClient(fromFetchHandler(failsMidway)).get('/'), { message: 'late' });
+  const client = new TestClient(fromFetchHandler(failsMidway(sleep(20))));
+  await t.throwsAsync(client.get('/'), { message: 'late' });
 });
 
 bothWays('a large upload streams through with backpressure', async (t, open) => {
@@ -298,6 +314,22 @@ test('the request body is received only as the handler reads it', async (t) => {
   resume.open();
   await run.done;
   t.is(run.body(), String(50 * 1024));
+});
+
+test('a handler runs before the body it announced arrives', async (t) => {
+  const body = gate<ReceiveMessage>();
+  let called = false;
+  const run = drive(async (request) => ((called = true), new Response(`got ${await request.text()}`)), {
+    method: 'POST',
+    headers: [['content-length', '5']],
+    incoming: [],
+    hold: body.promise,
+  });
+  await sleep(5);
+  t.true(called);
+  body.open({ type: 'http.request', body: new TextEncoder().encode('ping;'), more_body: false });
+  await run.done;
+  t.is(run.body(), 'got ping;');
 });
 
 test('the response body is pulled only as send() takes it', async (t) => {

@@ -45,10 +45,15 @@ function drive(
   let receives = 0;
   const sent: SendMessage[] = [];
   const pending: (() => void)[] = [];
+  let hold = options.hold;
   const receive = () => {
     receives++;
     const next = incoming.shift();
-    return next ? Promise.resolve(next) : (options.hold ?? new Promise<ReceiveMessage>(() => {}));
+    if (next) return Promise.resolve(next);
+    // `hold` answers one call; after it, the request waits for ever, as a connection left open does.
+    const held = hold ?? new Promise<ReceiveMessage>(() => {});
+    hold = undefined;
+    return held;
   };
   const send = (message: SendMessage) => {
     sent.push(message);
@@ -606,6 +611,22 @@ test('the body is received only as fast as the handler reads it', async (t) => {
   resume.open();
   await run.done;
   t.is(run.body(), String(100 * 16 * 1024));
+});
+
+test('a handler runs before the body it announced arrives, and may answer first', async (t) => {
+  const body = gate<ReceiveMessage>();
+  const run = drive(
+    (req, res) => {
+      res.write('ready;');
+      req.pipe(res);
+    },
+    { method: 'POST', headers: [['content-length', '5']], incoming: [], hold: body.promise },
+  );
+  await sleep(5);
+  t.is(run.body(), 'ready;');
+  body.open({ type: 'http.request', body: new TextEncoder().encode('ping;'), more_body: false });
+  await run.done;
+  t.is(run.body(), 'ready;ping;');
 });
 
 test('a disconnect aborts req and closes res, and the app returns', async (t) => {

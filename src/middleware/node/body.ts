@@ -10,6 +10,7 @@ export const GONE: unique symbol = Symbol('gone');
 export class BodySource {
   readonly #receive: Receive;
   readonly #onGone: () => void;
+  #priming: Promise<void> | undefined;
   /** The message `prime()` took ahead of the handler, until a read asks for it. */
   #primed: HTTPRequestEvent | null = null;
   /** The last body message has been received. */
@@ -34,16 +35,21 @@ export class BodySource {
   }
 
   /**
-   * Receives the first message before the handler runs, as Node's parser holds the first bytes of a
-   * body when it calls the handler. A body that is already complete (every GET) starts the watch for
-   * a disconnect at once, so a handler that never reads its request still learns that the client left.
+   * Receives the first message at once, whether or not the handler reads, as Node's parser has the
+   * start of a request in hand: a body complete with it (every GET) starts the watch for a disconnect
+   * right away, so a handler that never reads its request still learns that the client left. Reads
+   * wait for it, so `receive()` is never called twice at once.
    */
-  async prime(): Promise<void> {
-    this.#primed = await this.#next();
+  prime(): Promise<void> {
+    this.#priming ??= this.#next().then((message) => {
+      this.#primed = message;
+    });
+    return this.#priming;
   }
 
   /** The next non-empty chunk; `null` at the end of the body; `GONE` once the client has left. */
   async read(): Promise<Uint8Array | null | typeof GONE> {
+    if (this.#priming !== undefined) await this.#priming;
     for (;;) {
       let message = this.#primed;
       this.#primed = null;
@@ -85,7 +91,6 @@ export class BodySource {
     this.#receive().then(
       (message) => {
         if (message.type === 'http.disconnect') this.#disconnect();
-        else this.#watch();
       },
       () => this.#disconnect(),
     );

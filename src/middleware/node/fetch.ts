@@ -5,7 +5,7 @@
 import type { ASGIFunction, HTTPScope, HeaderLike, Send } from '../../asgi.ts';
 import { latin1, parseHost, requestHeader } from '../_helpers.ts';
 import { BodySource, GONE } from './body.ts';
-import { refuse, requestTarget } from './scope.ts';
+import { declaresBody, refuse, requestTarget } from './scope.ts';
 
 /** A fetch-style handler: Hono's `app.fetch`, or any `(request) => Response`. */
 export type FetchHandler = (request: Request) => Response | Promise<Response>;
@@ -145,7 +145,10 @@ export function fromFetchHandler(handler: FetchHandler): ASGIFunction {
       void reader?.cancel(reason).catch(() => {});
     });
     try {
-      await source.prime();
+      const primed = source.prime();
+      // A declared body is not waited for (its first read meets any error of this receive).
+      if (declaresBody(scope)) primed.catch(() => {});
+      else await primed;
       const returned: unknown = await handler(toRequest(scope, source, controller.signal));
       if (!(returned instanceof Response))
         throw new TypeError(`A fetch handler must return a Response, not ${String(returned)}`);

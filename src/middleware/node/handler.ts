@@ -7,7 +7,7 @@ import type { ASGIFunction, HTTPScope, Receive, Send } from '../../asgi.ts';
 import { BodySource } from './body.ts';
 import { feedBody, incomingMessage } from './incoming.ts';
 import { codedError, ResponseSink } from './outgoing.ts';
-import { refuse, requestTarget } from './scope.ts';
+import { declaresBody, refuse, requestTarget } from './scope.ts';
 import { ScopeSocket } from './socket.ts';
 
 /** A Node request listener: `http.createServer`'s callback, an Express or Connect app. */
@@ -26,6 +26,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 class NodeExchange {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
+  readonly #scope: HTTPScope;
   readonly #socket: ScopeSocket;
   readonly #source: BodySource;
   readonly #sink: ResponseSink;
@@ -43,6 +44,7 @@ class NodeExchange {
       this.#resolve = resolve;
       this.#reject = reject;
     });
+    this.#scope = scope;
     this.#socket = new ScopeSocket(scope, (error) => this.#onSocketDestroyed(error));
     this.req = incomingMessage(scope, this.#socket, requestTarget(scope));
     this.res = new ServerResponse(this.req);
@@ -58,7 +60,8 @@ class NodeExchange {
 
   async run(handler: NodeHandler): Promise<void> {
     try {
-      await feedBody(this.req, this.#source);
+      const fed = feedBody(this.req, this.#source);
+      if (!declaresBody(this.#scope)) await fed;
       let returned: unknown;
       try {
         returned = handler(this.req, this.res);

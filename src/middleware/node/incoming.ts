@@ -40,8 +40,8 @@ export function incomingMessage(scope: HTTPScope, socket: ScopeSocket, target: T
 /**
  * Feeds `req` from `source`: each `_read` pulls messages until `push` says the buffer is full, so
  * the client is read no faster than the handler reads (`receive()` is only called on demand).
- * Resolves once the first message is in: a body complete with it (every GET) is pushed whole, so the
- * handler finds `req.complete` set, as Node's parser sets it before calling the handler.
+ * Resolves once the first message is in; a body complete with it (every GET) is pushed whole by
+ * then, so the handler finds `req.complete` set, as Node's parser sets it before calling the handler.
  */
 export async function feedBody(req: IncomingMessage, source: BodySource): Promise<void> {
   let wanted = false;
@@ -71,9 +71,13 @@ export async function feedBody(req: IncomingMessage, source: BodySource): Promis
     wanted = true;
     if (!pulling) void pull();
   };
-  await source.prime();
-  if (!source.complete) return;
-  // Reads what `prime()` holds; no further `receive()` happens once the body is complete.
+  try {
+    await source.prime();
+  } catch {
+    return; // the first read meets the same error and destroys `req` with it
+  }
+  if (!source.complete || pulling) return;
+  // Only what `prime()` holds is read: no further `receive()` happens once the body is complete.
   wanted = true;
   await pull();
 }

@@ -4,7 +4,7 @@
  */
 import type { HTTPScope, Receive, Scope, Send } from '../../asgi.ts';
 import { getRoutePath, quote, unquote } from '../../_utils.ts';
-import { latin1 } from '../_helpers.ts';
+import { latin1, requestHeader } from '../_helpers.ts';
 
 /** Where a request points, split at the mount, each part percent-encoded as the client sent it. */
 export interface Target {
@@ -47,6 +47,17 @@ function splitAt(raw: string, below: string): number {
     if (tail === below || unquote(tail) === below) return at;
   }
   return -1;
+}
+
+/**
+ * Whether the request announces a body. One that does not is received before the handler runs (it
+ * arrives with the head); one that does is not waited for, since a client may hold its body back
+ * until it sees the response begin.
+ */
+export function declaresBody(scope: HTTPScope): boolean {
+  const length = requestHeader(scope, 'content-length');
+  if (length !== undefined && length !== '0') return true;
+  return requestHeader(scope, 'transfer-encoding') !== undefined;
 }
 
 /**
