@@ -10,6 +10,7 @@ import {
   RedirectResponse,
   Response,
   StreamingResponse,
+  UJSONResponse,
 } from '../src/responses.ts';
 import { BackgroundTask } from '../src/background.ts';
 import { Headers, URL } from '../src/datastructures.ts';
@@ -213,6 +214,23 @@ test('JSONResponse render can be overridden', (t) => {
     }
   }
   t.is(text(new Pretty({ a: 1 }).body), '{\n  "a": 1\n}');
+});
+
+test('UJSONResponse answers exactly as JSONResponse does, from its own class', async (t) => {
+  const content = { hello: 'wörld', list: [1, 2], n: null, skipped: undefined };
+  const options = { status: 201, headers: { 'x-a': '1' } };
+  const [ujson, json] = await Promise.all(
+    [new UJSONResponse(content, options), new JSONResponse(content, options)].map((response) =>
+      new TestClient(serve(response)).get('/'),
+    ),
+  );
+  t.is(ujson!.status, 201);
+  t.is(ujson!.text, json!.text);
+  t.deepEqual([...ujson!.headers.entries()], [...json!.headers.entries()]);
+  t.is(text(new UJSONResponse(undefined).body), 'null');
+  t.true(new UJSONResponse({}) instanceof JSONResponse);
+  t.not(UJSONResponse, JSONResponse);
+  t.is(UJSONResponse.mediaType, 'application/json');
 });
 
 test('RedirectResponse answers 307 with a quoted location and an empty body', async (t) => {

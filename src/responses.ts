@@ -6,6 +6,7 @@ export {
   HTMLResponse,
   PlainTextResponse,
   JSONResponse,
+  UJSONResponse,
   RedirectResponse,
   type ResponseOptions,
   type ResponseHeadersInit,
