@@ -6,6 +6,7 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import {
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -20,7 +21,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = new URL('../', import.meta.url);
 const docsDir = fileURLToPath(new URL('docs/', root));
-const srcUrl = (module: string) => new URL(`src/${module}.ts`, root).href;
+/** `src/<module>.ts`, or the folder's `src/<module>/index.ts`. */
+const srcUrl = (module: string) => {
+  const file = new URL(`src/${module}.ts`, root);
+  return (existsSync(file) ? file : new URL(`src/${module}/index.ts`, root)).href;
+};
 
 interface Block {
   page: string;
@@ -65,6 +70,9 @@ const pages = readdirSync(docsDir)
   .sort();
 const blocks = pages.flatMap((name) => extractBlocks(name, readFileSync(join(docsDir, name), 'utf8')));
 const tmp = mkdtempSync(join(tmpdir(), 'starling-docs-'));
+// Bare imports of the blocks (optional peers such as `graphql`) resolve from the project's
+// node_modules, as in a real project.
+symlinkSync(fileURLToPath(new URL('node_modules', root)), join(tmp, 'node_modules'), 'junction');
 test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
 
 test('every docs page has at least one block that runs', (t) => {
@@ -88,7 +96,10 @@ test('every block type-checks under the strict tsconfig', (t) => {
   const tsconfig = {
     extends: fileURLToPath(new URL('tsconfig.json', root)),
     compilerOptions: {
-      paths: { starling: [join(src, 'index.ts')], 'starling/*': [join(src, '*.ts')] },
+      paths: {
+        starling: [join(src, 'index.ts')],
+        'starling/*': [join(src, '*.ts'), join(src, '*', 'index.ts')],
+      },
     },
     include: ['*.mts'],
   };
