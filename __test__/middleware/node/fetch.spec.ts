@@ -110,6 +110,8 @@ bothWays('a Hono streamed body arrives whole; a one-piece body gets a Content-Le
     }),
   );
   hono.get('/text', (c) => c.text('hello there'));
+  // streamText sets Transfer-Encoding: chunked; the body is complete at once, so it gets a length.
+  hono.get('/burst', (c) => streamText(c, async (s) => void (await s.write('a'), await s.write('b'))));
   const client = await open(mounted(hono.fetch));
   const streamed = await client.request('GET', '/hono/stream');
   t.is(streamed.text, 'one\ntwo\nthree\n');
@@ -117,6 +119,9 @@ bothWays('a Hono streamed body arrives whole; a one-piece body gets a Content-Le
   const text = await client.request('GET', '/hono/text');
   t.is(text.text, 'hello there');
   t.is(text.header('content-length'), '11');
+  const burst = await client.request('GET', '/hono/burst');
+  t.is(burst.text, 'ab');
+  t.is(burst.header('transfer-encoding'), null);
 });
 
 serverOnly('each chunk of a Hono stream reaches the client before the next is written', async (t, open) => {

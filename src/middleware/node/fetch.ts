@@ -46,10 +46,14 @@ function toRequest(scope: HTTPScope, source: BodySource, signal: AbortSignal): R
   return new Request(url, { method, headers, body, signal, duplex: 'half' });
 }
 
-/** Response headers as ASGI pairs, one per `Set-Cookie` (a `Headers` folds the others). */
+/**
+ * Response headers as ASGI pairs, one per `Set-Cookie` (a `Headers` folds the others). A
+ * `Transfer-Encoding` is dropped (Hono's `streamText` sets one): framing is the server's business.
+ */
 function responseHeaders(headers: Headers): HeaderLike[] {
   const list: HeaderLike[] = [];
-  for (const [name, value] of headers) if (name !== 'set-cookie') list.push([name, value]);
+  for (const [name, value] of headers)
+    if (name !== 'set-cookie' && name !== 'transfer-encoding') list.push([name, value]);
   for (const cookie of headers.getSetCookie()) list.push(['set-cookie', cookie]);
   return list;
 }
