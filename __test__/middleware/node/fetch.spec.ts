@@ -363,6 +363,37 @@ test('the response body is pulled only as send() takes it', async (t) => {
   t.is(run.body(), Array.from({ length: 20 }, (_, i) => `${i + 1};`).join(''));
 });
 
+test('a body produced at once is gathered up to 64 KiB, then streamed as sent', async (t) => {
+  let pulls = 0;
+  const body = new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        if (++pulls > 100) controller.close();
+        else controller.enqueue(new Uint8Array(16 * 1024).fill(pulls));
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  const run = drive(() => new Response(body), { blockSends: true });
+  await sleep(30);
+  t.true(pulls <= 6, `${pulls} chunks pulled while the client took none`);
+  const first = run.sent[1];
+  t.is(first?.type === 'http.response.body' && first.body?.length, 64 * 1024);
+  while (
+    run.sent.at(-1)?.type !== 'http.response.body' ||
+    (run.sent.at(-1) as { more_body?: boolean }).more_body
+  ) {
+    run.release();
+    await sleep(0);
+  }
+  await run.done;
+  t.is(
+    Buffer.concat(run.sent.flatMap((m) => (m.type === 'http.response.body' ? [m.body as Uint8Array] : [])))
+      .length,
+    100 * 16 * 1024,
+  );
+});
+
 test('HEAD and 204 answers carry no body', async (t) => {
   const head = drive(() => new Response('hidden', { headers: { 'content-length': '6' } }), {
     method: 'HEAD',

@@ -7,7 +7,14 @@ import { latin1, parseHost, requestHeader } from '../_helpers.ts';
 import { BodySource, GONE } from './body.ts';
 import { declaresBody, refuse, requestTarget } from './scope.ts';
 
-/** A fetch-style handler: Hono's `app.fetch`, or any `(request) => Response`. */
+/**
+ * A fetch-style handler: Hono's `app.fetch`, or any `(request) => Response`.
+ *
+ * @example
+ * ```ts
+ * const hello: FetchHandler = (request) => new Response(`hello from ${new URL(request.url).pathname}`);
+ * ```
+ */
 export type FetchHandler = (request: Request) => Response | Promise<Response>;
 
 const EMPTY = new Uint8Array(0);
@@ -59,12 +66,15 @@ function responseHeaders(headers: Headers): HeaderLike[] {
 }
 
 const TURN: unique symbol = Symbol('turn');
+/** The most the first message gathers before the body is streamed anyway. */
+const FIRST_PIECE = 64 * 1024;
 /** Resolves on the next turn of the event loop: whatever the body had ready by then is in. */
 const nextTurn = () => new Promise<typeof TURN>((resolve) => setImmediate(resolve, TURN));
 
 /**
- * Sends the response. What the body yields within one turn of the event loop goes out as one
- * message; a body complete by then (`c.json(...)`, `new Response('text')`) gets a Content-Length.
+ * Sends the response. What the body yields within one turn of the event loop (up to 64 KiB) goes
+ * out as one message; a body complete by then (`c.json(...)`, `new Response('text')`) gets a
+ * Content-Length.
  */
 async function sendResponse(
   response: Response,
@@ -85,9 +95,10 @@ async function sendResponse(
   setReader(reader);
   const turn = nextTurn();
   const ready: Uint8Array[] = [];
+  let size = 0;
   let next = reader.read();
   let done = false;
-  for (;;) {
+  while (size < FIRST_PIECE) {
     const result = await Promise.race([next, turn]);
     if (result === TURN) break;
     if (result.done) {
@@ -95,6 +106,7 @@ async function sendResponse(
       break;
     }
     ready.push(result.value);
+    size += result.value.byteLength;
     next = reader.read();
   }
   if (source.gone) return;

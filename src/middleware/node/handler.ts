@@ -10,7 +10,14 @@ import { codedError, ResponseSink } from './outgoing.ts';
 import { declaresBody, refuse, requestTarget } from './scope.ts';
 import { ScopeSocket } from './socket.ts';
 
-/** A Node request listener: `http.createServer`'s callback, an Express or Connect app. */
+/**
+ * A Node request listener: `http.createServer`'s callback, an Express or Connect app.
+ *
+ * @example
+ * ```ts
+ * const hello: NodeHandler = (req, res) => res.end(`hello from ${req.url}`);
+ * ```
+ */
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => unknown;
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -94,11 +94,6 @@ export class ResponseSink {
     return this.#complete;
   }
 
-  /** Whether `http.response.start` has been handed to `send()`. */
-  get started(): boolean {
-    return this.#startQueued;
-  }
-
   #writeHead = (statusCode: number, reason?: string | HeadersArg, headers?: HeadersArg): ServerResponse => {
     const res = this.#res;
     if (res.headersSent)
@@ -128,7 +123,8 @@ export class ResponseSink {
     }
     if (status === 204 || status === 304 || status < 200) this.#hasBody = false;
     this.#start = { type: 'http.response.start', status, headers: this.#headerList() };
-    // What Node keeps here is the header block; `headersSent`, `setHeader` and finalhandler read it.
+    // Node keeps the header block here; that it is set is what `headersSent`, `setHeader`'s check and
+    // finalhandler look at (nothing reads the text, so the status line stands for it).
     Object.assign(res, { _header: `HTTP/1.1 ${status} ${res.statusMessage}\r\n` });
     return res;
   };
