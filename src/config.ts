@@ -1,7 +1,8 @@
 /**
  * Configuration from the environment and a `.env` file, with typed casts and defaults.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readEnvFile } from './_dotenv.ts';
 import { isClass } from './_utils.ts';
 
 /** Thrown when an environment variable is changed after the app has read it. */
@@ -93,23 +94,8 @@ export class Config {
     this.#prefix = options.envPrefix ?? '';
     if (envFile != null) {
       if (!existsSync(envFile)) process.emitWarning(`Config file '${envFile}' not found.`);
-      else this.#fileValues = Config.#readFile(envFile, options.encoding ?? 'utf8');
+      else this.#fileValues = readEnvFile(envFile, options.encoding);
     }
-  }
-
-  static #readFile(path: string, encoding: BufferEncoding): Record<string, string> {
-    const values: Record<string, string> = {};
-    for (const rawLine of readFileSync(path, encoding).split(/\r?\n/)) {
-      const line = rawLine.trim();
-      if (line.startsWith('#') || !line.includes('=')) continue;
-      const eq = line.indexOf('=');
-      const key = line.slice(0, eq).trim();
-      let value = line.slice(eq + 1).trim();
-      if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.endsWith(value[0]))
-        value = value.slice(1, -1);
-      values[key] = value;
-    }
-    return values;
   }
 
   /** The value of `key`, cast; throws when missing without a default or when the cast fails. */

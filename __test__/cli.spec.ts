@@ -1,0 +1,367 @@
+// The command line: flags parsed in-process, and each of --env-file, --app-dir, --factory, --use-colors
+// and --log-config through the real CLI in a child process (a free port, bounded waits, killed at the end).
+import test from 'ava';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import net from 'node:net';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, resolveLogging } from '../src/server/cli.ts';
+import { formatLine, parseLogConfig } from '../src/server/logging.ts';
+
+const CLI = fileURLToPath(new URL('../src/server/cli.ts', import.meta.url));
+const TSX = import.meta.resolve('tsx');
+const ESC = '\x1b[';
+const ACCESS = /"GET \/ HTTP\/1\.1" 200/;
+const hasScript = spawnSync('script', ['--version']).status === 0;
+
+const dir = mkdtempSync(join(tmpdir(), 'starling-cli-'));
+test.after.always(() => rmSync(dir, { recursive: true, force: true }));
+const ASGI = `async (scope, receive, send) => {
+  if (scope.type !== 'http') return;
+  await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'text/plain']] });
+  await send({ type: 'http.response.body', body: new TextEncoder().encode(body) });
+}`;
+// The greeting is read when the module is imported: the env file must be loaded before that.
+writeFileSync(
+  join(dir, 'app.mjs'),
+  "const { GREETING = 'unset', KEPT } = process.env;\n" +
+    'const body = KEPT ? `${GREETING} / kept=${KEPT}` : GREETING;\n' +
+    `export const app = ${ASGI};\n`,
+);
+mkdirSync(join(dir, 'nested'));
+writeFileSync(join(dir, 'nested', 'inner.mjs'), `const body = 'from nested';\nexport const app = ${ASGI};\n`);
+writeFileSync(
+  join(dir, 'factory.mjs'),
+  `export let calls = 0;\nexport const notAFactory = 1;\n` +
+    `export async function createApp() {\n  const body = 'made by factory ' + ++calls;\n  return { asgi: ${ASGI} };\n}\n`,
+);
+writeFileSync(join(dir, 'greeting.env'), '# comment\nGREETING="hello from the env file"\nKEPT=file\n');
+const config = (name: string, json: unknown) => {
+  writeFileSync(join(dir, name), JSON.stringify(json));
+  return name;
+};
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer().once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+interface Run {
+  child: ChildProcess;
+  /** stdout and stderr as they came, together. */
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function start(args: string[], env: NodeJS.ProcessEnv = {}): Run {
+  const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], {
+    cwd: dir,
+    env: { ...process.env, FORCE_COLOR: undefined, NO_COLOR: undefined, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+/** Resolves with the exit code, killing the process if it outlives `ms`. */
+async function finish(run: Run, ms = 20_000): Promise<number | null> {
+  const timer = setTimeout(() => run.child.kill('SIGKILL'), ms);
+  const code = await run.exited;
+  clearTimeout(timer);
+  return code;
+}
+
+async function waitListening(port: number, run: Run, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  let exited = false;
+  void run.exited.then(() => (exited = true));
+  while (Date.now() < deadline && !exited) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => resolve(true)).once('error', () => resolve(false));
+      socket.once('connect', () => socket.destroy());
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`the CLI did not listen on ${port}:\n${run.output()}`);
+}
+
+function get(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve(body));
+    });
+    req.setTimeout(5000, () => req.destroy(new Error('timed out')));
+    req.once('error', reject);
+  });
+}
+
+/** Serves with `args`, asks for `/` once, stops the server (SIGTERM), and returns what it said. */
+async function serveOnce(args: string[], env?: NodeJS.ProcessEnv): Promise<{ body: string; output: string }> {
+  const port = await freePort();
+  const run = start([...args, '--port', String(port)], env);
+  try {
+    await waitListening(port, run);
+    const body = await get(port);
+    await new Promise((r) => setTimeout(r, 100)); // the access line is written after the response
+    run.child.kill('SIGTERM');
+    await finish(run, 10_000);
+    return { body, output: run.output() };
+  } finally {
+    run.child.kill('SIGKILL');
+  }
+}
+
+// ---- flags, in-process ----
+
+test('parseArgs reads the new flags', (t) => {
+  const args = parseArgs([
+    'app.mjs:make',
+    '--factory',
+    '--app-dir',
+    'src',
+    '--env-file=.env.local',
+    '--log-config',
+    'log.json',
+    '--no-use-colors',
+  ]);
+  t.like(args, { target: 'app.mjs:make', factory: true, appDir: 'src', envFile: '.env.local' });
+  t.is(args.logConfig, 'log.json');
+  t.is(args.useColors, false);
+  t.is(parseArgs(['a.js', '--use-colors']).useColors, true);
+  t.is(parseArgs(['a.js']).useColors, undefined);
+  t.throws(() => parseArgs(['a.js', '--log-level', 'loud']), { message: /--log-level takes one of/ });
+});
+
+test('a log line has uvicorn level prefix, its name coloured only when asked', (t) => {
+  t.is(formatLine('info', 'hi', false), 'INFO:     hi');
+  t.is(formatLine('warning', 'hi', false), 'WARNING:  hi');
+  t.is(formatLine('critical', 'hi', false), 'CRITICAL: hi');
+  t.is(formatLine('info', 'hi', true), '\x1b[32mINFO\x1b[0m:     hi');
+  t.is(formatLine('error', 'hi', true), '\x1b[31mERROR\x1b[0m:    hi');
+});
+
+test('a log config sets the levels of starling.error and starling.access, uvicorn names included', (t) => {
+  const warnings: string[] = [];
+  const warn = (m: string) => warnings.push(m);
+  t.deepEqual(parseLogConfig({ version: 1, loggers: { 'starling.access': { level: 'WARNING' } } }, warn), {
+    accessLevel: 'warning',
+  });
+  t.deepEqual(parseLogConfig({ version: 1, loggers: { uvicorn: { level: 10 } } }, warn), {
+    level: 'debug',
+    accessLevel: 'debug',
+  });
+  t.deepEqual(
+    parseLogConfig(
+      {
+        version: 1,
+        loggers: {
+          'uvicorn.error': { level: 'error' },
+          'uvicorn.access': { handlers: [], propagate: false },
+        },
+      },
+      warn,
+    ),
+    { level: 'error', accessLog: false },
+  );
+  t.deepEqual(warnings, []);
+});
+
+test('a log config that sends lines elsewhere than stderr, or is malformed, is refused', (t) => {
+  const warn = () => {};
+  const refuse = (config: unknown, message: RegExp) =>
+    t.throws(() => parseLogConfig(config, warn), { message });
+  refuse(
+    { version: 1, handlers: { access: { stream: 'ext://sys.stdout' } } },
+    /"ext:\/\/sys.stdout".*stderr/,
+  );
+  refuse(
+    { version: 1, handlers: { f: { class: 'logging.FileHandler', filename: 'a.log' } } },
+    /the file "a.log"/,
+  );
+  refuse({ version: 1, handlers: { n: { class: 'logging.NullHandler' } } }, /"logging.NullHandler"/);
+  refuse({ loggers: {} }, /"version": 1/);
+  refuse({ version: 1, loggers: { starling: { level: 'LOUD' } } }, /loggers.starling.level must be one of/);
+  refuse({ version: 1, loggers: { starling: { handlers: ['nowhere'] } } }, /"nowhere"/);
+});
+
+test('a log config says once which keys it ignores', (t) => {
+  const warnings: string[] = [];
+  const result = parseLogConfig(
+    {
+      version: 1,
+      disable_existing_loggers: false,
+      formatters: { default: { '()': 'uvicorn.logging.DefaultFormatter', use_colors: false } },
+      handlers: { default: { class: 'logging.StreamHandler', formatter: 'default', level: 'DEBUG' } },
+      loggers: { myapp: { level: 'DEBUG' } },
+      root: {},
+    },
+    (m) => warnings.push(m),
+  );
+  t.deepEqual(result, { colors: false });
+  t.is(warnings.length, 1);
+  for (const key of ['formatters.default.()', 'handlers.default.level', 'loggers.myapp', 'root'])
+    t.true(warnings[0]!.includes(key), key);
+});
+
+test('--log-level and --no-access-log win over the file; serve() gets what the access log needs', (t) => {
+  const tty = { isTTY: false } as NodeJS.WriteStream;
+  const resolve = (argv: string[], file: Parameters<typeof resolveLogging>[1]) =>
+    resolveLogging(parseArgs(['a.js', ...argv]), file, tty);
+  t.like(resolve([], {}), { level: 'info', colors: false, options: { logLevel: 'info', accessLog: true } });
+  t.like(resolve([], { accessLevel: 'warning' }).options, { accessLog: false });
+  t.like(resolve(['--log-level', 'debug'], { accessLevel: 'warning' }).options, {
+    logLevel: 'debug',
+    accessLog: true,
+  });
+  t.like(resolve(['--no-access-log'], {}).options, { accessLog: false });
+  t.like(resolve(['--log-level', 'warning', '--access-log'], {}).options, { accessLog: false });
+  // starling.error at WARNING, access at INFO: the CLI's own lines are quiet, access lines still come.
+  t.like(resolve([], { level: 'warning' }), {
+    level: 'warning',
+    options: { logLevel: 'info', accessLog: true },
+  });
+  t.like(resolve(['--use-colors'], { colors: false }), { colors: true });
+});
+
+// ---- the real CLI ----
+
+test('--env-file loads the file before the app is imported; variables already set win', async (t) => {
+  const { body, output } = await serveOnce(['app.mjs:app', '--env-file', 'greeting.env'], { KEPT: 'outer' });
+  t.is(body, 'hello from the env file / kept=outer');
+  t.regex(output, /INFO: {5}Loading environment from 'greeting.env'/);
+});
+
+test('--env-file naming no file stops the CLI before it serves', async (t) => {
+  const run = start(['app.mjs:app', '--env-file', 'missing.env', '--port', '0']);
+  // Node itself scans argv for --env-file and exits 9 on a missing file; a runtime that does not gets ours.
+  t.not(await finish(run), 0);
+  t.regex(run.output(), /missing\.env/);
+  t.notRegex(run.output(), /running on/);
+});
+
+test('--app-dir resolves the module from that directory', async (t) => {
+  const { body, output } = await serveOnce(['--app-dir', 'nested', 'inner.mjs:app']);
+  t.is(body, 'from nested');
+  t.regex(output, /Starling running on http:\/\/127\.0\.0\.1:\d+/);
+
+  const without = start(['inner.mjs:app', '--port', '0']);
+  t.is(await finish(without), 3);
+  t.regex(without.output(), /ERROR: {4}Error loading ASGI app\. Could not import module "inner\.mjs"/);
+});
+
+test('--factory calls the named function (awaiting it) once and serves what it returns', async (t) => {
+  const { body } = await serveOnce(['factory.mjs:createApp', '--factory']);
+  t.is(body, 'made by factory 1');
+
+  const notAFunction = start(['factory.mjs:notAFactory', '--factory', '--port', '0']);
+  t.is(await finish(notAFunction), 3);
+  t.regex(notAFunction.output(), /Error loading ASGI app factory\. .*"notAFactory".* is not a function/);
+});
+
+test('--use-colors colours the level names; piped output is plain by default and with --no-use-colors', async (t) => {
+  const coloured = await serveOnce(['app.mjs:app', '--use-colors']);
+  t.true(coloured.output.includes('\x1b[32mINFO\x1b[0m:     Starling running on \x1b[1mhttp://'));
+  for (const args of [[], ['--no-use-colors']]) {
+    const plain = await serveOnce(['app.mjs:app', ...args]);
+    t.regex(plain.output, /^INFO: {5}Starling running on/m);
+    t.regex(plain.output, ACCESS);
+    t.false(plain.output.includes(ESC));
+  }
+});
+
+test('on a terminal the level names are coloured unless --no-use-colors', async (t) => {
+  if (!hasScript) return t.pass('no util-linux `script` to make a terminal');
+  for (const [flags, coloured] of [
+    [[], true],
+    [['--no-use-colors'], false],
+  ] as const) {
+    const port = await freePort();
+    const command = [
+      process.execPath,
+      '--import',
+      TSX,
+      CLI,
+      'app.mjs:app',
+      '--port',
+      port,
+      '--limit-max-requests',
+      1,
+      ...flags,
+    ]
+      .map((a) => `'${String(a)}'`)
+      .join(' ');
+    // `script` gives the CLI a terminal; after one request the server closes and the CLI exits.
+    const child = spawn('script', ['-qec', command, '/dev/null'], {
+      cwd: dir,
+      env: { ...process.env, TERM: 'xterm-256color', FORCE_COLOR: undefined, NO_COLOR: undefined },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    const run: Run = { child, output: () => output, exited: new Promise((r) => child.once('exit', r)) };
+    try {
+      await waitListening(port, run);
+      t.is(await get(port), 'unset');
+      await finish(run);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    t.regex(output, /running on/);
+    t.is(output.includes('\x1b[32mINFO\x1b[0m:'), coloured, output);
+  }
+});
+
+test('--log-config: starling.access above INFO turns the access log off', async (t) => {
+  const file = config('quiet-access.json', {
+    version: 1,
+    loggers: { 'starling.access': { level: 'WARNING' } },
+  });
+  const { body, output } = await serveOnce(['app.mjs:app', '--log-config', file]);
+  t.is(body, 'unset');
+  t.regex(output, /Starling running on/);
+  t.notRegex(output, ACCESS);
+  // --log-level sets every logger, as uvicorn's does.
+  t.regex((await serveOnce(['app.mjs:app', '--log-config', file, '--log-level', 'info'])).output, ACCESS);
+});
+
+test('--log-config: starling.error at WARNING quiets the CLI but keeps the access log', async (t) => {
+  const file = config('quiet-error.json', { version: 1, loggers: { 'uvicorn.error': { level: 'WARNING' } } });
+  const { output } = await serveOnce(['app.mjs:app', '--log-config', file]);
+  t.notRegex(output, /running on/);
+  t.regex(output, ACCESS);
+});
+
+test('--log-config: a handler writing elsewhere than stderr stops the CLI with status 2', async (t) => {
+  const file = config('stdout.json', {
+    version: 1,
+    handlers: { access: { class: 'logging.StreamHandler', stream: 'ext://sys.stdout' } },
+    loggers: { 'uvicorn.access': { handlers: ['access'] } },
+  });
+  const run = start(['app.mjs:app', '--log-config', file, '--port', '0']);
+  t.is(await finish(run), 2);
+  t.regex(run.output(), /handlers\.access writes to "ext:\/\/sys\.stdout"/);
+});
+
+test('--log-config: the example of docs/server.md is accepted as it stands', async (t) => {
+  const page = readFileSync(new URL('../docs/server.md', import.meta.url), 'utf8');
+  const example = /```json\n([\s\S]*?)\n```/.exec(page)?.[1];
+  t.truthy(example, 'docs/server.md has a ```json log config');
+  writeFileSync(join(dir, 'docs-example.json'), example!);
+  const { body, output } = await serveOnce(['app.mjs:app', '--log-config', 'docs-example.json']);
+  t.is(body, 'unset');
+  t.notRegex(output, /ignored|ERROR/);
+});
