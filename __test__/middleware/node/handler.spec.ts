@@ -32,13 +32,19 @@ function drive(
   options: {
     url?: string;
     method?: string;
+    scheme?: string;
+    send?: (message: SendMessage) => Promise<void>;
     headers?: [string, string][];
     incoming?: ReceiveMessage[];
     hold?: Promise<ReceiveMessage>;
     blockSends?: boolean;
   } = {},
 ) {
-  const scope = makeScope(options.url ?? '/', { method: options.method ?? 'GET', headers: options.headers });
+  const scope = makeScope(options.url ?? '/', {
+    method: options.method ?? 'GET',
+    headers: options.headers,
+    scheme: options.scheme,
+  });
   const incoming = [
     ...(options.incoming ?? [{ type: 'http.request', body: new Uint8Array(0), more_body: false }]),
   ];
@@ -57,6 +63,7 @@ function drive(
   };
   const send = (message: SendMessage) => {
     sent.push(message);
+    if (options.send) return options.send(message);
     if (options.blockSends && message.type === 'http.response.body' && message.more_body)
       return new Promise<void>((resolve) => pending.push(resolve));
     return Promise.resolve();
@@ -532,6 +539,92 @@ test('flushHeaders sends the start at once; HEAD and 204 drop the body', async (
   await empty.done;
   t.is(empty.body(), '');
   t.deepEqual(startOf(empty.sent).headers, []);
+});
+
+test('misuse is answered as Node answers it', async (t) => {
+  const seen: Record<string, unknown> = {};
+  const code = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (error) {
+      return (error as { code?: string }).code;
+    }
+  };
+  const run = drive((_req, res) => {
+    seen.badStatus = code(() => res.writeHead(99));
+    seen.badChunk = code(() => res.write(123));
+    res.setHeader('x-a', 'old');
+    res.writeHead(200, 'Fine', ['X-A', '1', 'X-A', '2', 'Content-Length', 3]);
+    seen.message = res.statusMessage;
+    res.write('', () => (seen.emptyWrite = true));
+    res.end('abc', () => (seen.end = true));
+    res.end(() => (seen.secondEnd = true));
+    res.on('error', (error) => (seen.error = (error as { code?: string }).code));
+    res.write('late', (error) => (seen.lateWrite = (error as { code?: string } | undefined)?.code));
+  });
+  await run.done;
+  await sleep(1);
+  t.deepEqual(seen, {
+    badStatus: 'ERR_HTTP_INVALID_STATUS_CODE',
+    badChunk: 'ERR_INVALID_ARG_TYPE',
+    message: 'Fine',
+    emptyWrite: true,
+    end: true,
+    secondEnd: true,
+    error: 'ERR_STREAM_WRITE_AFTER_END',
+    lateWrite: 'ERR_STREAM_WRITE_AFTER_END',
+  });
+  t.deepEqual(startOf(run.sent).headers, [
+    ['x-a', '1'],
+    ['x-a', '2'],
+    ['content-length', '3'],
+  ]);
+  t.is(run.body(), 'abc');
+});
+
+test('the socket stands in for net.Socket, and says when the scheme is https', async (t) => {
+  const legacy = express();
+  legacy.get('/', (req, res) => {
+    res.setTimeout(1000);
+    req.socket.setTimeout(1000).setNoDelay(true).setKeepAlive(true).ref().unref();
+    res.json({ protocol: req.protocol, secure: req.secure, address: req.socket.address() });
+  });
+  const run = drive(legacy, { scheme: 'https' });
+  await run.done;
+  t.deepEqual(JSON.parse(run.body()), {
+    protocol: 'https',
+    secure: true,
+    address: { address: 'testserver', port: 80, family: 'IPv4' },
+  });
+});
+
+test('a send() that fails fails the request with its error', async (t) => {
+  const broken = new Error('connection broke');
+  const run = drive(
+    (_req, res) => {
+      res.write('a');
+      res.end('b');
+    },
+    { send: (m) => (m.type === 'http.response.body' ? Promise.reject(broken) : Promise.resolve()) },
+  );
+  t.is(await t.throwsAsync(run.done), broken);
+  const thrown = drive((_req, res) => res.end('x'), {
+    send: () => {
+      throw broken;
+    },
+  });
+  t.is(await t.throwsAsync(thrown.done), broken);
+});
+
+test('an error after the response is complete still comes out of the app', async (t) => {
+  const late = new Error('after the response');
+  const run = drive(async (_req, res) => {
+    res.end('done');
+    await sleep(1);
+    throw late;
+  });
+  t.is(await t.throwsAsync(run.done), late);
+  t.is(run.body(), 'done');
 });
 
 test('req.headers joins repeated headers as Node does; rawHeaders keeps them apart', async (t) => {

@@ -61,8 +61,10 @@ class NodeExchange {
       complete: () => this.#onComplete(),
       fail: (error) => this.#fail(error),
     });
-    // Node crashes on an 'error' nobody hears; here it fails the request instead.
-    this.res.on('error', (error) => this.#fail(error));
+    // Node crashes on an 'error' nobody else hears; here it fails the request instead.
+    this.res.on('error', (error) => {
+      if (this.res.listenerCount('error') === 1) this.#fail(error);
+    });
   }
 
   async run(handler: NodeHandler): Promise<void> {
