@@ -288,7 +288,7 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = 3;
     return;
   }
-  const server = await serve(app, options);
+  const server = await serve(app, { ...options, useColors: colors });
   if (server.url) say('info', `Starling running on ${bold(server.url, colors)} (Press CTRL+C to quit)`);
   const stop = () => {
     say('info', 'Shutting down');

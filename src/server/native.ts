@@ -23,6 +23,7 @@ export interface NativeServerOptions {
   limitConcurrency?: number;
   inlineBodyLimit?: number;
   accessLog?: boolean;
+  logColors?: boolean;
   serverHeader?: string;
   wsMaxSize?: number;
   wsPingInterval?: number;

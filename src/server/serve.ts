@@ -53,6 +53,8 @@ export interface ServeOptions {
   /** `auto`: an app that rejects the lifespan scope is served anyway; `on`: it must support it. */
   lifespan?: 'auto' | 'on' | 'off';
   accessLog?: boolean;
+  /** Colour the access log as uvicorn does on a terminal (the CLI decides: `--use-colors`). */
+  useColors?: boolean;
   logLevel?: 'critical' | 'error' | 'warning' | 'info' | 'debug' | 'trace';
   /** `server` response header; empty string to send none. */
   serverHeader?: string;
@@ -136,6 +138,7 @@ export async function serve(app: ASGIApp, options: ServeOptions = {}): Promise<S
       maxBodySize: options.maxBodySize,
       limitConcurrency: options.limitConcurrency,
       accessLog: (options.accessLog ?? true) && logLevelAllows(options, 'info'),
+      logColors: options.useColors ?? false,
       serverHeader: options.serverHeader,
       wsMaxSize: options.wsMaxSize,
       wsPingInterval: options.wsPingInterval,

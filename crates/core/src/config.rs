@@ -47,6 +47,8 @@ pub struct Config {
     pub inline_body_limit: usize,
     /// Whether to write an access log line per request (default true).
     pub access_log: bool,
+    /// Colour the access log as uvicorn does on a terminal: level, request line, status (default false).
+    pub log_colors: bool,
     /// The value of the `server` header added when the app sets none (`None` to add nothing).
     pub server_header: Option<String>,
     /// The scheme reported for requests (`http`, or `https` behind TLS).
@@ -82,6 +84,7 @@ impl Default for Config {
             limit_concurrency: None,
             inline_body_limit: 64 * 1024,
             access_log: true,
+            log_colors: false,
             server_header: Some("starling".into()),
             scheme: "http",
             ws_max_size: 16 * 1024 * 1024,

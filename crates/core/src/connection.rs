@@ -450,12 +450,17 @@ async fn handle(
             .or_insert_with(|| server.clone());
     }
     if config.access_log {
-        log_access(&conn, &response, started.unwrap_or_else(Instant::now));
+        log_access(
+            &conn,
+            &response,
+            started.unwrap_or_else(Instant::now),
+            config.log_colors,
+        );
     }
     response
 }
 
-fn log_access(conn: &ConnInfo, response: &Response<ResponseBody>, started: Instant) {
+fn log_access(conn: &ConnInfo, response: &Response<ResponseBody>, started: Instant, colors: bool) {
     let (method, target, version) = response
         .extensions()
         .get::<LogHead>()
@@ -469,6 +474,7 @@ fn log_access(conn: &ConnInfo, response: &Response<ResponseBody>, started: Insta
         status: response.status().as_u16(),
         bytes: response.body().size_hint().exact(),
         elapsed: started.elapsed(),
+        colors,
     });
 }
 

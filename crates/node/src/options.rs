@@ -31,6 +31,7 @@ pub struct ServerOptions {
     pub limit_concurrency: Option<u32>,
     pub inline_body_limit: Option<u32>,
     pub access_log: Option<bool>,
+    pub log_colors: Option<bool>,
     pub server_header: Option<String>,
     pub ws_max_size: Option<f64>,
     pub ws_ping_interval: Option<f64>,
@@ -117,6 +118,7 @@ impl From<ServerOptions> for Config {
                 .inline_body_limit
                 .map_or(d.inline_body_limit, |v| v as usize),
             access_log: o.access_log.unwrap_or(d.access_log),
+            log_colors: o.log_colors.unwrap_or(d.log_colors),
             server_header: match o.server_header {
                 Some(s) if s.is_empty() => None,
                 Some(s) => Some(s),
