@@ -409,6 +409,30 @@ test("a broken first chunk size is the request's 400 even when the app never rea
   });
 });
 
+test('a chunked request whose client sends the body only after the response began is not waited for', async (t) => {
+  const duplex: ASGIFunction = async (_scope, receive, send) => {
+    await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'text/plain']] });
+    await send({ type: 'http.response.body', body: 'ready;', more_body: true });
+    let body = '';
+    for (;;) {
+      const message = await receive();
+      if (message.type !== 'http.request') break;
+      body += Buffer.from(message.body).toString();
+      if (!message.more_body) break;
+    }
+    await send({ type: 'http.response.body', body: `got ${body}` });
+  };
+  await withServer(duplex, {}, async (server) => {
+    const socket = await connect(server.port);
+    const ready = readUntil(socket, (s) => s.includes('ready;'));
+    socket.write('POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n');
+    t.regex(await ready, /^HTTP\/1\.1 200/);
+    const rest = readAll(socket, 3000);
+    socket.write('5\r\nhello\r\n0\r\n\r\n');
+    t.regex(await rest, /got hello/);
+  });
+});
+
 test('a handler that throws gets 500 and the connection stays usable', async (t) => {
   const app: ASGIFunction = async (scope, r, send) => {
     if ((scope as HTTPScope).path === '/boom') throw new Error('boom');

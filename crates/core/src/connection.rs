@@ -595,12 +595,21 @@ async fn read_first(
         return collect(body, config.max_body_size).await.map(whole);
     }
     if declared.is_none() && !expects_continue {
-        // Chunked: the first chunk's framing is checked before the app answers, so a broken chunk
-        // size is the request's 400, not a close after the app's 200. (With `Expect:
-        // 100-continue` the app decides first whether the body is wanted.)
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|_| StatusCode::BAD_REQUEST)?;
-            if let Ok(data) = frame.into_data() {
+        // Chunked: a first chunk that came with the head is read now, so a broken chunk size is
+        // the request's 400, not a close after the app's 200. Only what has arrived: a client that
+        // sends its body once it has the response's head (duplex streaming) is not waited for.
+        // (With `Expect: 100-continue` the app decides first whether the body is wanted.)
+        use std::task::Poll;
+        let arrived =
+            std::future::poll_fn(|cx| Poll::Ready(std::pin::Pin::new(&mut *body).poll_frame(cx)))
+                .await;
+        match arrived {
+            Poll::Pending => {}
+            Poll::Ready(None) => return Ok(whole(Bytes::new())),
+            Poll::Ready(Some(Err(_))) => return Err(StatusCode::BAD_REQUEST),
+            Poll::Ready(Some(Ok(frame))) => {
+                // Trailers with no data before them end an empty body.
+                let data = frame.into_data().unwrap_or_default();
                 if config
                     .max_body_size
                     .is_some_and(|max| data.len() as u64 > max)
@@ -608,12 +617,11 @@ async fn read_first(
                     return Err(StatusCode::PAYLOAD_TOO_LARGE);
                 }
                 return Ok(FirstBody {
-                    complete: body.is_end_stream(),
+                    complete: body.is_end_stream() || data.is_empty(),
                     body: data,
                 });
             }
         }
-        return Ok(whole(Bytes::new()));
     }
     Ok(FirstBody {
         body: Bytes::new(),
