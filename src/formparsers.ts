@@ -117,7 +117,9 @@ export function parseOptionsHeader(value: string | null): [string, Record<string
     let key = part.slice(0, eq).trim().toLowerCase();
     let val = part.slice(eq + 1).trim();
     if (val.length >= 2 && val.startsWith('"') && val.endsWith('"')) {
-      val = val.slice(1, -1).replace(/\\(.)/g, '$1');
+      // Only `\\` and `\"` are escapes, as in Python's email.utils.unquote: browsers send other
+      // backslashes as they are (`filename="C:\dir\x.txt"`).
+      val = val.slice(1, -1).replaceAll('\\\\', '\\').replaceAll('\\"', '"');
     }
     if (key.endsWith('*')) {
       // RFC 5987/2231: charset'language'percent-encoded
