@@ -23,7 +23,8 @@ export class ClientDisconnect extends Error {
   }
 }
 
-const OCTAL_OR_CHAR = /\\(?:([0-3][0-7][0-7])|(.))/g;
+// `[^\n]` is Python's `.` (JavaScript's `.` also stops at `\r`, U+2028 and U+2029).
+const OCTAL_OR_CHAR = /\\(?:([0-3][0-7][0-7])|([^\n]))/g;
 
 /**
  * Parses a `Cookie` header leniently, as browsers send them: `;`-separated, a chunk without `=` has an
@@ -48,7 +49,8 @@ export function cookieParser(cookieString: string): Record<string, string> {
           octal !== undefined ? String.fromCharCode(parseInt(octal, 8)) : ch!,
         );
     }
-    cookies[key] = value;
+    // Defined, not assigned: assigning `__proto__` would set the prototype and lose the cookie.
+    Object.defineProperty(cookies, key, { value, enumerable: true, writable: true, configurable: true });
   }
   return cookies;
 }
@@ -115,8 +117,9 @@ export class HTTPConnection {
   /** Cookies from every `Cookie` header. */
   get cookies(): Record<string, string> {
     if (this.#cookies === undefined) {
-      const cookies: Record<string, string> = {};
-      for (const header of this.headers.getAll('cookie')) Object.assign(cookies, cookieParser(header));
+      let cookies: Record<string, string> = {};
+      // Spread, not Object.assign: a cookie named `__proto__` stays a cookie.
+      for (const header of this.headers.getAll('cookie')) cookies = { ...cookies, ...cookieParser(header) };
       this.#cookies = cookies;
     }
     return this.#cookies;
