@@ -120,7 +120,7 @@ export class Bridge implements ExchangeHost {
           // Copied: the batch buffer is shared, and a stream consumer may keep chunks.
           this.#memory
             .get(meta[i + MemData.id]!)
-            ?.push(Buffer.from(bin!.subarray(at, at + meta[i + MemData.dataLen]!)));
+            ?.push(bin ? Buffer.from(bin.subarray(at, at + meta[i + MemData.dataLen]!)) : Buffer.alloc(0));
           i += MemData.length;
           break;
         }
@@ -136,11 +136,16 @@ export class Bridge implements ExchangeHost {
           this.#live.get(meta[i + Drain.id]!)?.onDrain();
           i += Drain.length;
           break;
-        default: // Kind.Closed, the last kind
+        case Kind.Closed:
           i += Closed.length;
           this.options.onClosed();
+          break;
+        default:
+          // Not a kind of this wire.ts: an addon built from another wire.rs, or a corrupt batch.
+          throw new RangeError(`Malformed event batch: unknown kind ${meta[i]} at word ${i}.`);
       }
     }
+    if (i > n) throw new RangeError('Malformed event batch: its last record is cut short.');
   };
 
   #request(meta: Uint32Array, i: number, strs: string, bin: Buffer | null): void {

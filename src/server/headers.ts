@@ -32,6 +32,10 @@ export function parseHeaders(raw: RawHeaders, into: RawHeader[]): void {
   while (at < end) {
     const nameEnd = strs.indexOf('\0', at);
     const valueEnd = strs.indexOf('\0', nameEnd + 1);
+    // The core ends every name and value with `\0`. In a span without them (a corrupt batch), `at`
+    // would go back to the start of the string and this loop would never end.
+    if (nameEnd === -1 || valueEnd === -1)
+      throw new RuntimeError('Malformed header block in an event batch.');
     into.push([latin1Bytes(strs.slice(at, nameEnd)), latin1Bytes(strs.slice(nameEnd + 1, valueEnd))]);
     at = valueEnd + 1;
   }
