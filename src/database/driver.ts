@@ -1,0 +1,97 @@
+/**
+ * What `Database` asks of a backend (SQLite over better-sqlite3, PostgreSQL over pg), and the pieces the
+ * backends share: loading an optional peer, and a lock.
+ *
+ * Private to `starling/database`: the public types never name a driver's types, so the published
+ * declarations need neither peer's typings.
+ */
+import type { BoundQuery, Dialect } from './sql.ts';
+import type { ExecuteResult, Row } from './types.ts';
+
+export type { ExecuteResult, Row };
+
+/** One connection, held by one user at a time (a transaction, or a single statement). */
+export interface Connection {
+  execute(query: BoundQuery): Promise<ExecuteResult>;
+  fetchAll(query: BoundQuery): Promise<Row[]>;
+  fetchOne(query: BoundQuery): Promise<Row | undefined>;
+  /** Rows a batch at a time; `check` throws once the caller may no longer read. On PostgreSQL the connection must be inside a transaction. */
+  cursor(query: BoundQuery, check: () => void): AsyncGenerator<Row, void, undefined>;
+  /** A statement without values or rows: `BEGIN`, `COMMIT`, `SAVEPOINT x`... */
+  command(sql: string): Promise<void>;
+  /** Gives the connection back; `broken` closes it instead (its state is unknown). */
+  release(broken?: boolean): void;
+}
+
+/** One database: opens and closes, and leases connections. */
+export interface Backend {
+  readonly dialect: Dialect;
+  /** How a transaction starts. */
+  readonly begin: string;
+  open(): Promise<void>;
+  /** Waits for leased connections to come back, then closes everything. */
+  close(): Promise<void>;
+  acquire(): Promise<Connection>;
+  /** Rows of a statement run outside any transaction, holding a connection only as long as it must. */
+  iterate(query: BoundQuery): AsyncGenerator<Row, void, undefined>;
+}
+
+/** Rows `iterate` reads per step (a `FETCH` on PostgreSQL). */
+export const BATCH_SIZE = 100;
+
+/** The error a missing optional peer turns into: it names the package to install. */
+export function missingPeerError(name: string, backend: string, cause: unknown): Error {
+  const error = new Error(
+    `starling/database: the ${backend} backend needs the '${name}' package, which is not installed. ` +
+      `Install it with: npm install ${name}`,
+    { cause },
+  );
+  (error as Error & { code: string }).code = 'ERR_STARLING_PEER_MISSING';
+  return error;
+}
+
+/** True when `error` says that module `name` itself (not one of its own imports) cannot be found. */
+export function isMissingModule(error: unknown, name: string): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') return false;
+  return typeof message === 'string' && (message.includes(`'${name}'`) || message.includes(`"${name}"`));
+}
+
+/** Imports an optional peer, turning "not installed" into `missingPeerError`. */
+export async function loadPeer<T>(name: string, backend: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    throw isMissingModule(error, name) ? missingPeerError(name, backend, error) : error;
+  }
+}
+
+/** A FIFO lock: `acquire()` resolves with the function that releases it. */
+export class Lock {
+  #held = false;
+  #waiting: (() => void)[] = [];
+
+  async acquire(): Promise<() => void> {
+    if (this.#held) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    this.#held = true;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.#waiting.shift();
+      // Handed straight to the next waiter, so no one can slip in between.
+      if (next) next();
+      else this.#held = false;
+    };
+  }
+
+  /** Runs `fn` holding the lock. */
+  async run<T>(fn: () => T | Promise<T>): Promise<T> {
+    const release = await this.acquire();
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+}
