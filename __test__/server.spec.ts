@@ -662,7 +662,7 @@ test('a streamed response that outlasts timeoutKeepAlive is written whole: a con
   });
 });
 
-test('a handler that outlasts timeoutKeepAlive does not make the connection timer spin', async (t) => {
+test.serial('a handler that outlasts timeoutKeepAlive does not make the connection timer spin', async (t) => {
   const slow: ASGIFunction = async (scope, receive, send) => {
     await sleep(800);
     await text('late')(scope, receive, send);
