@@ -162,17 +162,39 @@ it('a transaction used after its callback has ended throws', async (t, db) => {
   await t.throwsAsync(leaked!.fetchAll('SELECT 1'), { message: /This transaction has ended/ });
 });
 
-it('database calls inside a transaction callback join it', async (t, db) => {
+it(
+  'a call on the database waiting for the connection its own transaction holds fails instead of hanging',
+  async (t, db) => {
+    await notes(db);
+    await db.transaction(async (tx) => {
+      await tx.execute("INSERT INTO notes (id, text) VALUES (1, 'kept')");
+      // One connection (SQLite's, or a pool of one): `db` waits for the one `tx` holds.
+      await t.throwsAsync(db.fetchVal(COUNT), {
+        code: 'ERR_STARLING_ACQUIRE_TIMEOUT',
+        message: /query its handle/,
+      });
+    });
+    t.is(await db.fetchVal(COUNT), 1);
+  },
+  { maxSize: 1, acquireTimeout: 0.2 },
+);
+
+it('a transaction opens one savepoint at a time', async (t, db) => {
   await notes(db);
-  await t.throwsAsync(
-    db.transaction(async () => {
-      await db.execute("INSERT INTO notes (id, text) VALUES (1, 'via db')");
-      t.is(await db.fetchVal(COUNT), 1);
-      await db.transaction((inner) => inner.execute("INSERT INTO notes (id, text) VALUES (2, 'nested')"));
-      throw new Error('roll back');
-    }),
-  );
-  t.is(await db.fetchVal(COUNT), 0);
+  await db.transaction(async (tx) => {
+    let release!: () => void;
+    const first = tx.transaction(() => new Promise<void>((resolve) => (release = resolve)));
+    // At once, as when a callback calls its parent: neither waiting (a deadlock) nor side by side.
+    await t.throwsAsync(
+      tx.transaction(() => undefined),
+      { message: /A nested transaction is already open/ },
+    );
+    while (!release) await sleep(1);
+    release();
+    await first;
+    await tx.transaction((inner) => inner.execute("INSERT INTO notes (id, text) VALUES (1, 'after')"));
+  });
+  t.is(await db.fetchVal(COUNT), 1);
 });
 
 it('concurrent transactions are isolated: rows of an unfinished one are never seen', async (t, db) => {

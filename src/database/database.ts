@@ -6,7 +6,7 @@ import type { Connection } from './driver.ts';
 import { Engine } from './engine.ts';
 import { runQuery, type Runner } from './queries.ts';
 import type { BoundQuery } from './sql.ts';
-import { rootTransaction, type TransactionHandle } from './transaction.ts';
+import { rootTransaction } from './transaction.ts';
 import type { ExecuteResult, Queryable, Row, Transaction, Values } from './types.ts';
 import { hidePassword } from './url.ts';
 
@@ -14,12 +14,18 @@ import { hidePassword } from './url.ts';
 export interface DatabaseOptions {
   /** PostgreSQL: the most connections the pool opens (default 10). SQLite has one. */
   maxSize?: number;
+  /**
+   * Seconds to wait for a free connection before rejecting (default 30; 0 waits for ever). A wait
+   * that never ends is most often a deadlock: code inside a transaction that asks the database,
+   * rather than the transaction, for the connection the transaction holds.
+   */
+  acquireTimeout?: number;
 }
 
-const engines = new WeakMap<Database, Engine<TransactionHandle>>();
+const engines = new WeakMap<Database, Engine>();
 
 /** The engine behind a database (for `DatabaseMiddleware`). */
-export function engineOf(database: Database): Engine<TransactionHandle> {
+export function engineOf(database: Database): Engine {
   return engines.get(database)!;
 }
 
@@ -28,9 +34,8 @@ export function engineOf(database: Database): Engine<TransactionHandle> {
  * through the optional peer `better-sqlite3`) or PostgreSQL (`postgresql://user:pass@host:port/db`,
  * through `pg`). The driver is imported when the database connects.
  *
- * Statements outside a transaction each run on a connection of their own (autocommit). Code running
- * inside `transaction(fn)`'s callback, or inside a request under `DatabaseMiddleware`, joins that
- * transaction when it calls the database's methods.
+ * Each statement run on the database runs on a connection of its own, outside any transaction
+ * (autocommit). Inside `transaction(fn)`, query the `tx` it hands to `fn`.
  *
  * @example
  * ```ts
@@ -45,12 +50,15 @@ export function engineOf(database: Database): Engine<TransactionHandle> {
 export class Database implements Queryable {
   /** The URL it was made with. */
   readonly url: string;
-  readonly #engine: Engine<TransactionHandle>;
+  readonly #engine: Engine;
   readonly #runner: Runner;
 
   constructor(url: string, options: DatabaseOptions = {}) {
     this.url = url;
-    const engine = new Engine<TransactionHandle>(url, options.maxSize ?? 10);
+    const engine = new Engine(url, {
+      maxSize: options.maxSize ?? 10,
+      acquireTimeout: (options.acquireTimeout ?? 30) * 1000,
+    });
     this.#engine = engine;
     this.#runner = {
       engine,
@@ -81,43 +89,37 @@ export class Database implements Queryable {
     return this.#engine.disconnect();
   }
 
-  /** The transaction this call joins, if it runs inside one. */
-  #current(): Runner {
-    return this.#engine.current() ?? this.#runner;
-  }
-
   async *#rows(query: BoundQuery): AsyncGenerator<Row, void, undefined> {
     this.#engine.assertConnected();
     yield* this.#engine.backend.iterate(query);
   }
 
   execute(sql: string, values?: Values): Promise<ExecuteResult> {
-    return runQuery.execute(this.#current(), sql, values);
+    return runQuery.execute(this.#runner, sql, values);
   }
 
   executeMany(sql: string, valuesList: Iterable<Values>): Promise<ExecuteResult> {
-    return runQuery.executeMany(this.#current(), sql, valuesList);
+    return runQuery.executeMany(this.#runner, sql, valuesList);
   }
 
   fetchAll<R extends object = Row>(sql: string, values?: Values): Promise<R[]> {
-    return runQuery.fetchAll<R>(this.#current(), sql, values);
+    return runQuery.fetchAll<R>(this.#runner, sql, values);
   }
 
   fetchOne<R extends object = Row>(sql: string, values?: Values): Promise<R | null> {
-    return runQuery.fetchOne<R>(this.#current(), sql, values);
+    return runQuery.fetchOne<R>(this.#runner, sql, values);
   }
 
   fetchVal<T = unknown>(sql: string, values?: Values, column: number | string = 0): Promise<T | null> {
-    return runQuery.fetchVal<T>(this.#current(), sql, values, column);
+    return runQuery.fetchVal<T>(this.#runner, sql, values, column);
   }
 
   iterate<R extends object = Row>(sql: string, values?: Values): AsyncGenerator<R, void, undefined> {
-    return runQuery.iterate<R>(this.#current(), sql, values);
+    return runQuery.iterate<R>(this.#runner, sql, values);
   }
 
   transaction<T>(fn: (tx: Transaction) => Promise<T> | T): Promise<T> {
-    const current = this.#engine.current();
-    return current ? current.transaction(fn) : rootTransaction(this.#engine, fn);
+    return rootTransaction(this.#engine, fn);
   }
 
   toString(): string {

@@ -66,13 +66,45 @@ export async function loadPeer<T>(name: string, backend: string, load: () => Pro
   }
 }
 
+/**
+ * The error of a wait for a connection that took too long. Most often the wait could never end: code
+ * inside a transaction asked the database, not the transaction, for a connection that the
+ * transaction itself holds.
+ */
+export function acquireTimeoutError(ms: number): Error {
+  const error = new Error(
+    `Timed out after ${ms / 1000} s waiting for a database connection: every one is held (SQLite has ` +
+      'one, held by a transaction from BEGIN to its end). Inside a transaction, query its handle ' +
+      '(`tx`, or `request.state.db`), not the database.',
+  );
+  (error as Error & { code: string }).code = 'ERR_STARLING_ACQUIRE_TIMEOUT';
+  return error;
+}
+
+interface Waiter {
+  resolve(): void;
+  timer: NodeJS.Timeout | undefined;
+}
+
 /** A FIFO lock: `acquire()` resolves with the function that releases it. */
 export class Lock {
   #held = false;
-  #waiting: (() => void)[] = [];
+  #waiting: Waiter[] = [];
 
-  async acquire(): Promise<() => void> {
-    if (this.#held) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+  /** Waits for the lock; rejects with `acquireTimeoutError` after `timeout` ms (0: wait for ever). */
+  async acquire(timeout = 0): Promise<() => void> {
+    if (this.#held) {
+      await new Promise<void>((resolve, reject) => {
+        const waiter: Waiter = { resolve, timer: undefined };
+        if (timeout > 0) {
+          waiter.timer = setTimeout(() => {
+            this.#waiting.splice(this.#waiting.indexOf(waiter), 1);
+            reject(acquireTimeoutError(timeout));
+          }, timeout);
+        }
+        this.#waiting.push(waiter);
+      });
+    }
     this.#held = true;
     let released = false;
     return () => {
@@ -80,14 +112,16 @@ export class Lock {
       released = true;
       const next = this.#waiting.shift();
       // Handed straight to the next waiter, so no one can slip in between.
-      if (next) next();
-      else this.#held = false;
+      if (next) {
+        clearTimeout(next.timer);
+        next.resolve();
+      } else this.#held = false;
     };
   }
 
   /** Runs `fn` holding the lock. */
-  async run<T>(fn: () => T | Promise<T>): Promise<T> {
-    const release = await this.acquire();
+  async run<T>(fn: () => T | Promise<T>, timeout = 0): Promise<T> {
+    const release = await this.acquire(timeout);
     try {
       return await fn();
     } finally {

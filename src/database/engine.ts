@@ -1,10 +1,8 @@
 /**
- * What stands behind one `Database`: its backend, its connection state, and the transaction that the
- * current async context runs in.
+ * What stands behind one `Database`: its backend and its connection state.
  *
  * Private to `starling/database`.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Backend, Connection } from './driver.ts';
 import { PostgresBackend } from './postgres.ts';
 import { bindSQL, type BoundQuery, type Dialect } from './sql.ts';
@@ -12,31 +10,25 @@ import { SQLiteBackend } from './sqlite.ts';
 import type { Values } from './types.ts';
 import { parseDatabaseURL } from './url.ts';
 
-/** What an engine needs of a transaction to route to it. */
-export interface Routable {
-  readonly isActive: boolean;
-  readonly parent: Routable | null;
+export interface EngineOptions {
+  maxSize: number;
+  /** Milliseconds to wait for a connection before failing. */
+  acquireTimeout: number;
 }
 
-export class Engine<T extends Routable = Routable> {
+export class Engine {
   readonly backend: Backend;
   readonly dialect: Dialect;
-  /**
-   * The transaction whose callback (or request) the current code runs in: `db.execute()` there joins
-   * it, as encode/databases binds a connection to the running task. Without this, a callback that
-   * used `db` instead of `tx` would wait forever for the connection its own transaction holds.
-   */
-  readonly context = new AsyncLocalStorage<T>();
   #connected = false;
   #opening: Promise<void> | null = null;
 
-  constructor(url: string, maxSize: number) {
+  constructor(url: string, options: EngineOptions) {
     const target = parseDatabaseURL(url);
     this.dialect = target.dialect;
     this.backend =
       target.dialect === 'sqlite'
-        ? new SQLiteBackend(target.filename, target.pragmas)
-        : new PostgresBackend(target.connectionString, maxSize);
+        ? new SQLiteBackend(target.filename, target.pragmas, options.acquireTimeout)
+        : new PostgresBackend(target.connectionString, options.maxSize, options.acquireTimeout);
   }
 
   get isConnected(): boolean {
@@ -72,13 +64,6 @@ export class Engine<T extends Routable = Routable> {
           '(DatabaseMiddleware connects it at lifespan startup).',
       );
     }
-  }
-
-  /** The innermost active transaction of the current async context, or `null`. */
-  current(): T | null {
-    let tx: Routable | null | undefined = this.context.getStore();
-    while (tx && !tx.isActive) tx = tx.parent;
-    return (tx as T | null | undefined) ?? null;
   }
 
   bind(sql: string, values: Values | undefined): BoundQuery {

@@ -5,7 +5,7 @@ import type { ASGIApp, ASGIFunction, LifespanScope, Receive, Scope, Send } from 
 import { toASGIFunction } from '../_utils.ts';
 import { engineOf, type Database } from './database.ts';
 import type { Engine } from './engine.ts';
-import { deferredTransaction, type TransactionHandle } from './transaction.ts';
+import { deferredTransaction } from './transaction.ts';
 
 /** Options of `new Middleware(DatabaseMiddleware, options)`. */
 export interface DatabaseMiddlewareOptions {
@@ -20,9 +20,9 @@ function describe(error: unknown): string {
  * Connects `database` at lifespan startup and disconnects it at shutdown. Each HTTP request gets
  * `request.state.db`, a transaction that begins at its first statement and ends when the response
  * starts: committed when the status is below 400, rolled back when it is 400 or more, or when the
- * endpoint throws (or returns without answering). `database.*` calls made while the request runs join
- * the same transaction. A WebSocket gets the database itself as `state.db` (no transaction: a
- * connection lives too long for one).
+ * endpoint throws (or returns without answering). Query `request.state.db`, not the database: the
+ * database's own methods run outside the request's transaction. A WebSocket gets the database itself
+ * as `state.db` (no transaction: a connection lives too long for one).
  *
  * @example
  * ```ts
@@ -36,7 +36,7 @@ function describe(error: unknown): string {
 export class DatabaseMiddleware {
   readonly #app: ASGIFunction;
   readonly #database: Database;
-  readonly #engine: Engine<TransactionHandle>;
+  readonly #engine: Engine;
 
   constructor(app: ASGIApp, options: DatabaseMiddlewareOptions) {
     if (!options?.database) throw new TypeError('DatabaseMiddleware needs a `database` option.');
@@ -60,7 +60,7 @@ export class DatabaseMiddleware {
       return send(message);
     };
     try {
-      await this.#engine.context.run(transaction, () => this.#app(scope, receive, wrapped));
+      await this.#app(scope, receive, wrapped);
     } finally {
       await end(false); // nothing to do once the response has started
     }

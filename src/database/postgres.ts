@@ -10,7 +10,14 @@
  * Private to `starling/database`.
  */
 import type { Pool, PoolClient, QueryResult } from 'pg';
-import { BATCH_SIZE, loadPeer, type Backend, type Connection, type Row } from './driver.ts';
+import {
+  acquireTimeoutError,
+  BATCH_SIZE,
+  loadPeer,
+  type Backend,
+  type Connection,
+  type Row,
+} from './driver.ts';
 import type { BoundQuery } from './sql.ts';
 
 let cursors = 0;
@@ -85,16 +92,22 @@ export class PostgresBackend implements Backend {
   readonly begin = 'BEGIN';
   readonly #connectionString: string;
   readonly #maxSize: number;
+  readonly #acquireTimeout: number;
   #pool: Pool | null = null;
 
-  constructor(connectionString: string, maxSize: number) {
+  constructor(connectionString: string, maxSize: number, acquireTimeout: number) {
     this.#connectionString = connectionString;
     this.#maxSize = maxSize;
+    this.#acquireTimeout = acquireTimeout;
   }
 
   async open(): Promise<void> {
     const { Pool } = await loadPeer('pg', 'PostgreSQL', () => import('pg'));
-    const pool = new Pool({ connectionString: this.#connectionString, max: this.#maxSize });
+    const pool = new Pool({
+      connectionString: this.#connectionString,
+      max: this.#maxSize,
+      connectionTimeoutMillis: this.#acquireTimeout,
+    });
     // An idle connection that the server drops is removed from the pool; without a listener its
     // 'error' event would end the process.
     pool.on('error', () => undefined);
@@ -115,7 +128,16 @@ export class PostgresBackend implements Backend {
 
   async acquire(): Promise<Connection> {
     if (this.#pool === null) throw new Error('The PostgreSQL pool is closed.');
-    return new PostgresConnection(await this.#pool.connect());
+    const waiting = this.#pool.waitingCount;
+    try {
+      return new PostgresConnection(await this.#pool.connect());
+    } catch (error) {
+      // pg says "timeout exceeded when trying to connect" both when the server is slow to answer and
+      // when no pooled connection came free; only the second is ours to explain.
+      const full = this.#pool?.totalCount === this.#maxSize || waiting > 0;
+      if (full && /timeout exceeded/.test(String(error))) throw acquireTimeoutError(this.#acquireTimeout);
+      throw error;
+    }
   }
 
   async *iterate(query: BoundQuery): AsyncGenerator<Row, void, undefined> {

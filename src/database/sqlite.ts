@@ -80,14 +80,16 @@ export class SQLiteBackend implements Backend {
   readonly begin = 'BEGIN IMMEDIATE';
   readonly #filename: string;
   readonly #pragmas: readonly [string, string][];
+  readonly #acquireTimeout: number;
   readonly #lock = new Lock();
   readonly #cursors = new Set<Cursor>();
   readonly #statements = new Map<string, Statement>();
   #db: BetterSqlite3.Database | null = null;
 
-  constructor(filename: string, pragmas: readonly [string, string][]) {
+  constructor(filename: string, pragmas: readonly [string, string][], acquireTimeout: number) {
     this.#filename = filename;
     this.#pragmas = pragmas;
+    this.#acquireTimeout = acquireTimeout;
   }
 
   async open(): Promise<void> {
@@ -113,7 +115,7 @@ export class SQLiteBackend implements Backend {
   }
 
   async acquire(): Promise<Connection> {
-    const release = await this.#lock.acquire();
+    const release = await this.#lock.acquire(this.#acquireTimeout);
     try {
       // A holder that died between BEGIN and its end must not leave its transaction to the next one.
       if (this.#open().inTransaction) this.#command('ROLLBACK');
@@ -129,7 +131,7 @@ export class SQLiteBackend implements Backend {
     // in between drains this cursor before its first statement.
     return this.#rows(
       query,
-      (read) => this.#lock.run(read),
+      (read) => this.#lock.run(read, this.#acquireTimeout),
       () => undefined,
     );
   }

@@ -4,7 +4,7 @@
  *
  * Private to `starling/database` (the public type is the `Transaction` interface).
  */
-import { Lock, type Connection } from './driver.ts';
+import type { Connection } from './driver.ts';
 import type { Engine } from './engine.ts';
 import { runQuery, type Runner } from './queries.ts';
 import type { BoundQuery } from './sql.ts';
@@ -12,12 +12,12 @@ import type { ExecuteResult, Row, Transaction, Values } from './types.ts';
 
 /** The connection a root transaction and its savepoints share, leased at the first statement. */
 class Session {
-  readonly engine: Engine<TransactionHandle>;
+  readonly engine: Engine;
   #connection: Promise<Connection> | null = null;
   #ended = false;
   #savepoints = 0;
 
-  constructor(engine: Engine<TransactionHandle>) {
+  constructor(engine: Engine) {
     this.engine = engine;
   }
 
@@ -71,20 +71,19 @@ class Session {
 
 class TransactionHandle implements Transaction, Runner {
   readonly #session: Session;
-  readonly #nested = new Lock();
-  readonly parent: TransactionHandle | null;
   #active = true;
+  /** The savepoint open on this handle, if any: one at a time. */
+  #child: TransactionHandle | null = null;
 
-  constructor(session: Session, parent: TransactionHandle | null) {
+  constructor(session: Session) {
     this.#session = session;
-    this.parent = parent;
   }
 
   get isActive(): boolean {
     return this.#active;
   }
 
-  get engine(): Engine<TransactionHandle> {
+  get engine(): Engine {
     return this.#session.engine;
   }
 
@@ -108,10 +107,10 @@ class TransactionHandle implements Transaction, Runner {
     yield* (await this.#session.connection()).cursor(query, this.check);
   }
 
-  /** Runs `fn` with this handle as the current transaction; `close`s it when `fn` settles. */
+  /** Runs `fn` with this handle; `close`s it when `fn` settles. */
   async run<T>(fn: (tx: Transaction) => Promise<T> | T): Promise<T> {
     try {
-      return await this.engine.context.run(this, () => fn(this));
+      return await fn(this);
     } finally {
       this.close();
     }
@@ -119,28 +118,36 @@ class TransactionHandle implements Transaction, Runner {
 
   async transaction<T>(fn: (tx: Transaction) => Promise<T> | T): Promise<T> {
     this.check();
-    // Called from a savepoint's callback: nest under that one, rather than wait for it to end.
-    const inner = this.engine.current();
-    for (let tx = inner?.parent ?? null; tx !== null; tx = tx.parent) {
-      if (tx === this) return inner!.transaction(fn);
+    // Two savepoints opened side by side on one connection would end each other; and waiting for the
+    // open one would hang a call made from inside it. So a second one is an error.
+    if (this.#child?.isActive) {
+      throw new Error(
+        'A nested transaction is already open on this transaction: open the next one inside it ' +
+          '(on its own handle), or after it ends.',
+      );
     }
-    return this.#nested.run(async () => {
-      const connection = await this.#session.connection();
-      const name = this.#session.nextSavepoint();
+    const child = new TransactionHandle(this.#session);
+    this.#child = child;
+    const name = this.#session.nextSavepoint();
+    let connection: Connection;
+    try {
+      connection = await this.#session.connection();
       await connection.command(`SAVEPOINT ${name}`);
-      const child = new TransactionHandle(this.#session, this);
-      let result: T;
-      try {
-        result = await child.run(fn);
-      } catch (error) {
-        // If this fails too, the connection is gone and the outer transaction will fail to commit.
-        await connection.command(`ROLLBACK TO SAVEPOINT ${name}`).catch(() => undefined);
-        await connection.command(`RELEASE SAVEPOINT ${name}`).catch(() => undefined);
-        throw error;
-      }
-      await connection.command(`RELEASE SAVEPOINT ${name}`);
-      return result;
-    });
+    } catch (error) {
+      child.close();
+      throw error;
+    }
+    let result: T;
+    try {
+      result = await child.run(fn);
+    } catch (error) {
+      // If this fails too, the connection is gone and the outer transaction will fail to commit.
+      await connection.command(`ROLLBACK TO SAVEPOINT ${name}`).catch(() => undefined);
+      await connection.command(`RELEASE SAVEPOINT ${name}`).catch(() => undefined);
+      throw error;
+    }
+    await connection.command(`RELEASE SAVEPOINT ${name}`);
+    return result;
   }
 
   execute(sql: string, values?: Values): Promise<ExecuteResult> {
@@ -170,12 +177,12 @@ class TransactionHandle implements Transaction, Runner {
 
 /** `db.transaction(fn)` outside any transaction: BEGIN first, then `fn`, then COMMIT or ROLLBACK. */
 export async function rootTransaction<T>(
-  engine: Engine<TransactionHandle>,
+  engine: Engine,
   fn: (tx: Transaction) => Promise<T> | T,
 ): Promise<T> {
   const session = new Session(engine);
   await session.connection();
-  const tx = new TransactionHandle(session, null);
+  const tx = new TransactionHandle(session);
   let result: T;
   try {
     result = await tx.run(fn);
@@ -191,12 +198,12 @@ export async function rootTransaction<T>(
  * A transaction that begins at its first statement and ends when told: a request's, which may never
  * touch the database (and then never takes a connection).
  */
-export function deferredTransaction(engine: Engine<TransactionHandle>): {
+export function deferredTransaction(engine: Engine): {
   transaction: TransactionHandle;
   end(commit: boolean): Promise<void>;
 } {
   const session = new Session(engine);
-  const transaction = new TransactionHandle(session, null);
+  const transaction = new TransactionHandle(session);
   return {
     transaction,
     end: (commit) => {

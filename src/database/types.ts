@@ -60,7 +60,7 @@ export interface Queryable {
   iterate<R extends object = Row>(sql: string, values?: Values): AsyncGenerator<R, void, undefined>;
   /**
    * Runs `fn` in a transaction: committed when `fn` resolves, rolled back when it throws (the error is
-   * rethrown). Inside a transaction, this is a savepoint.
+   * rethrown). On a transaction, this is a savepoint (one open at a time on each handle).
    */
   transaction<T>(fn: (tx: Transaction) => Promise<T> | T): Promise<T>;
 }
