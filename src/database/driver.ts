@@ -92,26 +92,30 @@ export class Lock {
   #waiting: Waiter[] = [];
 
   /** Waits for the lock; rejects with `acquireTimeoutError` after `timeout` ms (0: wait for ever). */
-  async acquire(timeout = 0): Promise<() => void> {
-    if (this.#held) {
-      await new Promise<void>((resolve, reject) => {
-        const waiter: Waiter = { resolve, timer: undefined };
-        if (timeout > 0) {
-          waiter.timer = setTimeout(() => {
-            this.#waiting.splice(this.#waiting.indexOf(waiter), 1);
-            reject(acquireTimeoutError(timeout));
-          }, timeout);
-        }
-        this.#waiting.push(waiter);
-      });
+  acquire(timeout = 0): Promise<() => void> {
+    if (!this.#held) {
+      this.#held = true;
+      return Promise.resolve(this.#releaser());
     }
-    this.#held = true;
+    return new Promise((resolve, reject) => {
+      // Resolved by `release`, which hands the lock over still held, so no one can slip in between.
+      const waiter: Waiter = { resolve: () => resolve(this.#releaser()), timer: undefined };
+      if (timeout > 0) {
+        waiter.timer = setTimeout(() => {
+          this.#waiting.splice(this.#waiting.indexOf(waiter), 1);
+          reject(acquireTimeoutError(timeout));
+        }, timeout);
+      }
+      this.#waiting.push(waiter);
+    });
+  }
+
+  #releaser(): () => void {
     let released = false;
     return () => {
       if (released) return;
       released = true;
       const next = this.#waiting.shift();
-      // Handed straight to the next waiter, so no one can slip in between.
       if (next) {
         clearTimeout(next.timer);
         next.resolve();

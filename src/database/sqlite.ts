@@ -73,6 +73,48 @@ class Cursor {
   }
 }
 
+/** The connection lent to one holder; the backend's single connection does the work. */
+class Lease implements Connection {
+  readonly #backend: SQLiteBackend;
+  #release: (() => void) | null;
+
+  constructor(backend: SQLiteBackend, release: () => void) {
+    this.#backend = backend;
+    this.#release = release;
+  }
+
+  #use(): SQLiteBackend {
+    if (this.#release === null) throw new Error('This connection was released.');
+    return this.#backend;
+  }
+
+  async execute(query: BoundQuery): Promise<ExecuteResult> {
+    return this.#use().executeNow(query);
+  }
+
+  async fetchAll(query: BoundQuery): Promise<Row[]> {
+    return this.#use().fetchAllNow(query);
+  }
+
+  async fetchOne(query: BoundQuery): Promise<Row | undefined> {
+    return this.#use().fetchOneNow(query);
+  }
+
+  cursor(query: BoundQuery, check: () => void): AsyncGenerator<Row, void, undefined> {
+    return this.#backend.rows(query, async (read) => (this.#use(), read()), check);
+  }
+
+  async command(sql: string): Promise<void> {
+    this.#use().commandNow(sql);
+  }
+
+  release(): void {
+    const release = this.#release;
+    this.#release = null;
+    release?.();
+  }
+}
+
 export class SQLiteBackend implements Backend {
   readonly dialect = 'sqlite';
   // IMMEDIATE takes the write lock at once: with several processes on one file, a transaction waits
@@ -118,40 +160,22 @@ export class SQLiteBackend implements Backend {
     const release = await this.#lock.acquire(this.#acquireTimeout);
     try {
       // A holder that died between BEGIN and its end must not leave its transaction to the next one.
-      if (this.#open().inTransaction) this.#command('ROLLBACK');
+      if (this.#open().inTransaction) this.commandNow('ROLLBACK');
     } catch (error) {
       release();
       throw error;
     }
-    return this.#lease(release);
+    return new Lease(this, release);
   }
 
   iterate(query: BoundQuery): AsyncGenerator<Row, void, undefined> {
     // Each step holds the lock only while it reads a batch; a transaction that takes the connection
     // in between drains this cursor before its first statement.
-    return this.#rows(
+    return this.rows(
       query,
       (read) => this.#lock.run(read, this.#acquireTimeout),
       () => undefined,
     );
-  }
-
-  #lease(release: () => void): Connection {
-    let held = true;
-    const use = (): void => {
-      if (!held) throw new Error('This connection was released.');
-    };
-    return {
-      execute: async (query) => (use(), this.#execute(query)),
-      fetchAll: async (query) => (use(), this.#fetchAll(query)),
-      fetchOne: async (query) => (use(), this.#fetchOne(query)),
-      cursor: (query, check) => this.#rows(query, async (read) => (use(), read()), check),
-      command: async (sql) => (use(), this.#command(sql)),
-      release: () => {
-        held = false;
-        release();
-      },
-    };
   }
 
   #open(): BetterSqlite3.Database {
@@ -176,41 +200,46 @@ export class SQLiteBackend implements Backend {
     return statement;
   }
 
-  #command(sql: string): void {
+  /** @internal */
+  commandNow(sql: string): void {
     const db = this.#open();
     this.#drain();
     db.exec(sql);
   }
 
-  #execute({ text, params }: BoundQuery): ExecuteResult {
+  /** @internal */
+  executeNow({ text, params }: BoundQuery): ExecuteResult {
     let statement: Statement;
     try {
       statement = this.#prepare(text);
     } catch (error) {
       // A script without values (a schema, say) runs whole, as PostgreSQL runs one.
       if (params.length > 0 || !/more than one statement/.test(String(error))) throw error;
-      this.#command(text);
+      this.commandNow(text);
       return { rowCount: 0, lastInsertId: null };
     }
     const info = statement.run(...params.map(toSQLite));
     return { rowCount: info.changes, lastInsertId: info.changes > 0 ? Number(info.lastInsertRowid) : null };
   }
 
-  #fetchAll({ text, params }: BoundQuery): Row[] {
+  /** @internal */
+  fetchAllNow({ text, params }: BoundQuery): Row[] {
     const statement = this.#prepare(text);
     if (statement.reader) return statement.all(...params.map(toSQLite));
     statement.run(...params.map(toSQLite));
     return [];
   }
 
-  #fetchOne({ text, params }: BoundQuery): Row | undefined {
+  /** @internal */
+  fetchOneNow({ text, params }: BoundQuery): Row | undefined {
     const statement = this.#prepare(text);
     if (statement.reader) return statement.get(...params.map(toSQLite));
     statement.run(...params.map(toSQLite));
     return undefined;
   }
 
-  async *#rows(
+  /** @internal */
+  async *rows(
     { text, params }: BoundQuery,
     step: <T>(read: () => T) => Promise<T>,
     check: () => void,
