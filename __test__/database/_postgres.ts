@@ -27,18 +27,19 @@ interface Plan {
 }
 
 function findBin(): string | null {
-  const candidates = [process.env.STARLING_PG_BIN ?? ''];
+  const has = (dir: string) => existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'pg_ctl'));
+  // Set, it is the only place looked at (set to an empty directory, it skips the PostgreSQL tests).
+  const chosen = process.env.STARLING_PG_BIN;
+  if (chosen !== undefined) return has(chosen) ? chosen : null;
+  const candidates: string[] = [];
   const debian = '/usr/lib/postgresql';
   if (existsSync(debian)) {
     const versions = readdirSync(debian).filter((v) => /^\d+$/.test(v));
     versions.sort((a, b) => Number(b) - Number(a));
     candidates.push(...versions.map((v) => join(debian, v, 'bin')));
   }
-  for (const dir of (process.env.PATH ?? '').split(':')) candidates.push(dir);
-  return (
-    candidates.find((dir) => dir && existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'pg_ctl'))) ??
-    null
-  );
+  candidates.push(...(process.env.PATH ?? '').split(':').filter(Boolean));
+  return candidates.find(has) ?? null;
 }
 
 /** How to run a cluster here, or why not (then the tests skip). Synchronous: tests are declared with it. */
