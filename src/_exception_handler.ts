@@ -1,8 +1,8 @@
 /**
  * Exception handling, written once: `ExceptionMiddleware` keeps the handler tables and leaves them in
- * the scope; routes, WebSocket sessions, `HTTPEndpoint` and the middleware itself call
- * `callHandlingExceptions`, so that a handler gets the very connection the endpoint used (Starlette's
- * `starlette/_exception_handler.py`).
+ * the scope; routes, WebSocket sessions and `HTTPEndpoint` run through `callHandlingExceptions`, so that
+ * a handler gets the very connection the endpoint used, and the middleware answers what reaches it with
+ * the same `handleException` (Starlette's `starlette/_exception_handler.py`).
  */
 import type { ASGIApp, Receive, Scope, Send } from './asgi.ts';
 import { callApp, isThenable, RESOLVED } from './_utils.ts';
@@ -54,41 +54,45 @@ function scopeHandlers(scope: Scope): HandlerTables {
 }
 
 /**
- * Calls `endpoint(conn)` and runs the ASGI app it answers with: a response, or, for
- * `ExceptionMiddleware`, the app it wraps. What either step throws is answered by the handler
- * registered for it (by status for an `HTTPException`, else by the nearest class), called with `conn`,
- * or, when `conn` is `null`, with a `Request` or `WebSocket` built only then. Errors without a
- * handler, and errors after the response started, propagate. Starlette's
- * `wrap_app_handling_exceptions`, called rather than built, so that a request costs nothing more than
- * the `send` that notes whether the response started.
+ * Calls `fn(conn)`, an endpoint, as `callHandlingExceptions` wants its answer: what it throws comes back
+ * as a rejected promise.
+ */
+export function callEndpoint<C>(fn: (conn: C) => unknown, conn: C): ASGIApp | PromiseLike<ASGIApp> {
+  try {
+    return fn(conn) as ASGIApp | PromiseLike<ASGIApp>;
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * Runs `app` (or, given a promise of one, such as an endpoint's pending response, awaits it first) and
+ * answers what it throws with the handler registered for the error (by status for an `HTTPException`,
+ * else by the nearest class), called with `conn`, or, when `conn` is `null`, with a `Request` or
+ * `WebSocket` built only then. Errors without a handler, and errors after the response started,
+ * propagate. Starlette's `wrap_app_handling_exceptions`, called rather than built, so that a request
+ * costs nothing more than the `send` that notes whether the response started.
  *
- * Not `async`: when the endpoint answers at once and its response is sent at once, this finishes
- * without a microtask (see `RESOLVED`).
+ * Not `async`: when `app` finishes synchronously, so does this (see `RESOLVED`).
  *
  * @example
  * ```ts
- * const app = (scope, receive, send) =>
- *   callHandlingExceptions(endpoint, new Request(scope, receive, send), scope, receive, send);
+ * const request = new Request(scope, receive, send);
+ * await callHandlingExceptions(callEndpoint(endpoint, request), request, scope, receive, send);
  * ```
  */
-export function callHandlingExceptions<C extends Connection | null>(
-  endpoint: (conn: C) => ASGIApp | PromiseLike<ASGIApp>,
-  conn: C,
+export function callHandlingExceptions(
+  app: ASGIApp | PromiseLike<ASGIApp>,
+  conn: Connection | null,
   scope: Scope,
   receive: Receive,
   send: Send,
 ): Promise<void> {
   const tables = scopeHandlers(scope);
-  let answer: ASGIApp | PromiseLike<ASGIApp>;
-  try {
-    answer = endpoint(conn);
-  } catch (exc) {
-    return handleException(exc, tables, conn, false, scope, receive, send);
-  }
-  if (isThenable(answer)) return respondLater(answer, tables, conn, scope, receive, send);
+  if (isThenable(app)) return respondLater(app, tables, conn, scope, receive, send);
   let started = false;
   // The tracking `send`s are inline arrows: a named one costs a `defineProperty` per request under tsx.
-  const sent = callApp(answer, scope, receive, (message) => {
+  const sent = callApp(app, scope, receive, (message) => {
     if (message.type === 'http.response.start') started = true;
     return send(message);
   });
@@ -98,9 +102,9 @@ export function callHandlingExceptions<C extends Connection | null>(
   );
 }
 
-/** `callHandlingExceptions` for an endpoint that answered with a promise: one async call does the rest. */
+/** `callHandlingExceptions` for an app still to come: one async call does the rest. */
 async function respondLater(
-  answer: PromiseLike<ASGIApp>,
+  app: PromiseLike<ASGIApp>,
   tables: HandlerTables,
   conn: Connection | null,
   scope: Scope,
@@ -109,7 +113,7 @@ async function respondLater(
 ): Promise<void> {
   let started = false;
   try {
-    const sent = callApp(await answer, scope, receive, (message) => {
+    const sent = callApp(await app, scope, receive, (message) => {
       if (message.type === 'http.response.start') started = true;
       return send(message);
     });
@@ -120,10 +124,11 @@ async function respondLater(
 }
 
 /**
- * Answers `exc` with the handler registered for it in `tables`; rethrows it when there is none, and
- * throws when the response has already started.
+ * Answers `exc` with the handler registered for it in `tables`, called with `conn` (when `null`, a
+ * `Request` or `WebSocket` built now); rethrows it when there is none, and throws when the response
+ * has already started.
  */
-async function handleException(
+export async function handleException(
   exc: unknown,
   tables: HandlerTables,
   conn: Connection | null,

@@ -3,7 +3,7 @@
  * connect / receive / disconnect loop with decoding.
  */
 import type { Receive, ReceiveMessage, Scope, Send } from './asgi.ts';
-import { callHandlingExceptions } from './_exception_handler.ts';
+import { callEndpoint, callHandlingExceptions } from './_exception_handler.ts';
 import { HTTPException } from './exceptions.ts';
 import { Request } from './requests.ts';
 import { PlainTextResponse, type Response } from './responses.ts';
@@ -53,7 +53,13 @@ export class HTTPEndpoint {
   async dispatch(): Promise<void> {
     const request = new Request(this.scope, this.receive);
     const handler = this.#handler(request.method) ?? ((r: Request) => this.methodNotAllowed(r));
-    await callHandlingExceptions(handler, request, this.scope, this.receive, this.send);
+    await callHandlingExceptions(
+      callEndpoint(handler, request),
+      request,
+      this.scope,
+      this.receive,
+      this.send,
+    );
   }
 
   /** 405: an `HTTPException` inside an app (so handlers see it), a plain response otherwise. */

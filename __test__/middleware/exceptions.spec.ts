@@ -80,7 +80,7 @@ test('without handler tables in the scope errors just propagate', async (t) => {
   await t.throwsAsync(
     () =>
       callHandlingExceptions(
-        () => raise(new HTTPException(400)),
+        raise(new HTTPException(400)),
         conn,
         conn.scope,
         async () => ({ type: 'http.disconnect' }),

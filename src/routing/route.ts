@@ -4,7 +4,7 @@
  */
 import type { ASGIApp, ASGIFunction, Receive, Scope, Send } from '../asgi.ts';
 import { BODY_LIMIT_KEY, bodyLimitOption, limitBody, rejectDeclaredTooLarge } from '../_bodylimit.ts';
-import { callHandlingExceptions } from '../_exception_handler.ts';
+import { callEndpoint, callHandlingExceptions } from '../_exception_handler.ts';
 import { callApp, isClass, RESOLVED, toASGIFunction } from '../_utils.ts';
 import { URLPath } from '../datastructures.ts';
 import { HTTPException } from '../exceptions.ts';
@@ -60,7 +60,7 @@ export function requestResponse(fn: RequestHandler): ASGIFunction {
     } catch (error) {
       return Promise.reject(error);
     }
-    return callHandlingExceptions(fn, request, scope, receive, send);
+    return callHandlingExceptions(callEndpoint(fn, request), request, scope, receive, send);
   };
 }
 
@@ -74,7 +74,8 @@ export function websocketSession(fn: WebSocketHandler): ASGIFunction {
     return SESSION_OVER;
   };
   return async (scope, receive, send) => {
-    await callHandlingExceptions(session, new WebSocket(scope, receive, send), scope, receive, send);
+    const ws = new WebSocket(scope, receive, send);
+    await callHandlingExceptions(session(ws), ws, scope, receive, send);
   };
 }
 
