@@ -276,7 +276,10 @@ test('--use-colors colours the level names; piped output is plain by default and
   const coloured = await serveOnce(['app.mjs:app', '--use-colors']);
   t.true(coloured.output.includes('\x1b[32mINFO\x1b[0m:     Starling running on \x1b[1mhttp://'));
   // The core's access lines too: the request line bold, a 2xx status green.
-  t.regex(coloured.output, /\x1b\[32mINFO\x1b\[0m: {5}\S+ - "\x1b\[1mGET \S+ HTTP\/1\.1\x1b\[0m" \x1b\[32m200\x1b\[0m/);
+  t.regex(
+    coloured.output,
+    /\x1b\[32mINFO\x1b\[0m: {5}\S+ - "\x1b\[1mGET \S+ HTTP\/1\.1\x1b\[0m" \x1b\[32m200\x1b\[0m/,
+  );
   for (const args of [[], ['--no-use-colors']]) {
     const plain = await serveOnce(['app.mjs:app', ...args]);
     t.regex(plain.output, /^INFO: {5}Starling running on/m);
