@@ -43,6 +43,30 @@ mod tests {
     }
 
     #[test]
+    fn any_bytes_decode_without_panicking() {
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..5_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = (state % 64) as usize;
+            let bytes: Vec<u8> = (0..len)
+                .map(|i| {
+                    let b = (state >> (i % 8 * 8)) as u8;
+                    // Plenty of separators, so pairs form.
+                    if b % 5 == 0 {
+                        0
+                    } else {
+                        b
+                    }
+                })
+                .collect();
+            let map = HeaderBlock(bytes).into_map();
+            assert!(map.len() <= len);
+        }
+    }
+
+    #[test]
     fn drops_invalid_pairs() {
         let block = HeaderBlock(b"bad name\0x\0ok\0y\0\0z".to_vec());
         let map = block.into_map();

@@ -394,6 +394,78 @@ mod tests {
         assert_eq!(scan(&bytes, 1000, false), Some((1007, first_len)));
     }
 
+    /// A small deterministic generator (xorshift): random inputs without a dependency.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    #[test]
+    fn random_valid_streams_pass_and_random_bytes_never_panic() {
+        let mut rng = Rng(0x5eed_cafe_f00d_1234);
+        for _ in 0..2_000 {
+            // A valid stream: messages of random kinds, fragment counts and UTF-8 text, with pings
+            // between fragments.
+            let mut bytes = Vec::new();
+            for _ in 0..1 + rng.below(4) {
+                let text = rng.below(2) == 0;
+                let payload: Vec<u8> = if text {
+                    let chars = ['a', 'é', '€', '𝄞', ' '];
+                    (0..rng.below(40))
+                        .map(|_| chars[rng.below(chars.len())])
+                        .collect::<String>()
+                        .into_bytes()
+                } else {
+                    (0..rng.below(300)).map(|_| rng.next() as u8).collect()
+                };
+                let pieces = 1 + rng.below(3);
+                let mut cuts: Vec<usize> = (0..pieces - 1)
+                    .map(|_| rng.below(payload.len() + 1))
+                    .collect();
+                cuts.sort_unstable();
+                let mut start = 0;
+                for (k, end) in cuts.into_iter().chain([payload.len()]).enumerate() {
+                    let opcode = if k == 0 {
+                        if text {
+                            1
+                        } else {
+                            2
+                        }
+                    } else {
+                        0
+                    };
+                    let fin = if k == pieces - 1 { 0x80 } else { 0 };
+                    bytes.extend(frame(fin | opcode, &payload[start..end]));
+                    if rng.below(4) == 0 {
+                        bytes.extend(frame(0x89, b"p"));
+                    }
+                    start = end;
+                }
+            }
+            let chop = 1 + rng.below(64);
+            assert_eq!(
+                scan(&bytes, chop, false),
+                None,
+                "{bytes:?} in chops of {chop}"
+            );
+            // Random bytes: a verdict or none, never a panic, and a cut inside the input.
+            let junk: Vec<u8> = (0..rng.below(200)).map(|_| rng.next() as u8).collect();
+            if let Some((code, cut)) = scan(&junk, 1 + rng.below(32), rng.below(2) == 0) {
+                assert!(code == 1002 || code == 1007);
+                assert!(cut <= junk.len());
+            }
+        }
+    }
+
     #[test]
     fn compressed_messages_are_left_to_the_codec() {
         let bytes = frame(0xc1, &[0xff, 0xfe]);
