@@ -54,7 +54,7 @@ mod tests {
                 .map(|i| {
                     let b = (state >> (i % 8 * 8)) as u8;
                     // Plenty of separators, so pairs form.
-                    if b % 5 == 0 {
+                    if b.is_multiple_of(5) {
                         0
                     } else {
                         b
