@@ -5,14 +5,7 @@
  * Response objects so that a request passing through them allocates as little as possible.
  */
 import type { HeaderLike, HTTPResponseStartEvent, RawHeader, Scope, Send } from '../asgi.ts';
-import { toASGIFunction, toHeaderString } from '../_utils.ts';
-
-// Names these helpers had before `_utils.ts` became their one home, kept while modules written
-// against them land (src/database/, src/middleware/node/); new code imports from `_utils.ts`.
-/** @deprecated `toASGIFunction` from `_utils.ts`. */
-export const asgiFunction = toASGIFunction;
-/** @deprecated `toHeaderString` from `_utils.ts` (a bare `latin1` reads as an encoder, too). */
-export const latin1 = toHeaderString;
+import { toHeaderString } from '../_utils.ts';
 
 /** The first value of a request header, or `undefined`. `name` must be lower-case. */
 export function requestHeader(scope: Scope, name: string): string | undefined {

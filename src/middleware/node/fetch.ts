@@ -3,7 +3,8 @@
  * as an ASGI app.
  */
 import type { ASGIFunction, HTTPScope, HeaderLike, Send } from '../../asgi.ts';
-import { latin1, parseHost, requestHeader } from '../_helpers.ts';
+import { parseHost, requestHeader } from '../_helpers.ts';
+import { toHeaderString } from '../../_utils.ts';
 import { BodySource, GONE } from './body.ts';
 import { declaresBody, refuse, requestTarget } from './scope.ts';
 
@@ -32,7 +33,7 @@ function origin(scope: HTTPScope): string {
 /** The `Request`: URL below the mount, the client's headers, a body pulled from `receive()` on demand. */
 function toRequest(scope: HTTPScope, source: BodySource, signal: AbortSignal): Request {
   const headers = new Headers();
-  for (const [name, value] of scope.headers) headers.append(latin1(name), latin1(value));
+  for (const [name, value] of scope.headers) headers.append(toHeaderString(name), toHeaderString(value));
   const method = scope.method;
   let body: ReadableStream<Uint8Array> | null = null;
   if (method !== 'GET' && method !== 'HEAD') {

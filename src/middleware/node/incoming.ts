@@ -5,7 +5,7 @@
 import { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { HTTPScope } from '../../asgi.ts';
-import { latin1 } from '../_helpers.ts';
+import { toHeaderString } from '../../_utils.ts';
 import { BodySource, GONE } from './body.ts';
 import type { ScopeSocket } from './socket.ts';
 import type { Target } from './scope.ts';
@@ -31,7 +31,7 @@ export function incomingMessage(scope: HTTPScope, socket: ScopeSocket, target: T
   req.httpVersionMajor = major ?? 1;
   req.httpVersionMinor = minor ?? 0;
   const raw: string[] = [];
-  for (const [name, value] of scope.headers) raw.push(latin1(name), latin1(value));
+  for (const [name, value] of scope.headers) raw.push(toHeaderString(name), toHeaderString(value));
   // Sets `rawHeaders` and lets `headers` and `headersDistinct` be built lazily, exactly as Node does.
   (req as unknown as HeaderLines)._addHeaderLines(raw, raw.length);
   return req;

@@ -4,7 +4,8 @@
  */
 import type { HTTPScope, Receive, Scope, Send } from '../../asgi.ts';
 import { getRoutePath, quote, unquote } from '../../_utils.ts';
-import { latin1, requestHeader } from '../_helpers.ts';
+import { requestHeader } from '../_helpers.ts';
+import { toHeaderString } from '../../_utils.ts';
 
 /** Where a request points, split at the mount, each part percent-encoded as the client sent it. */
 export interface Target {
@@ -24,7 +25,7 @@ export function requestTarget(scope: HTTPScope): Target {
   const root = scope.root_path ?? '';
   // '' for the bare prefix (`/legacy` under `Mount('/legacy')`), which the mounted app sees as `/`.
   const below = getRoutePath(scope);
-  const raw = scope.raw_path?.byteLength ? latin1(scope.raw_path) : '';
+  const raw = scope.raw_path?.byteLength ? toHeaderString(scope.raw_path) : '';
   const at = splitAt(raw, below);
   let base = quote(root, PATH_SAFE);
   let path = below === '' ? '' : quote(below, PATH_SAFE);
@@ -33,7 +34,7 @@ export function requestTarget(scope: HTTPScope): Target {
     if (head === root || unquote(head) === root) base = head;
     path = raw.slice(at);
   }
-  const query = scope.query_string?.byteLength ? '?' + latin1(scope.query_string) : '';
+  const query = scope.query_string?.byteLength ? '?' + toHeaderString(scope.query_string) : '';
   return { url: (path || '/') + query, base, original: base + path + query };
 }
 
