@@ -1,10 +1,9 @@
-//! One connection: hyper's HTTP/1.1 state machine, the request service, and the keep-alive timer.
+//! One connection: the protocol it speaks, the request service, and each request's way to the app and back.
 use bytes::Bytes;
 use http::header::{
     HeaderValue, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST, SERVER, TRANSFER_ENCODING,
 };
 use http::{Request, Response, StatusCode};
-use http_body_util::BodyExt;
 use hyper::body::{Body, Incoming};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use parking_lot::Mutex;
@@ -13,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{oneshot, watch};
 
 use crate::body::ResponseBody;
 use crate::compress;
@@ -24,6 +23,13 @@ use crate::exchange::{Exchanges, Reply};
 use crate::log;
 use crate::server::Live;
 use crate::websocket::{self, Handshake, WsEnds, WsSettings};
+
+mod lifecycle;
+mod request_body;
+
+pub(crate) use lifecycle::Protocol;
+use lifecycle::{ActiveGuard, Activity, Lifecycle};
+use request_body::{read_first, stream_body};
 
 /// State every connection of a server shares.
 pub(crate) struct Shared {
@@ -42,92 +48,6 @@ impl Shared {
             ping_interval: self.config.ws_ping_interval,
             ping_timeout: self.config.ws_ping_timeout,
             deflate: self.config.ws_per_message_deflate,
-        }
-    }
-}
-
-/// Per-connection activity, for the keep-alive timer.
-struct Activity {
-    active: AtomicUsize,
-    last: Mutex<Instant>,
-    /// The core refused a request and closes: let the client finish sending first (see `linger`).
-    refused: AtomicBool,
-}
-
-impl crate::body::Release for Activity {
-    fn release(&self) {
-        *self.last.lock() = Instant::now();
-        self.active.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-/// A request in flight on its connection until its response body is done with: the guard is
-/// handed to the body, or releases itself if the request is dropped first.
-struct ActiveGuard(Option<Arc<Activity>>);
-
-impl ActiveGuard {
-    fn enter(activity: Arc<Activity>) -> ActiveGuard {
-        activity.active.fetch_add(1, Ordering::AcqRel);
-        ActiveGuard(Some(activity))
-    }
-
-    fn hand_to(mut self, body: &mut ResponseBody) {
-        if let Some(activity) = self.0.take() {
-            body.on_release(activity);
-        }
-    }
-}
-
-impl Drop for ActiveGuard {
-    fn drop(&mut self) {
-        if let Some(activity) = self.0.take() {
-            crate::body::Release::release(&*activity);
-        }
-    }
-}
-
-/// Which HTTP a connection speaks.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Protocol {
-    Http1,
-    Http2,
-    /// Cleartext: HTTP/2 if the client opens with its preface (h2c prior knowledge), else HTTP/1.1.
-    Detect,
-}
-
-impl Protocol {
-    /// What TLS ALPN negotiated is trusted: `h2` speaks HTTP/2 only, anything else HTTP/1.1 only.
-    pub(crate) fn from_alpn(alpn: Option<&[u8]>) -> Protocol {
-        if alpn == Some(b"h2") {
-            Protocol::Http2
-        } else {
-            Protocol::Http1
-        }
-    }
-
-    /// Decides `Detect` from the client's first bytes; `None` if it said nothing in time or the
-    /// server began to shut down first.
-    async fn settle<I>(
-        self,
-        io: &Corked<I>,
-        limit: std::time::Duration,
-        graceful: &mut watch::Receiver<bool>,
-    ) -> Option<Protocol>
-    where
-        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    {
-        if self != Protocol::Detect {
-            return Some(self);
-        }
-        // A client that connects and says nothing is bounded as a slow head would be.
-        let first = tokio::time::timeout(limit, io.sniff_h2_preface());
-        match tokio::select! {
-            first = first => first,
-            _ = graceful.changed() => return None,
-        } {
-            Ok(Ok(true)) => Some(Protocol::Http2),
-            Ok(Ok(false)) => Some(Protocol::Http1),
-            _ => None,
         }
     }
 }
@@ -220,138 +140,13 @@ fn service(
                     .get(CONNECTION)
                     .is_some_and(|v| v == "close")
             {
-                if let Some(activity) = &guard.0 {
-                    activity.refused.store(true, Ordering::Release);
-                }
+                guard.refuse();
             }
             // The connection stays in use until the body is written (a long stream is not idle).
             guard.hand_to(response.body_mut());
             Ok::<_, Infallible>(response)
         }) as _
     })
-}
-
-/// hyper's connections of either protocol: they finish, or shut down gracefully when asked.
-trait Connection: std::future::Future<Output = Result<(), hyper::Error>> {
-    fn graceful_shutdown(self: std::pin::Pin<&mut Self>);
-}
-
-impl<I, S, B> Connection for hyper::server::conn::http1::UpgradeableConnection<I, S>
-where
-    Self: std::future::Future<Output = Result<(), hyper::Error>>,
-    S: hyper::service::HttpService<Incoming, ResBody = B>,
-    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-    B: Body + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    fn graceful_shutdown(self: std::pin::Pin<&mut Self>) {
-        hyper::server::conn::http1::UpgradeableConnection::graceful_shutdown(self)
-    }
-}
-
-impl<I, S, E, B> Connection for hyper::server::conn::http2::Connection<I, S, E>
-where
-    Self: std::future::Future<Output = Result<(), hyper::Error>>,
-    S: hyper::service::HttpService<Incoming, ResBody = B>,
-    I: hyper::rt::Read + hyper::rt::Write + Unpin,
-    B: Body + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    E: hyper::rt::bounds::Http2ServerConnExec<S::Future, B>,
-{
-    fn graceful_shutdown(self: std::pin::Pin<&mut Self>) {
-        hyper::server::conn::http2::Connection::graceful_shutdown(self)
-    }
-}
-
-/// What a connection lives by besides hyper: the keep-alive timer, graceful and forced shutdown,
-/// and the lingering close after a refusal.
-struct Lifecycle<I> {
-    socket: Corked<I>,
-    activity: Arc<Activity>,
-    /// How long a connection may wait for its next request head, whole (keep-alive and head-read
-    /// bound in one).
-    idle_limit: std::time::Duration,
-    graceful: watch::Receiver<bool>,
-    force: watch::Receiver<bool>,
-}
-
-impl<I> Lifecycle<I>
-where
-    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    async fn run(mut self, connection: impl Connection) {
-        tokio::pin!(connection);
-        // Until shutdown begins: serve, and close gracefully when the connection waits for a head past its
-        // idle limit or the server starts to shut down. Every future here lives across
-        // requests, so a wake-up costs polls, not new timer or channel registrations.
-        let (limit, activity) = (self.idle_limit, &self.activity);
-        let idle = tokio::time::sleep(limit);
-        tokio::pin!(idle);
-        let open = !*self.graceful.borrow();
-        let draining = self.graceful.changed();
-        tokio::pin!(draining);
-        let mut waited_out = false;
-        if open {
-            loop {
-                tokio::select! {
-                    biased;
-                    result = connection.as_mut() => {
-                        // hyper answered a malformed or oversized head itself (400, 431), or the
-                        // core refused the request (413, 400): the client may still be sending.
-                        if result.is_err() || activity.refused.load(Ordering::Acquire) {
-                            self.socket.linger().await;
-                        }
-                        return finished(result);
-                    }
-                    _ = idle.as_mut() => {
-                        let last = *activity.last.lock();
-                        let busy = activity.active.load(Ordering::Acquire) > 0;
-                        if !busy && last.elapsed() >= limit {
-                            waited_out = true;
-                            break;
-                        }
-                        // In use: look again a whole bound later (never at a deadline already
-                        // past, which would spin). Idle: when the bound runs out.
-                        let next = if busy { Instant::now() } else { last } + limit;
-                        idle.as_mut().reset(tokio::time::Instant::from_std(next));
-                    }
-                    _ = draining.as_mut() => break,
-                }
-            }
-        }
-        connection.as_mut().graceful_shutdown();
-        // Nothing is in flight when the wait ran out, so only a head still arriving (a client
-        // trickling it, or stalled half-way) can keep hyper waiting: it gets no longer.
-        let cut_short = async {
-            if waited_out {
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await
-            } else {
-                std::future::pending().await
-            }
-        };
-        tokio::select! {
-            result = connection.as_mut() => finished(result),
-            _ = self.force.changed() => {}
-            _ = cut_short => {}
-        }
-    }
-}
-
-fn finished(result: Result<(), hyper::Error>) {
-    if let Err(err) = result {
-        if !is_benign(&err) {
-            log::error("connection", &err);
-        }
-    }
-}
-
-/// Errors a client causes (resets, early closes, bad framing hyper already answered) are noise;
-/// only set `STARLING_DEBUG` to see them.
-fn is_benign(err: &hyper::Error) -> bool {
-    std::env::var_os("STARLING_DEBUG").is_none()
-        || err.is_incomplete_message()
-        || err.is_canceled()
-        || err.is_closed()
 }
 
 fn plain(status: StatusCode, close: bool) -> Response<ResponseBody> {
@@ -571,78 +366,6 @@ async fn dispatch(
     response
 }
 
-/// What arrives with the request: the whole body when it is empty or declared small enough, the
-/// first chunk of a chunked one, or nothing yet of a large one (the rest streams as the app asks).
-struct FirstBody {
-    body: Bytes,
-    complete: bool,
-}
-
-async fn read_first(
-    body: &mut Incoming,
-    declared: Option<u64>,
-    expects_continue: bool,
-    config: &Config,
-) -> Result<FirstBody, StatusCode> {
-    let whole = |body| FirstBody {
-        body,
-        complete: true,
-    };
-    if body.is_end_stream() {
-        return Ok(whole(Bytes::new()));
-    }
-    if declared.is_some_and(|len| len <= config.inline_body_limit as u64) {
-        return collect(body, config.max_body_size).await.map(whole);
-    }
-    if declared.is_none() && !expects_continue {
-        // Chunked: a first chunk that came with the head is read now, so a broken chunk size is
-        // the request's 400, not a close after the app's 200. Only what has arrived: a client that
-        // sends its body once it has the response's head (duplex streaming) is not waited for.
-        // (With `Expect: 100-continue` the app decides first whether the body is wanted.)
-        use std::task::Poll;
-        let arrived =
-            std::future::poll_fn(|cx| Poll::Ready(std::pin::Pin::new(&mut *body).poll_frame(cx)))
-                .await;
-        match arrived {
-            Poll::Pending => {}
-            Poll::Ready(None) => return Ok(whole(Bytes::new())),
-            Poll::Ready(Some(Err(_))) => return Err(StatusCode::BAD_REQUEST),
-            Poll::Ready(Some(Ok(frame))) => {
-                // Trailers with no data before them end an empty body.
-                let data = frame.into_data().unwrap_or_default();
-                if config
-                    .max_body_size
-                    .is_some_and(|max| data.len() as u64 > max)
-                {
-                    return Err(StatusCode::PAYLOAD_TOO_LARGE);
-                }
-                return Ok(FirstBody {
-                    complete: body.is_end_stream() || data.is_empty(),
-                    body: data,
-                });
-            }
-        }
-    }
-    Ok(FirstBody {
-        body: Bytes::new(),
-        complete: false,
-    })
-}
-
-/// Registers an exchange whose body the app pulls: a pump reads one chunk per credit.
-fn stream_body(
-    body: Incoming,
-    reply: oneshot::Sender<Reply>,
-    exchanges: &Exchanges,
-    max: Option<u64>,
-    read: u64,
-) -> u32 {
-    let (credit_tx, credit_rx) = mpsc::unbounded_channel();
-    let id = exchanges.register(reply, Some(credit_tx));
-    crate::task::spawn(pump(id, body, credit_rx, exchanges.clone(), max, read));
-    id
-}
-
 /// Waits for the app's reply; if the client leaves first (this future is dropped), the app hears
 /// of it. `None`: the app dropped the request without answering.
 async fn wait_for_reply(
@@ -669,71 +392,6 @@ fn with_log_head(
         res.extensions_mut().insert(LogHead::of(parts));
     }
     res
-}
-
-async fn collect(body: &mut Incoming, max: Option<u64>) -> Result<Bytes, StatusCode> {
-    let mut buf = bytes::BytesMut::new();
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|_| StatusCode::BAD_REQUEST)?;
-        if let Ok(data) = frame.into_data() {
-            buf.extend_from_slice(&data);
-            if max.is_some_and(|max| buf.len() as u64 > max) {
-                return Err(StatusCode::PAYLOAD_TOO_LARGE);
-            }
-        }
-    }
-    Ok(buf.freeze())
-}
-
-/// Reads the request body one chunk per credit, so a slow handler pushes back on the client.
-async fn pump(
-    id: u32,
-    mut body: Incoming,
-    mut credit: mpsc::UnboundedReceiver<()>,
-    exchanges: Exchanges,
-    max: Option<u64>,
-    read: u64,
-) {
-    let mut total = read;
-    while credit.recv().await.is_some() {
-        loop {
-            match body.frame().await {
-                None => {
-                    exchanges.sink().push(Event::Body {
-                        id,
-                        chunk: Bytes::new(),
-                        more_body: false,
-                    });
-                    return;
-                }
-                Some(Ok(frame)) => {
-                    let Ok(chunk) = frame.into_data() else {
-                        continue;
-                    };
-                    total += chunk.len() as u64;
-                    if max.is_some_and(|max| total > max) {
-                        exchanges.fail(id, StatusCode::PAYLOAD_TOO_LARGE);
-                        return;
-                    }
-                    let more_body = !body.is_end_stream();
-                    exchanges.sink().push(Event::Body {
-                        id,
-                        chunk,
-                        more_body,
-                    });
-                    if !more_body {
-                        return;
-                    }
-                    break;
-                }
-                Some(Err(_)) => {
-                    // A broken chunk encoding or a client that left mid-body.
-                    exchanges.fail(id, StatusCode::BAD_REQUEST);
-                    return;
-                }
-            }
-        }
-    }
 }
 
 fn build(reply: Reply) -> Response<ResponseBody> {

@@ -1,0 +1,230 @@
+//! What a connection lives by besides hyper: which protocol it speaks, when it counts as in use,
+//! the one timer that bounds its wait for a request head, graceful and forced shutdown, and the
+//! lingering close after a refusal.
+use hyper::body::{Body, Incoming};
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::watch;
+
+use crate::body::ResponseBody;
+use crate::cork::Corked;
+use crate::log;
+
+/// Per-connection activity, for the keep-alive timer.
+pub(super) struct Activity {
+    pub(super) active: AtomicUsize,
+    pub(super) last: Mutex<Instant>,
+    /// The core refused a request and closes: let the client finish sending first (see `linger`).
+    pub(super) refused: AtomicBool,
+}
+
+impl crate::body::Release for Activity {
+    fn release(&self) {
+        *self.last.lock() = Instant::now();
+        self.active.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A request in flight on its connection until its response body is done with: the guard is
+/// handed to the body, or releases itself if the request is dropped first.
+pub(super) struct ActiveGuard(Option<Arc<Activity>>);
+
+impl ActiveGuard {
+    pub(super) fn enter(activity: Arc<Activity>) -> ActiveGuard {
+        activity.active.fetch_add(1, Ordering::AcqRel);
+        ActiveGuard(Some(activity))
+    }
+
+    /// The core refused the request and closes: the connection lingers once hyper is done.
+    pub(super) fn refuse(&self) {
+        if let Some(activity) = &self.0 {
+            activity.refused.store(true, Ordering::Release);
+        }
+    }
+
+    pub(super) fn hand_to(mut self, body: &mut ResponseBody) {
+        if let Some(activity) = self.0.take() {
+            body.on_release(activity);
+        }
+    }
+}
+
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        if let Some(activity) = self.0.take() {
+            crate::body::Release::release(&*activity);
+        }
+    }
+}
+
+/// Which HTTP a connection speaks.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Protocol {
+    Http1,
+    Http2,
+    /// Cleartext: HTTP/2 if the client opens with its preface (h2c prior knowledge), else HTTP/1.1.
+    Detect,
+}
+
+impl Protocol {
+    /// What TLS ALPN negotiated is trusted: `h2` speaks HTTP/2 only, anything else HTTP/1.1 only.
+    pub(crate) fn from_alpn(alpn: Option<&[u8]>) -> Protocol {
+        if alpn == Some(b"h2") {
+            Protocol::Http2
+        } else {
+            Protocol::Http1
+        }
+    }
+
+    /// Decides `Detect` from the client's first bytes; `None` if it said nothing in time or the
+    /// server began to shut down first.
+    pub(super) async fn settle<I>(
+        self,
+        io: &Corked<I>,
+        limit: std::time::Duration,
+        graceful: &mut watch::Receiver<bool>,
+    ) -> Option<Protocol>
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        if self != Protocol::Detect {
+            return Some(self);
+        }
+        // A client that connects and says nothing is bounded as a slow head would be.
+        let first = tokio::time::timeout(limit, io.sniff_h2_preface());
+        match tokio::select! {
+            first = first => first,
+            _ = graceful.changed() => return None,
+        } {
+            Ok(Ok(true)) => Some(Protocol::Http2),
+            Ok(Ok(false)) => Some(Protocol::Http1),
+            _ => None,
+        }
+    }
+}
+
+/// hyper's connections of either protocol: they finish, or shut down gracefully when asked.
+pub(super) trait Connection: std::future::Future<Output = Result<(), hyper::Error>> {
+    fn graceful_shutdown(self: std::pin::Pin<&mut Self>);
+}
+
+impl<I, S, B> Connection for hyper::server::conn::http1::UpgradeableConnection<I, S>
+where
+    Self: std::future::Future<Output = Result<(), hyper::Error>>,
+    S: hyper::service::HttpService<Incoming, ResBody = B>,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    B: Body + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    fn graceful_shutdown(self: std::pin::Pin<&mut Self>) {
+        hyper::server::conn::http1::UpgradeableConnection::graceful_shutdown(self)
+    }
+}
+
+impl<I, S, E, B> Connection for hyper::server::conn::http2::Connection<I, S, E>
+where
+    Self: std::future::Future<Output = Result<(), hyper::Error>>,
+    S: hyper::service::HttpService<Incoming, ResBody = B>,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin,
+    B: Body + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    E: hyper::rt::bounds::Http2ServerConnExec<S::Future, B>,
+{
+    fn graceful_shutdown(self: std::pin::Pin<&mut Self>) {
+        hyper::server::conn::http2::Connection::graceful_shutdown(self)
+    }
+}
+
+/// What a connection lives by besides hyper: the keep-alive timer, graceful and forced shutdown,
+/// and the lingering close after a refusal.
+pub(super) struct Lifecycle<I> {
+    pub(super) socket: Corked<I>,
+    pub(super) activity: Arc<Activity>,
+    /// How long a connection may wait for its next request head, whole (keep-alive and head-read
+    /// bound in one).
+    pub(super) idle_limit: std::time::Duration,
+    pub(super) graceful: watch::Receiver<bool>,
+    pub(super) force: watch::Receiver<bool>,
+}
+
+impl<I> Lifecycle<I>
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    pub(super) async fn run(mut self, connection: impl Connection) {
+        tokio::pin!(connection);
+        // Until shutdown begins: serve, and close gracefully when the connection waits for a head
+        // past its idle limit or the server starts to shut down. Every future here lives across
+        // requests, so a wake-up costs polls, not new timer or channel registrations.
+        let (limit, activity) = (self.idle_limit, &self.activity);
+        let idle = tokio::time::sleep(limit);
+        tokio::pin!(idle);
+        let open = !*self.graceful.borrow();
+        let draining = self.graceful.changed();
+        tokio::pin!(draining);
+        let mut waited_out = false;
+        if open {
+            loop {
+                tokio::select! {
+                    biased;
+                    result = connection.as_mut() => {
+                        // hyper answered a malformed or oversized head itself (400, 431), or the
+                        // core refused the request (413, 400): the client may still be sending.
+                        if result.is_err() || activity.refused.load(Ordering::Acquire) {
+                            self.socket.linger().await;
+                        }
+                        return finished(result);
+                    }
+                    _ = idle.as_mut() => {
+                        let last = *activity.last.lock();
+                        let busy = activity.active.load(Ordering::Acquire) > 0;
+                        if !busy && last.elapsed() >= limit {
+                            waited_out = true;
+                            break;
+                        }
+                        // In use: look again a whole bound later (never at a deadline already
+                        // past, which would spin). Idle: when the bound runs out.
+                        let next = if busy { Instant::now() } else { last } + limit;
+                        idle.as_mut().reset(tokio::time::Instant::from_std(next));
+                    }
+                    _ = draining.as_mut() => break,
+                }
+            }
+        }
+        connection.as_mut().graceful_shutdown();
+        // Nothing is in flight when the wait ran out, so only a head still arriving (a client
+        // trickling it, or stalled half-way) can keep hyper waiting: it gets no longer.
+        let cut_short = async {
+            if waited_out {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await
+            } else {
+                std::future::pending().await
+            }
+        };
+        tokio::select! {
+            result = connection.as_mut() => finished(result),
+            _ = self.force.changed() => {}
+            _ = cut_short => {}
+        }
+    }
+}
+
+fn finished(result: Result<(), hyper::Error>) {
+    if let Err(err) = result {
+        if !is_benign(&err) {
+            log::error("connection", &err);
+        }
+    }
+}
+
+/// Errors a client causes (resets, early closes, bad framing hyper already answered) are noise;
+/// only set `STARLING_DEBUG` to see them.
+fn is_benign(err: &hyper::Error) -> bool {
+    std::env::var_os("STARLING_DEBUG").is_none()
+        || err.is_incomplete_message()
+        || err.is_canceled()
+        || err.is_closed()
+}
