@@ -3,9 +3,10 @@
  * `STARLING_TESTCLIENT` says) and once through `serve()` on 127.0.0.1 with `fetch`.
  */
 import test, { type ExecutionContext } from 'ava';
-import type { ASGIApp } from '../../../src/asgi.ts';
+import type { ASGIApp, ASGIFunction, ReceiveMessage, SendMessage } from '../../../src/asgi.ts';
 import { serve } from '../../../src/server/index.ts';
 import { TestClient } from '../../../src/testclient.ts';
+import { makeScope } from '../../_asgi.ts';
 
 export interface Reply {
   status: number;
@@ -130,4 +131,64 @@ export function upload(
     }
   }
   return { body: body(), produced: () => produced };
+}
+
+/** How `drive` feeds and records an app. */
+export interface DriveOptions {
+  url?: string;
+  method?: string;
+  scheme?: string;
+  /** Answers each send in place of the default (which records, and may hold body messages). */
+  send?: (message: SendMessage) => Promise<void>;
+  headers?: [string, string][];
+  incoming?: ReceiveMessage[];
+  hold?: Promise<ReceiveMessage>;
+  blockSends?: boolean;
+}
+
+/**
+ * Drives an adapter at the ASGI level: `receive` hands out `incoming` then waits for `hold`, and
+ * `send` records (and, while `blockSends` holds, leaves body messages pending until released).
+ */
+export function drive(app: ASGIFunction, options: DriveOptions = {}) {
+  const scope = makeScope(options.url ?? '/', {
+    method: options.method ?? 'GET',
+    headers: options.headers,
+    scheme: options.scheme,
+  });
+  const incoming = [
+    ...(options.incoming ?? [{ type: 'http.request', body: new Uint8Array(0), more_body: false }]),
+  ];
+  let receives = 0;
+  const sent: SendMessage[] = [];
+  const pending: (() => void)[] = [];
+  let hold = options.hold;
+  const receive = () => {
+    receives++;
+    const next = incoming.shift();
+    if (next) return Promise.resolve(next);
+    // `hold` answers one call; after it, the request waits for ever, as a connection left open does.
+    const held = hold ?? new Promise<ReceiveMessage>(() => {});
+    hold = undefined;
+    return held;
+  };
+  const send = (message: SendMessage) => {
+    sent.push(message);
+    if (options.send) return options.send(message);
+    if (options.blockSends && message.type === 'http.response.body' && message.more_body)
+      return new Promise<void>((resolve) => pending.push(resolve));
+    return Promise.resolve();
+  };
+  const done = app(scope, receive, send);
+  return {
+    done,
+    sent,
+    receives: () => receives,
+    /** Releases every send waiting so far. */
+    release: () => pending.splice(0).forEach((resolve) => resolve()),
+    body: () =>
+      Buffer.concat(
+        sent.flatMap((m) => (m.type === 'http.response.body' && m.body ? [Buffer.from(m.body)] : [])),
+      ).toString(),
+  };
 }

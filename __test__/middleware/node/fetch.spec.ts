@@ -9,7 +9,7 @@ import { fromFetchHandler, type FetchHandler } from '../../../src/middleware/nod
 import { Mount } from '../../../src/routing.ts';
 import { TestClient } from '../../../src/testclient.ts';
 import { makeScope } from '../../_asgi.ts';
-import { bothWays, gate, serverOnly, upload } from './_clients.ts';
+import { bothWays, drive as driveApp, gate, serverOnly, upload, type DriveOptions } from './_clients.ts';
 
 const MiB = 1024 * 1024;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -24,51 +24,8 @@ function honoApp(): Hono {
 const mounted = (handler: FetchHandler) =>
   new Starling({ routes: [new Mount('/hono', { app: fromFetchHandler(handler) })] });
 
-/** Drives a fetch handler at the ASGI level (see the Node spec's `drive`). */
-function drive(
-  handler: FetchHandler,
-  options: {
-    method?: string;
-    headers?: [string, string][];
-    incoming?: ReceiveMessage[];
-    hold?: Promise<ReceiveMessage>;
-    blockSends?: boolean;
-  } = {},
-) {
-  const scope = makeScope('/', { method: options.method ?? 'GET', headers: options.headers });
-  const incoming = [
-    ...(options.incoming ?? [{ type: 'http.request', body: new Uint8Array(0), more_body: false }]),
-  ];
-  let receives = 0;
-  const sent: SendMessage[] = [];
-  const pending: (() => void)[] = [];
-  let hold = options.hold;
-  const receive = () => {
-    receives++;
-    const next = incoming.shift();
-    if (next) return Promise.resolve(next);
-    // `hold` answers one call; after it, the request waits for ever, as a connection left open does.
-    const held = hold ?? new Promise<ReceiveMessage>(() => {});
-    hold = undefined;
-    return held;
-  };
-  const send = (message: SendMessage) => {
-    sent.push(message);
-    if (options.blockSends && message.type === 'http.response.body' && message.more_body)
-      return new Promise<void>((resolve) => pending.push(resolve));
-    return Promise.resolve();
-  };
-  return {
-    done: fromFetchHandler(handler)(scope, receive, send),
-    sent,
-    receives: () => receives,
-    release: () => pending.splice(0).forEach((resolve) => resolve()),
-    body: () =>
-      Buffer.concat(
-        sent.flatMap((m) => (m.type === 'http.response.body' && m.body ? [Buffer.from(m.body)] : [])),
-      ).toString(),
-  };
-}
+/** Drives a fetch handler at the ASGI level (see `drive` in `_clients.ts`). */
+const drive = (handler: FetchHandler, options?: DriveOptions) => driveApp(fromFetchHandler(handler), options);
 
 // ---- Hono, through both clients -----------------------------------------------------------------
 

@@ -8,7 +8,7 @@ import { Starling } from '../../../src/applications.ts';
 import { fromNodeHandler, type NodeHandler } from '../../../src/middleware/node/index.ts';
 import { Mount } from '../../../src/routing.ts';
 import { makeScope } from '../../_asgi.ts';
-import { bothWays, gate, serverOnly, upload } from './_clients.ts';
+import { bothWays, drive as driveApp, gate, serverOnly, upload, type DriveOptions } from './_clients.ts';
 
 const MiB = 1024 * 1024;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -23,64 +23,8 @@ function expressApp(): express.Express {
 const mounted = (handler: NodeHandler) =>
   new Starling({ routes: [new Mount('/legacy', { app: fromNodeHandler(handler) })] });
 
-/**
- * Drives a handler at the ASGI level: `receive` hands out `messages` then waits for `hold`, and
- * `send` records (and, while `blockSends` holds, leaves body messages pending until released).
- */
-function drive(
-  handler: NodeHandler,
-  options: {
-    url?: string;
-    method?: string;
-    scheme?: string;
-    send?: (message: SendMessage) => Promise<void>;
-    headers?: [string, string][];
-    incoming?: ReceiveMessage[];
-    hold?: Promise<ReceiveMessage>;
-    blockSends?: boolean;
-  } = {},
-) {
-  const scope = makeScope(options.url ?? '/', {
-    method: options.method ?? 'GET',
-    headers: options.headers,
-    scheme: options.scheme,
-  });
-  const incoming = [
-    ...(options.incoming ?? [{ type: 'http.request', body: new Uint8Array(0), more_body: false }]),
-  ];
-  let receives = 0;
-  const sent: SendMessage[] = [];
-  const pending: (() => void)[] = [];
-  let hold = options.hold;
-  const receive = () => {
-    receives++;
-    const next = incoming.shift();
-    if (next) return Promise.resolve(next);
-    // `hold` answers one call; after it, the request waits for ever, as a connection left open does.
-    const held = hold ?? new Promise<ReceiveMessage>(() => {});
-    hold = undefined;
-    return held;
-  };
-  const send = (message: SendMessage) => {
-    sent.push(message);
-    if (options.send) return options.send(message);
-    if (options.blockSends && message.type === 'http.response.body' && message.more_body)
-      return new Promise<void>((resolve) => pending.push(resolve));
-    return Promise.resolve();
-  };
-  const done = fromNodeHandler(handler)(scope, receive, send);
-  return {
-    done,
-    sent,
-    receives: () => receives,
-    /** Releases every send waiting so far. */
-    release: () => pending.splice(0).forEach((resolve) => resolve()),
-    body: () =>
-      Buffer.concat(
-        sent.flatMap((m) => (m.type === 'http.response.body' && m.body ? [Buffer.from(m.body)] : [])),
-      ).toString(),
-  };
-}
+/** Drives a Node handler at the ASGI level (see `drive` in `_clients.ts`). */
+const drive = (handler: NodeHandler, options?: DriveOptions) => driveApp(fromNodeHandler(handler), options);
 
 const startOf = (sent: SendMessage[]) => {
   const start = sent.find((m) => m.type === 'http.response.start');
