@@ -17,9 +17,9 @@ test.after.always(async () => {
   await server?.close();
 });
 
-function open(url: string): Promise<WebSocketClient> {
+function open(url: string, headers: Record<string, string> = {}): Promise<WebSocketClient> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocketClient(url);
+    const ws = new WebSocketClient(url, { headers });
     ws.once('open', () => resolve(ws));
     ws.once('error', reject);
   });
@@ -77,6 +77,166 @@ test('a chat message reaches every connected client, the sender included', async
   bob.send('still here');
   t.is((await next).text, 'still here');
   bob.close();
+});
+
+/** Logs in as the demo user; resolves with the Cookie header that carries the session. */
+async function login(): Promise<string> {
+  const res = await fetch(`${server.url}/login`, {
+    method: 'POST',
+    body: new URLSearchParams({ username: 'demo', password: 'starling', next: '' }),
+    redirect: 'manual',
+  });
+  const cookie = res.headers.getSetCookie().find((c) => c.startsWith('session='));
+  if (res.status !== 303 || cookie === undefined) throw new Error(`login failed: ${res.status}`);
+  return cookie.split(';')[0]!;
+}
+
+function postJson(path: string, body: unknown, cookie = ''): Promise<Response> {
+  return fetch(`${server.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', cookie },
+    body: JSON.stringify(body),
+  });
+}
+
+/** The audit log's page once it mentions `text` (background tasks run after the response). */
+async function auditMentioning(text: string): Promise<string> {
+  for (const deadline = Date.now() + 5000; Date.now() < deadline;) {
+    const html = await (await fetch(`${server.url}/audit`)).text();
+    if (html.includes(text)) return html;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`the audit log never mentioned ${text}`);
+}
+
+test('the home page is a template: the latest notes from SQLite, and a link to log in', async (t) => {
+  const html = await (await fetch(`${server.url}/`)).text();
+  t.regex(html, /<title>Starling demo<\/title>/);
+  t.true(html.includes('This list comes from SQLite'));
+  t.true(html.includes('href="/login"'));
+  for (const href of ['/api/notes', '/audit', '/graphql', '/schema'])
+    t.true(html.includes(`"${href}"`), href);
+});
+
+test('the notes API lists and shows notes, and only a signed-in user adds one', async (t) => {
+  const list = (await (await fetch(`${server.url}/api/notes`)).json()) as { id: number; author: string }[];
+  t.true(list.some((note) => note.id === 1 && note.author === 'starling'));
+  const one = await fetch(`${server.url}/api/notes/1`);
+  t.like(await one.json(), { id: 1, author: 'starling' });
+  t.is((await fetch(`${server.url}/api/notes/999999`)).status, 404);
+
+  t.is((await postJson('/api/notes', { text: 'anonymous' })).status, 403);
+  const cookie = await login();
+  t.is((await postJson('/api/notes', { text: '  ' }, cookie)).status, 422);
+  const created = await postJson('/api/notes', { text: 'written over the API' }, cookie);
+  t.is(created.status, 201);
+  const note = (await created.json()) as { id: number; text: string; author: string };
+  t.like(note, { text: 'written over the API', author: 'demo' });
+  t.like(await (await fetch(`${server.url}/api/notes/${note.id}`)).json(), { id: note.id });
+  // A background task records it once the response has gone.
+  t.true((await auditMentioning(`#${note.id} by demo (JSON API)`)).includes('note added'));
+});
+
+test('the account page sends a stranger to log in, and the login back to it', async (t) => {
+  const guarded = await fetch(`${server.url}/account`, { redirect: 'manual' });
+  t.is(guarded.status, 303);
+  const location = new URL(guarded.headers.get('location')!);
+  t.is(location.pathname, '/login');
+  const next = location.searchParams.get('next')!;
+  t.true((await (await fetch(location)).text()).includes(`value="${next}"`));
+
+  const wrong = await fetch(`${server.url}/login`, {
+    method: 'POST',
+    body: new URLSearchParams({ username: 'demo', password: 'nope', next }),
+  });
+  t.is(wrong.status, 400);
+  t.true((await wrong.text()).includes('Wrong name or password.'));
+
+  const right = await fetch(`${server.url}/login`, {
+    method: 'POST',
+    body: new URLSearchParams({ username: 'demo', password: 'starling', next }),
+    redirect: 'manual',
+  });
+  t.is(right.status, 303);
+  t.is(right.headers.get('location'), '/account');
+  const cookie = right.headers.getSetCookie()[0]!.split(';')[0]!;
+  const page = await (await fetch(`${server.url}/account`, { headers: { cookie } })).text();
+  t.true(page.includes('Hello, demo'));
+
+  // A note from the page's form comes back to it, escaped, and is audited.
+  const form = await fetch(`${server.url}/notes`, {
+    method: 'POST',
+    headers: { cookie },
+    body: new URLSearchParams({ text: 'a <b>form</b> note' }),
+    redirect: 'manual',
+  });
+  t.is(form.status, 303);
+  const after = await (await fetch(`${server.url}/account`, { headers: { cookie } })).text();
+  t.true(after.includes('a &lt;b&gt;form&lt;/b&gt; note'));
+  await auditMentioning('by demo (form)');
+
+  const out = await fetch(`${server.url}/logout`, {
+    method: 'POST',
+    headers: { cookie },
+    redirect: 'manual',
+  });
+  t.is(out.status, 303);
+  t.regex(out.headers.getSetCookie()[0]!, /^session=null;.*expires=Thu, 01 Jan 1970/);
+});
+
+test('after login, `next` only leads to this site', async (t) => {
+  const res = await fetch(`${server.url}/login`, {
+    method: 'POST',
+    body: new URLSearchParams({ username: 'demo', password: 'starling', next: 'http://evil.test/' }),
+    redirect: 'manual',
+  });
+  t.is(res.headers.get('location'), '/account');
+});
+
+test('GraphQL reads the same notes, and adds one for a signed-in user', async (t) => {
+  const read = await postJson('/graphql', { query: '{ note(id: 2) { id author } }' });
+  t.deepEqual(await read.json(), { data: { note: { id: 2, author: 'starling' } } });
+  const mutation = { query: 'mutation { addNote(text: "over GraphQL") { id author } }' };
+  const refused = (await (await postJson('/graphql', mutation)).json()) as { errors: { message: string }[] };
+  t.is(refused.errors[0]!.message, 'Log in to add notes.');
+  const added = await (await postJson('/graphql', mutation, await login())).json();
+  const { id, author } = (added as { data: { addNote: { id: number; author: string } } }).data.addNote;
+  t.is(author, 'demo');
+  await auditMentioning(`#${id} by demo (GraphQL)`);
+  const page = await fetch(`${server.url}/graphql`, { headers: { accept: 'text/html' } });
+  t.true((await page.text()).includes('GraphiQL'));
+});
+
+test('/schema is the OpenAPI document of the notes API', async (t) => {
+  const res = await fetch(`${server.url}/schema`);
+  t.is(res.headers.get('content-type'), 'application/vnd.oai.openapi');
+  const yaml = await res.text();
+  t.regex(yaml, /^openapi: 3\.0\.0$/m);
+  t.regex(yaml, /^ {2}\/api\/notes:\n {4}get:/m);
+  t.regex(yaml, /^ {2}\/api\/notes\/\{id\}:$/m);
+  t.false(yaml.includes('/schema'));
+});
+
+test('static files are compressed by the core, brotli first', async (t) => {
+  for (const [accept, coding] of [
+    ['gzip, deflate, br', 'br'],
+    ['gzip', 'gzip'],
+    ['identity', null],
+  ] as const) {
+    const res = await fetch(`${server.url}/static/demo.css`, { headers: { 'accept-encoding': accept } });
+    t.is(res.headers.get('content-encoding'), coding, accept);
+    t.regex(await res.text(), /font-family/);
+  }
+});
+
+// Serial (ava runs those first): the chat room is shared with the other chat test.
+test.serial('a signed-in user chats under their own name', async (t) => {
+  const cookie = await login();
+  const demo = await open(wsUrl, { cookie });
+  const received = nextJson(demo);
+  demo.send('signed in');
+  t.deepEqual(await received, { from: 'demo', text: 'signed in' });
+  demo.close();
 });
 
 const redisTest = redisTestFor('demo.spec');
