@@ -79,13 +79,19 @@ test('a chat message reaches every connected client, the sender included', async
   bob.close();
 });
 
-/** Logs in as the demo user; resolves with the Cookie header that carries the session. */
-async function login(): Promise<string> {
-  const res = await fetch(`${server.url}/login`, {
+/** Posts the login form, the demo user's by default; redirects are not followed. */
+function postLogin(fields: Record<string, string> = {}): Promise<Response> {
+  const form = { username: 'demo', password: 'starling', next: '', ...fields };
+  return fetch(`${server.url}/login`, {
     method: 'POST',
-    body: new URLSearchParams({ username: 'demo', password: 'starling', next: '' }),
+    body: new URLSearchParams(form),
     redirect: 'manual',
   });
+}
+
+/** Logs in as the demo user; resolves with the Cookie header that carries the session. */
+async function login(): Promise<string> {
+  const res = await postLogin();
   const cookie = res.headers.getSetCookie().find((c) => c.startsWith('session='));
   if (res.status !== 303 || cookie === undefined) throw new Error(`login failed: ${res.status}`);
   return cookie.split(';')[0]!;
@@ -145,18 +151,11 @@ test('the account page sends a stranger to log in, and the login back to it', as
   const next = location.searchParams.get('next')!;
   t.true((await (await fetch(location)).text()).includes(`value="${next}"`));
 
-  const wrong = await fetch(`${server.url}/login`, {
-    method: 'POST',
-    body: new URLSearchParams({ username: 'demo', password: 'nope', next }),
-  });
+  const wrong = await postLogin({ password: 'nope', next });
   t.is(wrong.status, 400);
   t.true((await wrong.text()).includes('Wrong name or password.'));
 
-  const right = await fetch(`${server.url}/login`, {
-    method: 'POST',
-    body: new URLSearchParams({ username: 'demo', password: 'starling', next }),
-    redirect: 'manual',
-  });
+  const right = await postLogin({ next });
   t.is(right.status, 303);
   t.is(right.headers.get('location'), '/account');
   const cookie = right.headers.getSetCookie()[0]!.split(';')[0]!;
@@ -185,11 +184,7 @@ test('the account page sends a stranger to log in, and the login back to it', as
 });
 
 test('after login, `next` only leads to this site', async (t) => {
-  const res = await fetch(`${server.url}/login`, {
-    method: 'POST',
-    body: new URLSearchParams({ username: 'demo', password: 'starling', next: 'http://evil.test/' }),
-    redirect: 'manual',
-  });
+  const res = await postLogin({ next: 'http://evil.test/' });
   t.is(res.headers.get('location'), '/account');
 });
 

@@ -4,7 +4,7 @@ import { buildSchema } from 'graphql';
 import type { Database } from '../../src/database/index.ts';
 import { GraphQLApp } from '../../src/graphql/index.ts';
 import type { BackgroundTasks, Request } from '../../src/index.ts';
-import { addNote, audit, db, findNote, latestNotes } from './notes.ts';
+import { addNote, auditNote, db, findNote, latestNotes } from './notes.ts';
 
 const schema = buildSchema(`
   "A note, as the JSON API gives it."
@@ -33,7 +33,7 @@ export function notesGraphQL(database: Database): GraphQLApp {
     addNote: async ({ text }: { text: string }, { request, background }: Context) => {
       if (!request.user.isAuthenticated) throw new Error('Log in to add notes.');
       const note = await addNote(db(request), text, request.user.displayName);
-      background.addTask(audit, database, 'note added', `#${note.id} by ${note.author} (GraphQL)`);
+      background.addTask(auditNote, database, note, 'GraphQL');
       return note;
     },
   };

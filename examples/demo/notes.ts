@@ -71,9 +71,10 @@ export async function addNote(db: Queryable, text: unknown, author: string): Pro
   return (await findNote(db, Number(lastInsertId)))!;
 }
 
-/** Records what happened in the audit log; run as a BackgroundTask, after the response. */
-export async function audit(database: Database, action: string, detail: string): Promise<void> {
-  await database.execute('INSERT INTO audit (action, detail) VALUES (:action, :detail)', { action, detail });
+/** Records a new note in the audit log; run as a background task, after the response. */
+export async function auditNote(database: Database, note: Note, via: string): Promise<void> {
+  const detail = `#${note.id} by ${note.author} (${via})`;
+  await database.execute("INSERT INTO audit (action, detail) VALUES ('note added', :detail)", { detail });
 }
 
 export function auditEntries(db: Queryable): Promise<{ action: string; detail: string; at: string }[]> {
@@ -92,8 +93,7 @@ const noteSchema = {
 
 /** The routes of the notes, their background audit going to `database`. */
 export function noteRoutes(database: Database): Route[] {
-  const added = (note: Note, via: string) =>
-    new BackgroundTask(audit, database, 'note added', `#${note.id} by ${note.author} (${via})`);
+  const added = (note: Note, via: string) => new BackgroundTask(auditNote, database, note, via);
 
   async function list(request: Request) {
     return new JSONResponse(await latestNotes(db(request)));
