@@ -8,6 +8,13 @@ import { PlainTextResponse } from '../src/responses.ts';
 import { serve } from '../src/server/index.ts';
 
 /**
+ * How soon a handler must learn of a disconnect. Here it takes a few milliseconds; the bound is loose
+ * because a CI machine running two test workers under coverage stalls the event loop for tens of them,
+ * and what is checked is that the handler hears of it at all while it still runs (its polling lasts 2 s).
+ */
+export const LATENCY_BOUND_MS = 500;
+
+/**
  * Serves `wrap(handler)`, where the handler polls `isDisconnected()` every 2 ms for at most 2 s; sends
  * `head` from a raw socket, closes it (`fin`: end; `rst`: reset) once the handler polls, and resolves
  * with the milliseconds until the handler saw it (`Infinity` if it never did).

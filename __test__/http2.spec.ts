@@ -2,6 +2,7 @@ import test from 'ava';
 import http2 from 'node:http2';
 import type { ASGIFunction, HTTPScope } from '../src/asgi.ts';
 import { serve } from '../src/server/index.ts';
+import { LATENCY_BOUND_MS } from './_disconnect.ts';
 
 const app: ASGIFunction = async (scope, receive, send) => {
   if (scope.type !== 'http') return;
@@ -68,7 +69,7 @@ test('a handler polling isDisconnected learns that its HTTP/2 stream was reset, 
     const reset = Date.now();
     stream.close(http2.constants.NGHTTP2_CANCEL);
     const at = await told;
-    t.true(at - reset < 100, `told after ${at - reset} ms`);
+    t.true(at - reset < LATENCY_BOUND_MS, `told after ${at - reset} ms`);
     // Other streams of the connection are unaffected.
     t.deepEqual(await request(session, '/after'), { status: 200, text: '2 GET /after 0' });
   } finally {

@@ -3,6 +3,8 @@
 import { spawnSync } from 'node:child_process';
 
 const steps = [];
+// The failing tests' own lines, repeated under the summary: CI keeps only the tail of a long output.
+const failures = [];
 let passed = 0;
 let failed = 0;
 
@@ -21,6 +23,13 @@ function run(name, cmd, args, count) {
   passed += counted.passed;
   failed += counted.failed;
   steps.push(`${ok ? 'ok  ' : 'FAIL'} ${name} (${counted.passed} passed, ${counted.failed} failed)`);
+  if (!ok) {
+    const marked = out.split('\n').filter((line) => /^\s*(✘|test .* \.\.\. FAILED|error(\[|:))/.test(line));
+    failures.push(
+      `--- ${name}`,
+      ...(marked.length > 0 ? marked.slice(0, 40) : out.trimEnd().split('\n').slice(-15)),
+    );
+  }
   return ok;
 }
 
@@ -42,7 +51,10 @@ const avaCount = (out) => ({
 run('rust tests', 'cargo', ['test', '--workspace', '--locked'], cargoCount);
 run('rust lint', 'cargo', ['clippy', '--workspace', '--all-targets', '--locked', '--', '-D', 'warnings']);
 run('typescript typecheck', 'npx', ['tsc', '-p', 'tsconfig.json']);
-run('format (prettier, rustfmt)', 'sh', ['-c', 'npx prettier --check src __test__ && cargo fmt --all --check']);
+run('format (prettier, rustfmt)', 'sh', [
+  '-c',
+  'npx prettier --check src __test__ && cargo fmt --all --check',
+]);
 run(
   'typescript tests + coverage (TestClient on the native core)',
   'npx',
@@ -67,5 +79,6 @@ if (spawnSync('cargo', ['tarpaulin', '--version']).status === 0) {
 
 console.log('\n=== summary');
 for (const s of steps) console.log(s);
+if (failures.length > 0) console.log(['\n=== what failed', ...failures].join('\n'));
 console.log(`${passed} passed, ${failed} failed`);
 process.exitCode = failed === 0 ? 0 : 1;
