@@ -170,7 +170,7 @@ test('publish refuses a message that is not a string', async (t) => {
 
 // ---- the optional peer ----
 
-test('importing starling and starling/broadcast never loads redis; connecting without it says what to install', async (t) => {
+test('importing starlingjs and starlingjs/broadcast never loads redis; connecting without it says what to install', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'starling-broadcast-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   // A resolve hook that makes 'redis' resolve from a directory without node_modules: as if not installed.
@@ -200,7 +200,7 @@ test('importing starling and starling/broadcast never loads redis; connecting wi
   t.is(result.stderr, '');
   t.is(
     result.stdout.trim(),
-    'starling/broadcast needs the "redis" package for redis:// URLs: npm install redis',
+    'starlingjs/broadcast needs the "redis" package for redis:// URLs: npm install redis',
   );
 });
 

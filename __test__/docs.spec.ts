@@ -1,5 +1,5 @@
 // Runs every ```ts block of docs/*.md, so the documentation cannot drift from the code.
-// A block is written to a temporary module with `from 'starling'` pointed at src/index.ts, then imported
+// A block is written to a temporary module with `from 'starlingjs'` pointed at src/index.ts, then imported
 // in-process (ava loads tsx; `.mts` makes it an ES module wherever the temp dir is). Blocks marked
 // ```ts no-run (servers that would listen forever, fragments) are not run. Every block is also
 // type-checked with the project's strict tsconfig, except those marked ```ts no-check.
@@ -56,10 +56,10 @@ function extractBlocks(page: string, markdown: string): Block[] {
   return blocks;
 }
 
-/** Points `'starling'` and `'starling/<subpath>'` at the sources. */
+/** Points `'starlingjs'` and `'starlingjs/<subpath>'` at the sources. */
 function rewriteImports(code: string): string {
   return code.replace(
-    /(from\s+|import\s*\(\s*)(['"])starling(?:\/([a-z]+))?\2/g,
+    /(from\s+|import\s*\(\s*)(['"])starlingjs(?:\/([a-z]+))?\2/g,
     (_m, lead: string, quote: string, sub: string | undefined) =>
       `${lead}${quote}${srcUrl(sub ?? 'index')}${quote}`,
   );
@@ -97,8 +97,8 @@ test('every block type-checks under the strict tsconfig', (t) => {
     extends: fileURLToPath(new URL('tsconfig.json', root)),
     compilerOptions: {
       paths: {
-        starling: [join(src, 'index.ts')],
-        'starling/*': [join(src, '*.ts'), join(src, '*', 'index.ts')],
+        starlingjs: [join(src, 'index.ts')],
+        'starlingjs/*': [join(src, '*.ts'), join(src, '*', 'index.ts')],
       },
     },
     include: ['*.mts'],

@@ -1,6 +1,6 @@
 /**
  * The package as a user installs it: every `exports` entry resolves (the built files and their types),
- * `import 'starling'` loads no optional peer, and each subpath imports without its peers installed.
+ * `import 'starlingjs'` loads no optional peer, and each subpath imports without its peers installed.
  * Runs against dist/, which `npm install` builds (`npm run build:ts` after changing src/).
  */
 import test from 'ava';

@@ -98,7 +98,7 @@ const mount = new Mount('/m', {
 });
 app.router.routes.push(mount);
 
-// Public types users need, importable from 'starling'.
+// Public types users need, importable from 'starlingjs'.
 const handler: RequestHandler = async (request) => new PlainTextResponse(request.method);
 const wsHandler: WebSocketHandler = async (ws) => ws.close();
 const onError: ExceptionHandler = async () => new PlainTextResponse('oops', { status: 500 });

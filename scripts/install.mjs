@@ -1,14 +1,18 @@
-// Makes the native addon available: a prebuilt platform package when one fits, otherwise a build
-// from source with cargo. In a source checkout it also compiles the TypeScript to dist/.
+// A source checkout's `prepare` (npm runs it after `npm install` there, never when installing the
+// published package, which ships no Rust): makes the native addon available, from the prebuilt
+// platform package when one fits, otherwise built with cargo; then compiles the TypeScript to dist/.
+// Before `npm pack` and `npm publish` it only compiles: the tarball carries no addon.
 // Flags: --force rebuilds the addon; STARLING_PROFILE=debug builds without optimisation.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const force = process.argv.includes('--force');
+const packing = ['pack', 'publish'].includes(process.env.npm_command ?? '');
+const ours = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const require = createRequire(import.meta.url);
 
 function libc() {
@@ -23,9 +27,7 @@ const local = join(root, `starling.${triple}.node`);
 // A platform package is trusted only at exactly our version (it is published with us).
 function prebuilt() {
   try {
-    const pkg = require(`starling-${triple}/package.json`);
-    const ours = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-    return pkg.version === ours.version;
+    return require(`@${ours.name}/${triple}/package.json`).version === ours.version;
   } catch {
     return false;
   }
@@ -50,12 +52,15 @@ function buildNative() {
   console.log(`starling: wrote ${local}`);
 }
 
-if (force || (!existsSync(local) && !prebuilt())) buildNative();
+if (force || (!packing && !existsSync(local) && !prebuilt())) buildNative();
 
-// A source checkout (src/ present) compiles its TypeScript so that `import 'starling'` resolves.
+// Compiles the TypeScript so that `import 'starlingjs'` resolves; a tarball's dist/ is compiled afresh,
+// so that no module deleted from src/ ships.
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 if (existsSync(join(root, 'src', 'index.ts')) && existsSync(tsc) && !process.argv.includes('--native-only')) {
-  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-  console.log(`starling: compiling ${pkg.name} TypeScript to dist/`);
-  execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'inherit' });
+  if (packing) rmSync(join(root, 'dist'), { recursive: true, force: true });
+  console.log(`starling: compiling ${ours.name} TypeScript to dist/`);
+  // Source maps would point into src/, which the tarball leaves out.
+  const maps = packing ? ['--sourceMap', 'false'] : [];
+  execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), ...maps], { cwd: root, stdio: 'inherit' });
 }

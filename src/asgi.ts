@@ -7,7 +7,7 @@
  *
  * @example
  * ```ts
- * import type { Scope, Receive, Send } from 'starling';
+ * import type { Scope, Receive, Send } from 'starlingjs';
  * export async function app(scope: Scope, receive: Receive, send: Send) {
  *   if (scope.type !== 'http') return;
  *   await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'text/plain']] });

@@ -3,7 +3,7 @@
  *
  * @example
  * ```ts
- * import { Starling, Route, JSONResponse, serve } from 'starling';
+ * import { Starling, Route, JSONResponse, serve } from 'starlingjs';
  * const app = new Starling({ routes: [new Route('/', async () => new JSONResponse({ hello: 'world' }))] });
  * await serve(app, { port: 8000 });
  * ```

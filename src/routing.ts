@@ -3,7 +3,7 @@
  *
  * @example
  * ```ts
- * import { Router, Route, Mount } from 'starling';
+ * import { Router, Route, Mount } from 'starlingjs';
  * const router = new Router({ routes: [new Route('/', home), new Mount('/api', { routes: api })] });
  * ```
  */

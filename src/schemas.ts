@@ -2,7 +2,7 @@
  * OpenAPI schemas built from the routing table: each operation's description comes from the route's
  * `openapi` option or the endpoint's `openapi` property.
  *
- * Import it from `starling/schemas`.
+ * Import it from `starlingjs/schemas`.
  */
 import { isClass } from './_utils.ts';
 import type { Request } from './requests.ts';

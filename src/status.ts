@@ -3,7 +3,7 @@
  *
  * @example
  * ```ts
- * import { status } from 'starling';
+ * import { status } from 'starlingjs';
  * throw new HTTPException(status.HTTP_404_NOT_FOUND);
  * ```
  */

@@ -1,7 +1,7 @@
 /**
  * HTML templates rendered with nunjucks (Jinja2's syntax, for Node), with `request` and `urlFor` in scope.
  *
- * Import it from `starling/templating`; `nunjucks` is an optional peer dependency, loaded only here.
+ * Import it from `starlingjs/templating`; `nunjucks` is an optional peer dependency, loaded only here.
  */
 import { createRequire } from 'node:module';
 import type { Environment } from 'nunjucks';
@@ -16,7 +16,7 @@ function loadNunjucks(): Nunjucks {
   try {
     return require('nunjucks') as Nunjucks;
   } catch {
-    throw new Error('starling/templating needs the "nunjucks" package: npm install nunjucks');
+    throw new Error('starlingjs/templating needs the "nunjucks" package: npm install nunjucks');
   }
 }
 
@@ -64,7 +64,7 @@ export class TemplateResponse extends HTMLResponse {
  *
  * @example
  * ```ts
- * import { Templates } from 'starling/templating';
+ * import { Templates } from 'starlingjs/templating';
  * const templates = new Templates({ directory: 'templates' });
  * const homepage = async (request: Request) => templates.TemplateResponse(request, 'index.html', { title: 'Home' });
  * ```

@@ -6,7 +6,7 @@ import { isMissingModule, loadPeer, missingPeerError } from '../../src/database/
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
 
-test('without its peers installed, starling and starling/database import, and connecting names the package', async (t) => {
+test('without its peers installed, starlingjs and starlingjs/database import, and connecting names the package', async (t) => {
   const { stdout } = await promisify(execFile)(
     process.execPath,
     ['--import', 'tsx', '--import', fixture('hide-database-peers.mjs'), fixture('database-without-peers.ts')],
@@ -18,12 +18,12 @@ test('without its peers installed, starling and starling/database import, and co
     'sqlite://:memory:': {
       code: 'ERR_STARLING_PEER_MISSING',
       message:
-        "starling/database: the SQLite backend needs the 'better-sqlite3' package, which is not installed. Install it with: npm install better-sqlite3",
+        "starlingjs/database: the SQLite backend needs the 'better-sqlite3' package, which is not installed. Install it with: npm install better-sqlite3",
     },
     'postgresql://localhost:1/app': {
       code: 'ERR_STARLING_PEER_MISSING',
       message:
-        "starling/database: the PostgreSQL backend needs the 'pg' package, which is not installed. Install it with: npm install pg",
+        "starlingjs/database: the PostgreSQL backend needs the 'pg' package, which is not installed. Install it with: npm install pg",
     },
   });
 });

@@ -106,7 +106,7 @@ test('PostgreSQL URLs go to pg as they are; other schemes are refused without th
   t.is(parseDatabaseURL('postgres://localhost/app').dialect, 'postgresql');
   t.throws(() => parseDatabaseURL('mysql://root:secret@localhost/app'), {
     message:
-      "Unsupported database URL 'mysql://root:***@localhost/app': starling/database speaks sqlite:// and postgresql://.",
+      "Unsupported database URL 'mysql://root:***@localhost/app': starlingjs/database speaks sqlite:// and postgresql://.",
   });
   t.is(hidePassword('postgresql://user:secret@host/db'), 'postgresql://user:***@host/db');
   t.is(hidePassword('postgresql://host/db'), 'postgresql://host/db');

@@ -26,7 +26,7 @@ interface Redis {
 }
 
 export const MISSING_REDIS =
-  'starling/broadcast needs the "redis" package for redis:// URLs: npm install redis';
+  'starlingjs/broadcast needs the "redis" package for redis:// URLs: npm install redis';
 
 async function loadRedis(): Promise<Redis> {
   try {

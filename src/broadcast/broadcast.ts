@@ -16,7 +16,7 @@ interface Channel {
  *
  * @example
  * ```ts
- * import { Broadcast } from 'starling/broadcast';
+ * import { Broadcast } from 'starlingjs/broadcast';
  *
  * const broadcast = new Broadcast(process.env.BROADCAST_URL ?? 'memory://');
  * await broadcast.connect();

@@ -1,10 +1,10 @@
 /**
- * `starling/broadcast`: publish/subscribe across processes and machines, for chat and live updates.
+ * `starlingjs/broadcast`: publish/subscribe across processes and machines, for chat and live updates.
  * `memory://` needs nothing; `redis://` needs the optional peer `redis`, imported on `connect()`.
  *
  * @example
  * ```ts
- * import { Broadcast } from 'starling/broadcast';
+ * import { Broadcast } from 'starlingjs/broadcast';
  * const broadcast = new Broadcast('redis://localhost:6379');
  * await broadcast.connect();
  * ```

@@ -2,7 +2,7 @@
  * What `Database` asks of a backend (SQLite over better-sqlite3, PostgreSQL over pg), and the pieces the
  * backends share: loading an optional peer, and a lock.
  *
- * Private to `starling/database`: the public types never name a driver's types, so the published
+ * Private to `starlingjs/database`: the public types never name a driver's types, so the published
  * declarations need neither peer's typings.
  */
 import type { BoundQuery, Dialect } from './sql.ts';
@@ -42,7 +42,7 @@ export const BATCH_SIZE = 100;
 /** The error a missing optional peer turns into: it names the package to install. */
 export function missingPeerError(name: string, backend: string, cause: unknown): Error {
   const error = new Error(
-    `starling/database: the ${backend} backend needs the '${name}' package, which is not installed. ` +
+    `starlingjs/database: the ${backend} backend needs the '${name}' package, which is not installed. ` +
       `Install it with: npm install ${name}`,
     { cause },
   );

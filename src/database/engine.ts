@@ -1,7 +1,7 @@
 /**
  * What stands behind one `Database`: its backend and its connection state.
  *
- * Private to `starling/database`.
+ * Private to `starlingjs/database`.
  */
 import type { Backend, Connection } from './driver.ts';
 import { PostgresBackend } from './postgres.ts';

@@ -7,7 +7,7 @@
  * a fit: it pages through the portal but reads every page without waiting for the consumer, and
  * pg-cursor would be one more peer.
  *
- * Private to `starling/database`.
+ * Private to `starlingjs/database`.
  */
 import type { Pool, PoolClient, QueryResult } from 'pg';
 import {

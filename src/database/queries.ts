@@ -2,7 +2,7 @@
  * The query methods, written once for `Database` and `Transaction`: each binds its values, then runs on
  * whatever connection the caller lends (its own for a `Database`, the transaction's for a `Transaction`).
  *
- * Private to `starling/database`.
+ * Private to `starlingjs/database`.
  */
 import type { Connection } from './driver.ts';
 import type { BoundQuery } from './sql.ts';

@@ -2,7 +2,7 @@
  * `:name` placeholders: found by a small scanner that knows the dialect's strings, quoted identifiers and
  * comments, rewritten to the driver's numbered parameters, and bound from a values object.
  *
- * Private to `starling/database`.
+ * Private to `starlingjs/database`.
  */
 
 /** The SQL dialects `Database` speaks. */

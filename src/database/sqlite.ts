@@ -7,7 +7,7 @@
  * spare the thread work it does in microseconds. What did block for a millisecond was the fsync of each
  * commit; file databases therefore open in WAL mode with `synchronous = NORMAL`, where a commit is 11 µs.
  *
- * Private to `starling/database`.
+ * Private to `starlingjs/database`.
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import {

@@ -2,7 +2,7 @@
  * Transactions: a root one holds a connection from `BEGIN` to `COMMIT`/`ROLLBACK`; nested ones are
  * savepoints on the same connection.
  *
- * Private to `starling/database` (the public type is the `Transaction` interface).
+ * Private to `starlingjs/database` (the public type is the `Transaction` interface).
  */
 import type { Connection } from './driver.ts';
 import type { Engine } from './engine.ts';

@@ -1,5 +1,5 @@
 /**
- * The shapes `starling/database` hands out: rows, values, results, and what a `Database` and a
+ * The shapes `starlingjs/database` hands out: rows, values, results, and what a `Database` and a
  * `Transaction` both answer.
  */
 

@@ -1,7 +1,7 @@
 /**
  * Database URLs, read as SQLAlchemy and encode/databases read them.
  *
- * Private to `starling/database`.
+ * Private to `starlingjs/database`.
  */
 /** What a URL names: a SQLite file (or memory) with its pragmas, or a PostgreSQL server. */
 export type DatabaseTarget =
@@ -53,7 +53,7 @@ export function parseDatabaseURL(url: string): DatabaseTarget {
     return { dialect: 'postgresql', connectionString: url };
   }
   throw new TypeError(
-    `Unsupported database URL '${hidePassword(url)}': starling/database speaks sqlite:// and postgresql://.`,
+    `Unsupported database URL '${hidePassword(url)}': starlingjs/database speaks sqlite:// and postgresql://.`,
   );
 }
 

@@ -3,7 +3,7 @@
  * `application/graphql`, the GraphiQL IDE for browsers and, when asked, subscriptions (and any other
  * operation) over WebSocket with the graphql-transport-ws protocol, on the same path.
  *
- * Import it from `starling/graphql`; `graphql` is an optional peer dependency, loaded only here, and
+ * Import it from `starlingjs/graphql`; `graphql` is an optional peer dependency, loaded only here, and
  * so is `graphql-ws`, loaded only when subscriptions are on.
  */
 import type { GraphQLSchema } from 'graphql';
@@ -78,7 +78,7 @@ export interface GraphQLAppOptions {
  * @example
  * ```ts
  * import { buildSchema } from 'graphql';
- * import { GraphQLApp } from 'starling/graphql';
+ * import { GraphQLApp } from 'starlingjs/graphql';
  * const schema = buildSchema('type Query { hello(name: String): String }');
  * const rootValue = { hello: ({ name }: { name?: string }) => `Hello ${name ?? 'stranger'}` };
  * const app = new Starling({ routes: [new Mount('/graphql', { app: new GraphQLApp(schema, { rootValue }) })] });

@@ -1,5 +1,5 @@
 /**
- * The optional peers behind `starling/graphql`, loaded on first use so that `import 'starling'` never
+ * The optional peers behind `starlingjs/graphql`, loaded on first use so that `import 'starlingjs'` never
  * needs them: `graphql` for every GraphQLApp, `graphql-ws` only when subscriptions are on.
  */
 import { createRequire } from 'node:module';
@@ -18,7 +18,7 @@ function load<T>(name: string, purpose: string): T {
 }
 
 export function loadGraphQL(): GraphQL {
-  return load('graphql', 'starling/graphql');
+  return load('graphql', 'starlingjs/graphql');
 }
 
 export function loadGraphQLWS(): GraphQLWS {

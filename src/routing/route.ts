@@ -99,7 +99,7 @@ export interface RouteOptions {
   includeInSchema?: boolean;
   /** Middleware wrapping only this route, first = outermost. */
   middleware?: Middleware[];
-  /** An OpenAPI fragment for `starling/schemas`. */
+  /** An OpenAPI fragment for `starlingjs/schemas`. */
   openapi?: unknown;
   /** Largest request body in bytes for this route (413 past it); replaces the app's or mount's limit. */
   maxBodySize?: number | null;

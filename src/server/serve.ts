@@ -3,7 +3,7 @@
  *
  * @example
  * ```ts
- * import { serve, PlainTextResponse } from 'starling';
+ * import { serve, PlainTextResponse } from 'starlingjs';
  * const server = await serve(new PlainTextResponse('hi'), { port: 0 });
  * console.log(server.url); // http://127.0.0.1:<port>
  * await server.close();

@@ -142,7 +142,7 @@ async function sendResponse(
  * @example
  * ```ts
  * import { Hono } from 'hono';
- * import { Starling, Mount, fromFetchHandler } from 'starling';
+ * import { Starling, Mount, fromFetchHandler } from 'starlingjs';
  *
  * const hono = new Hono();
  * hono.get('/hello', (c) => c.text('Hello from Hono'));

@@ -161,7 +161,7 @@ class NodeExchange {
  * @example
  * ```ts
  * import express from 'express';
- * import { Starling, Mount, fromNodeHandler } from 'starling';
+ * import { Starling, Mount, fromNodeHandler } from 'starlingjs';
  *
  * const legacy = express();
  * legacy.get('/users/:id', (req, res) => { res.json({ id: req.params.id }) });

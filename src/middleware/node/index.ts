@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { Mount, fromNodeHandler, fromFetchHandler } from 'starling';
+ * import { Mount, fromNodeHandler, fromFetchHandler } from 'starlingjs';
  * new Mount('/legacy', { app: fromNodeHandler((req, res) => res.end(`you asked for ${req.url}`)) });
  * new Mount('/edge', { app: fromFetchHandler((request) => new Response(new URL(request.url).pathname)) });
  * ```
