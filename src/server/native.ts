@@ -1,11 +1,12 @@
 /**
  * The only module that touches the native addon: finds the binary for this platform and types it.
- * Order: `STARLING_NATIVE_PATH`, then `starling.<triple>.node` at the package root (a source build),
- * then the `starling-<triple>` platform package.
+ * `STARLING_NATIVE_PATH`, when set, is the only place looked at. Otherwise `starling.<triple>.node` at
+ * the package root (a source checkout's build), then the platform package `@<name>/<triple>` (an
+ * optional dependency, which npm installs where its `os`, `cpu` and `libc` fit).
  */
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Options the core takes (seconds and bytes). */
@@ -82,27 +83,63 @@ function platformTriple(): string {
 
 let addon: Addon | undefined;
 
-/** Loads the addon once; throws a clear error naming what was tried. */
+/** What loading reads from the package's own package.json. */
+interface Manifest {
+  name: string;
+  version: string;
+  optionalDependencies?: Record<string, string>;
+}
+
+/** The last sentence of every loading error: the way that needs no prebuilt binary. */
+const buildHint = (triple: string) =>
+  'Or build it from source (needs Rust, https://rustup.rs): clone the Starling repository, run ' +
+  `\`npm install\` there, and set STARLING_NATIVE_PATH to the starling.${triple}.node it writes ` +
+  '(README, "Building from source").';
+
+/** The addon file this process should load, and how to name it in an error; throws when there is none. */
+function locate(root: string, manifest: Manifest, triple: string): { path: string; what: string } {
+  const { name, version, optionalDependencies = {} } = manifest;
+  const explicit = process.env.STARLING_NATIVE_PATH;
+  if (explicit) {
+    if (existsSync(explicit))
+      return { path: resolve(explicit), what: `at STARLING_NATIVE_PATH (${explicit})` };
+    throw new Error(`${name}: STARLING_NATIVE_PATH is ${explicit}, which does not exist.`);
+  }
+  const local = join(root, `starling.${triple}.node`);
+  if (existsSync(local)) return { path: local, what: local };
+  const platformPackage = `@${name}/${triple}`;
+  try {
+    return { path: createRequire(import.meta.url).resolve(platformPackage), what: `of ${platformPackage}` };
+  } catch {
+    const prebuilt = Object.keys(optionalDependencies)
+      .filter((dep) => dep.startsWith(`@${name}/`))
+      .map((dep) => dep.slice(name.length + 2));
+    const missing = prebuilt.includes(triple)
+      ? `the native addon for ${triple} is not installed. It comes in the optional dependency ` +
+        `${platformPackage}, which npm leaves out under --omit=optional or with a lockfile that lacks it: ` +
+        `run \`npm install ${platformPackage}@${version}\`.`
+      : `there is no prebuilt native addon for ${triple} (there is for ${prebuilt.join(', ')}).`;
+    throw new Error(`${name}: ${missing} ${buildHint(triple)}`);
+  }
+}
+
+/** Loads the addon once; when it cannot, throws one error saying what is missing and how to get it. */
 export function loadAddon(): Addon {
   if (addon) return addon;
-  const require = createRequire(import.meta.url);
-  const triple = platformTriple();
   // This file is src/server/native.ts or dist/server/native.js: the package root is two levels up.
   const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-  const candidates = [process.env.STARLING_NATIVE_PATH, join(root, `starling.${triple}.node`)].filter(
-    (p): p is string => !!p && existsSync(p),
-  );
-  const errors: string[] = [];
-  for (const path of [...candidates, `starling-${triple}`]) {
-    try {
-      addon = require(path) as Addon;
-      return addon;
-    } catch (error) {
-      errors.push(`${path}: ${(error as Error).message}`);
-    }
+  const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Manifest;
+  const triple = platformTriple();
+  const { path, what } = locate(root, manifest, triple);
+  try {
+    addon = createRequire(import.meta.url)(path) as Addon;
+    return addon;
+  } catch (error) {
+    // The loader's own words (dlopen's, for a binary of another platform or libc) as the reason only.
+    const reason = (error as Error).message.split('\n')[0]!.trim();
+    throw new Error(
+      `${manifest.name}: the native addon ${what} does not load on ${triple} (${reason}). ${buildHint(triple)}`,
+      { cause: error },
+    );
   }
-  throw new Error(
-    `starling: no native addon for ${triple}. Run \`npm run build:native\` (needs Rust) or install ` +
-      `starling-${triple}.\n${errors.join('\n')}`,
-  );
 }
