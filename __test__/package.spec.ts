@@ -1,35 +1,24 @@
 /**
  * The package as a user installs it: every `exports` entry resolves (the built files and their types),
- * `import 'starlingjs'` loads no optional peer, and each subpath imports without its peers installed.
- * Runs against dist/, which `npm install` builds (`npm run build:ts` after changing src/).
+ * `import 'starlingjs'` loads no optional peer, each subpath imports without its peers installed, and the
+ * platform packages under npm/ fit the platforms they are named after. Runs against dist/, which
+ * `npm install` builds (`npm run build:ts` after changing src/). The tarballs themselves: pack.spec.ts.
  */
 import test from 'ava';
-import { execFile } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  readdirSync,
   rmSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
-const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
-  name: string;
-  exports: Record<string, string | { types?: string; import?: string }>;
-  peerDependencies: Record<string, string>;
-};
-const entries = Object.entries(pkg.exports)
-  .filter((entry): entry is [string, { types: string; import: string }] => typeof entry[1] === 'object')
-  .map(([subpath, target]) => ({ specifier: join(pkg.name, subpath).replace(/\/\.$/, ''), ...target }));
-const peers = Object.keys(pkg.peerDependencies);
-const run = promisify(execFile);
+import { pathToFileURL } from 'node:url';
+import { entries, peers, pkg, root, run, typeCheckEntries } from './_package.ts';
 
 test('every exports entry points at a built module and its types', (t) => {
   t.true(entries.length >= 5);
@@ -59,10 +48,10 @@ test('importing each entry loads none of the optional peers, and none is needed 
     writeFileSync(join(dir, 'hook.mjs'), hook);
     writeFileSync(
       join(dir, 'register.mjs'),
-      `import { register } from 'node:module';\nregister(${JSON.stringify(new URL('hook.mjs', `file://${dir}/`).href)});\n`,
+      `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hook.mjs')).href)});\n`,
     );
     for (const entry of entries) {
-      const script = `await import(${JSON.stringify(join(root, entry.import))}); console.log('LOADED');`;
+      const script = `await import(${JSON.stringify(pathToFileURL(join(root, entry.import)).href)}); console.log('LOADED');`;
       const { stdout } = await run(process.execPath, [
         '--import',
         join(dir, 'register.mjs'),
@@ -82,37 +71,47 @@ test('a project importing every entry by name type-checks against the published 
   const dir = mkdtempSync(join(tmpdir(), 'starling-types-'));
   try {
     mkdirSync(join(dir, 'node_modules'));
-    // The package as installed (its own node_modules give the peers' types, as in a real project).
+    // The package as installed: a link to this checkout.
     symlinkSync(root, join(dir, 'node_modules', pkg.name), 'junction');
-    for (const name of ['@types', 'graphql', 'graphql-ws', 'pg', 'redis', 'better-sqlite3', 'nunjucks']) {
-      const from = join(root, 'node_modules', name);
-      if (existsSync(from)) symlinkSync(from, join(dir, 'node_modules', name), 'junction');
-    }
-    writeFileSync(
-      join(dir, 'main.ts'),
-      entries.map((e, i) => `import * as m${i} from '${e.specifier}';\nvoid m${i};\n`).join(''),
-    );
-    writeFileSync(
-      join(dir, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          strict: true,
-          noEmit: true,
-          module: 'nodenext',
-          moduleResolution: 'nodenext',
-          target: 'es2022',
-          skipLibCheck: false,
-          types: ['node'],
-        },
-        files: ['main.ts'],
-      }),
-    );
-    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-    const result = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: dir }).catch(
-      (error: { stdout: string }) => ({ stdout: error.stdout, failed: true }),
-    );
-    t.false('failed' in result, result.stdout);
+    t.is(await typeCheckEntries(dir), '');
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// The napi target each package directory under npm/ is built for, and where npm may install it.
+const platforms: Record<string, { target: string; os: string; cpu: string; libc?: string }> = {
+  'linux-x64-gnu': { target: 'x86_64-unknown-linux-gnu', os: 'linux', cpu: 'x64', libc: 'glibc' },
+  'linux-arm64-gnu': { target: 'aarch64-unknown-linux-gnu', os: 'linux', cpu: 'arm64', libc: 'glibc' },
+  'linux-x64-musl': { target: 'x86_64-unknown-linux-musl', os: 'linux', cpu: 'x64', libc: 'musl' },
+  'darwin-x64': { target: 'x86_64-apple-darwin', os: 'darwin', cpu: 'x64' },
+  'darwin-arm64': { target: 'aarch64-apple-darwin', os: 'darwin', cpu: 'arm64' },
+  'win32-x64-msvc': { target: 'x86_64-pc-windows-msvc', os: 'win32', cpu: 'x64' },
+};
+
+test('one platform package per napi target, at our version, fitting only its platform', (t) => {
+  const dirs = readdirSync(join(root, 'npm')).sort();
+  t.deepEqual(dirs, Object.keys(platforms).sort());
+  t.deepEqual(dirs.map((dir) => platforms[dir]!.target).sort(), [...pkg.napi.targets].sort());
+  t.deepEqual(
+    pkg.optionalDependencies,
+    Object.fromEntries(dirs.map((dir) => [`@${pkg.name}/${dir}`, pkg.version])),
+    'optionalDependencies pins every platform package at our version',
+  );
+  for (const dir of dirs) {
+    const { os, cpu, libc } = platforms[dir]!;
+    const binary = `starling.${dir}.node`;
+    const manifest = JSON.parse(readFileSync(join(root, 'npm', dir, 'package.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    t.like(
+      manifest,
+      { name: `@${pkg.name}/${dir}`, version: pkg.version, main: binary, os: [os], cpu: [cpu] },
+      dir,
+    );
+    t.deepEqual(manifest.libc, libc && [libc], `${dir}: libc`);
+    t.deepEqual(manifest.files, [binary], `${dir}: files`);
+    t.like(manifest, { publishConfig: { access: 'public' } }, `${dir}: a scoped package is published public`);
   }
 });

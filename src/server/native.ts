@@ -72,7 +72,8 @@ interface Addon {
   NativeServer: new (options: NativeServerOptions, onEvents: NativeEventHandler) => NativeServer;
 }
 
-function platformTriple(): string {
+/** `<platform>-<arch>[-<abi>]`, as napi-rs names its packages: `linux-x64-gnu`, `darwin-arm64`, `win32-x64-msvc`. */
+export function platformTriple(): string {
   let abi = '';
   if (process.platform === 'linux') {
     const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
