@@ -37,7 +37,7 @@ function buildNative() {
   const profile = process.env.STARLING_PROFILE === 'debug' ? 'debug' : 'release';
   const args = ['build', '-p', 'starling-node', '--locked'];
   if (profile === 'release') args.push('--release');
-  console.log(`starling: building the native addon from source (cargo ${args.join(' ')})`);
+  console.error(`starling: building the native addon from source (cargo ${args.join(' ')})`);
   try {
     execFileSync('cargo', args, { cwd: root, stdio: 'inherit' });
   } catch (error) {
@@ -49,7 +49,7 @@ function buildNative() {
   ];
   const target = process.env.CARGO_TARGET_DIR ?? join(root, 'target');
   copyFileSync(join(target, profile, file ?? 'libstarling_node.so'), local);
-  console.log(`starling: wrote ${local}`);
+  console.error(`starling: wrote ${local}`);
 }
 
 if (force || (!packing && !existsSync(local) && !prebuilt())) buildNative();
@@ -59,7 +59,7 @@ if (force || (!packing && !existsSync(local) && !prebuilt())) buildNative();
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 if (existsSync(join(root, 'src', 'index.ts')) && existsSync(tsc) && !process.argv.includes('--native-only')) {
   if (packing) rmSync(join(root, 'dist'), { recursive: true, force: true });
-  console.log(`starling: compiling ${ours.name} TypeScript to dist/`);
+  console.error(`starling: compiling ${ours.name} TypeScript to dist/`);
   // Source maps would point into src/, which the tarball leaves out.
   const maps = packing ? ['--sourceMap', 'false'] : [];
   execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), ...maps], { cwd: root, stdio: 'inherit' });
