@@ -17,6 +17,8 @@ test.after.always(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs `loadAddon()` with STARLING_NATIVE_PATH set to `path`, and returns what it threw. */
 function loadFrom(path: string): Error | undefined {
+  // The suite may run with STARLING_NATIVE_PATH set (an instrumented addon): it is put back after.
+  const outer = process.env.STARLING_NATIVE_PATH;
   process.env.STARLING_NATIVE_PATH = path;
   try {
     loadAddon();
@@ -24,7 +26,8 @@ function loadFrom(path: string): Error | undefined {
   } catch (error) {
     return error as Error;
   } finally {
-    delete process.env.STARLING_NATIVE_PATH;
+    if (outer === undefined) delete process.env.STARLING_NATIVE_PATH;
+    else process.env.STARLING_NATIVE_PATH = outer;
   }
 }
 
@@ -48,7 +51,7 @@ test.serial('a file that is not an addon is named, with the reason and how to bu
   t.truthy(error?.cause, "the loader's own error stays reachable as the cause");
 });
 
-test.serial('without STARLING_NATIVE_PATH the built addon loads, once', (t) => {
+test.serial('otherwise the addon loads, and is loaded once', (t) => {
   const addon = loadAddon();
   t.is(typeof addon.NativeServer, 'function');
   t.is(loadAddon(), addon);
