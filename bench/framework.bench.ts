@@ -183,6 +183,9 @@ const nativeStub = {
     last.status = status;
     last.headers = headers;
     last.body = body;
+    // The addon reads the bytes through N-API, which gives a small typed array that lives on V8's
+    // heap memory of its own (allocation, copy, a backing store to sweep); reading `.buffer` does the same.
+    void body.buffer;
     return true;
   },
   respondStatus(_id: number, status: number) {

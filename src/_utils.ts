@@ -79,22 +79,37 @@ export function isASGIApp(value: unknown): value is ASGIApp {
   );
 }
 
-/**
- * Typed arrays up to this many bytes live on V8's heap, where making one is cheap; `TextEncoder` and
- * `Buffer` calls cost several times more than copying so few characters in JS.
- */
+/** Strings up to this many characters are encoded in JS: `TextEncoder` costs more than the copy. */
 const SHORT = 64;
+
+/**
+ * Short bodies are carved out of a shared 8 KiB `ArrayBuffer`, as Node's `Buffer.allocUnsafe` does from
+ * its pool. A small `new Uint8Array(n)` would live on V8's heap, and the first native call that reads
+ * it (the server's `respondBytes`) must then give it memory of its own: an allocation, a copy and a
+ * backing store for the GC to sweep, per response.
+ */
+const SLAB_BYTES = 8192;
+let slab = new ArrayBuffer(SLAB_BYTES);
+let slabUsed = 0;
+
+function slabBytes(n: number): Uint8Array {
+  if (slabUsed + n > SLAB_BYTES) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const bytes = new Uint8Array(slab, slabUsed, n);
+  // Views start 8-byte aligned, as Buffer's pool keeps them.
+  slabUsed = (slabUsed + n + 7) & ~7;
+  return bytes;
+}
 
 /** UTF-8 encodes a string. */
 export function utf8Encode(s: string): Uint8Array {
   const n = s.length;
   if (n > SHORT) return encoder.encode(s);
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c > 0x7f) return encoder.encode(s);
-    out[i] = c;
-  }
+  for (let i = 0; i < n; i++) if (s.charCodeAt(i) > 0x7f) return encoder.encode(s);
+  const out = slabBytes(n);
+  for (let i = 0; i < n; i++) out[i] = s.charCodeAt(i);
   return out;
 }
 
