@@ -127,3 +127,52 @@ test('misses, directories, ranges, escapes and other methods fall through to the
     t.is(hits(), 5);
   });
 });
+
+test('cacheControl and Vary come with 200s and 304s alike; a directory named like a sibling is no sibling', async (t) => {
+  const site = mkdtempSync(join(tmpdir(), 'starling-native-cc-'));
+  writeFileSync(join(site, 'big.js'), 'y'.repeat(5000));
+  writeFileSync(join(site, 'big.js.br'), 'not really brotli');
+  writeFileSync(join(site, 'page.html'), '<p>page</p>');
+  mkdirSync(join(site, 'page.html.gz'));
+  const { app, hits } = counting(
+    new Starling({
+      routes: [
+        new Mount('/static', {
+          app: new StaticFiles({ directory: site, cacheControl: 'public, max-age=60' }),
+        }),
+      ],
+    }),
+  );
+  await withApp(app, async (url) => {
+    const js = await fetch(`${url}/static/big.js`);
+    t.is(js.headers.get('cache-control'), 'public, max-age=60');
+    t.is(js.headers.get('vary'), 'Accept-Encoding');
+    t.is(js.headers.get('content-encoding'), null);
+    t.is((await js.text()).length, 5000);
+    const again = await fetch(`${url}/static/big.js`, {
+      headers: { 'if-none-match': js.headers.get('etag')! },
+    });
+    t.is(again.status, 304);
+    t.is(again.headers.get('cache-control'), 'public, max-age=60');
+    t.is(again.headers.get('vary'), 'Accept-Encoding');
+    const page = await fetch(`${url}/static/page.html`, { headers: { 'accept-encoding': 'gzip' } });
+    t.is(await page.text(), '<p>page</p>');
+    t.is(page.headers.get('content-encoding'), null);
+    t.is(page.headers.get('vary'), null);
+    t.is(hits(), 0, 'no request entered JS');
+  });
+});
+
+test('with followSymlink the core serves a link out of the directory; a NUL in the path is left to the app', async (t) => {
+  const { app, hits } = counting(
+    new Starling({
+      routes: [new Mount('/static', { app: new StaticFiles({ directory: dir, followSymlink: true }) })],
+    }),
+  );
+  await withApp(app, async (url) => {
+    t.is(await (await fetch(`${url}/static/link.txt`)).text(), 'secret');
+    t.is(hits(), 0);
+    t.is((await fetch(`${url}/static/app.css%00.txt`)).status, 404);
+    t.is(hits(), 1);
+  });
+});
