@@ -1,5 +1,6 @@
 import test from 'ava';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
@@ -723,6 +724,32 @@ test('listens on a Unix domain socket', async (t) => {
     });
     t.is(body, 'over uds');
   });
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('a Unix socket left behind by a killed server is replaced; any other file in the way is kept', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'starling-'));
+  const uds = join(dir, 'stale.sock');
+  // A process that dies while listening leaves its socket file: nobody accepts on it any more.
+  const script = `require('node:net').createServer().listen(${JSON.stringify(uds)}, () => process.kill(process.pid, 'SIGKILL'))`;
+  spawnSync(process.execPath, ['-e', script], { timeout: 10_000 });
+  t.true(lstatSync(uds).isSocket());
+  await withServer(text('fresh'), { uds }, async () => {
+    const body = await new Promise<string>((resolve, reject) => {
+      http
+        .get({ socketPath: uds, path: '/' }, (res) => {
+          let b = '';
+          res.on('data', (d) => (b += d));
+          res.on('end', () => resolve(b));
+        })
+        .on('error', reject);
+    });
+    t.is(body, 'fresh');
+  });
+  const taken = join(dir, 'regular-file');
+  writeFileSync(taken, 'keep me');
+  await t.throwsAsync(serve(text('never'), { ...quiet, uds: taken }));
+  t.is(readFileSync(taken, 'utf8'), 'keep me');
   rmSync(dir, { recursive: true, force: true });
 });
 
