@@ -3,6 +3,7 @@
 import test from 'ava';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
+import http2 from 'node:http2';
 import net from 'node:net';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -285,6 +286,76 @@ test('--use-colors colours the level names; piped output is plain by default and
     t.regex(plain.output, /^INFO: {5}Starling running on/m);
     t.regex(plain.output, ACCESS);
     t.false(plain.output.includes(ESC));
+  }
+});
+
+test('the access line colours each status class and names the HTTP version; a Unix socket client is "-"', async (t) => {
+  writeFileSync(
+    join(dir, 'statuses.mjs'),
+    'export const app = async (scope, receive, send) => {\n' +
+      "  if (scope.type !== 'http') return;\n" +
+      '  const status = Number(scope.path.slice(1)) || 200;\n' +
+      "  await send({ type: 'http.response.start', status, headers: [['content-length', '0']] });\n" +
+      "  await send({ type: 'http.response.body', body: new Uint8Array(0) });\n" +
+      '};\n',
+  );
+  const port = await freePort();
+  const run = start(['statuses.mjs:app', '--use-colors', '--port', String(port)]);
+  const uds = join(dir, 'access.sock');
+  const plain = start(['statuses.mjs:app', '--no-use-colors', '--uds', uds]);
+  try {
+    await waitListening(port, run);
+    for (const path of ['/301', '/404', '/503']) {
+      await new Promise<void>((resolve, reject) => {
+        const req = http.get({ host: '127.0.0.1', port, path, agent: false }, (res) =>
+          res.resume().on('end', resolve),
+        );
+        req.setTimeout(5000, () => req.destroy(new Error('timed out')));
+        req.once('error', reject);
+      });
+    }
+    const old = net.connect(port, '127.0.0.1');
+    old.write('GET /204 HTTP/1.0\r\n\r\n');
+    await new Promise((resolve) => old.resume().once('close', resolve));
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    await new Promise<void>((resolve, reject) => {
+      const stream = session.request({ ':path': '/202' });
+      stream.once('error', reject).resume().once('end', resolve);
+    });
+    session.close();
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline && !run.output().includes('/202 HTTP/2'))
+      await new Promise((r) => setTimeout(r, 50));
+    const line = (target: string, version: string, shade: number, status: number) =>
+      `"${ESC}1mGET ${target} HTTP/${version}${ESC}0m" ${ESC}${shade}m${status}${ESC}0m`;
+    const output = run.output();
+    t.true(output.includes(line('/301', '1.1', 33, 301)), output);
+    t.true(output.includes(line('/404', '1.1', 31, 404)), output);
+    t.true(output.includes(line('/503', '1.1', 91, 503)), output);
+    t.true(output.includes(line('/204', '1.0', 32, 204)), output);
+    t.true(output.includes(line('/202', '2', 32, 202)), output);
+
+    const waitUds = Date.now() + 20_000;
+    while (Date.now() < waitUds && !plain.output().includes('running on'))
+      await new Promise((r) => setTimeout(r, 50));
+    await new Promise<void>((resolve, reject) => {
+      const req = http.get({ socketPath: uds, path: '/200', agent: false }, (res) =>
+        res.resume().on('end', resolve),
+      );
+      req.setTimeout(5000, () => req.destroy(new Error('timed out')));
+      req.once('error', reject);
+    });
+    const udsDeadline = Date.now() + 10_000;
+    while (Date.now() < udsDeadline && !plain.output().includes('/200 HTTP'))
+      await new Promise((r) => setTimeout(r, 50));
+    t.regex(plain.output(), /INFO: {5}- - "GET \/200 HTTP\/1\.1" 200/);
+    // Stopped gracefully, so that they exit (and an instrumented addon writes its counts).
+    run.child.kill('SIGTERM');
+    plain.child.kill('SIGTERM');
+    await Promise.all([finish(run, 10_000), finish(plain, 10_000)]);
+  } finally {
+    run.child.kill('SIGKILL');
+    plain.child.kill('SIGKILL');
   }
 });
 
