@@ -284,6 +284,41 @@ test('pings are answered by the core', async (t) => {
   });
 });
 
+test('with wsPingInterval the core pings; a client that answers stays, one that does not is closed with 1011', async (t) => {
+  await withServer(echoApp(), { wsPingInterval: 0.1, wsPingTimeout: 0.3 }, async (server) => {
+    const url = `${server.url.replace('http', 'ws')}/ws`;
+    const alive = await open(url);
+    let pings = 0;
+    alive.on('ping', () => pings++);
+    const silent = new WebSocketClient(url, { autoPong: false });
+    await new Promise((resolve, reject) => silent.once('open', resolve).once('error', reject));
+    const silentClosed = closed(silent);
+    const timer = new Promise<null>((resolve) => setTimeout(() => resolve(null), 10_000));
+    t.deepEqual(await Promise.race([silentClosed, timer]), { code: 1011, reason: 'keepalive ping timeout' });
+    t.true(pings >= 2, `${pings} pings answered`);
+    t.is(alive.readyState, WebSocketClient.OPEN);
+    const echoed = nextMessage(alive);
+    alive.send('still here');
+    t.is((await echoed).data.toString(), 'still here');
+    alive.close();
+  });
+});
+
+test('a character split between two fragments of a text message is put back together', async (t) => {
+  await withServer(echoApp(), { wsPerMessageDeflate: false }, async (server) => {
+    const ws = await open(`${server.url.replace('http', 'ws')}/ws`);
+    const echoed = nextMessage(ws);
+    // "hé" as two masked frames (zero mask): "h" and the first byte of "é", then its second byte.
+    const sender = (ws as unknown as { _sender: { sendFrame(list: Buffer[]): void } })._sender;
+    sender.sendFrame([Buffer.from([0x01, 0x82, 0, 0, 0, 0, 0x68, 0xc3])]);
+    sender.sendFrame([Buffer.from([0x80, 0x81, 0, 0, 0, 0, 0xa9])]);
+    const { data, binary } = await echoed;
+    t.false(binary);
+    t.is(data.toString(), 'hé');
+    ws.close();
+  });
+});
+
 test('shutdown closes open sockets with 1001 (going away)', async (t) => {
   const server = await serve(echoApp(), quiet);
   const ws = await open(`${server.url.replace('http', 'ws')}/ws`);
