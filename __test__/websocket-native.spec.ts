@@ -4,6 +4,7 @@ import type { ASGIFunction, WebSocketScope } from '../src/asgi.ts';
 import { serve, type ServeOptions, type Server } from '../src/server/index.ts';
 import { Starling } from '../src/applications.ts';
 import { WebSocketRoute } from '../src/routing.ts';
+import { connect, readUntil } from './_net.ts';
 import type { WebSocket } from '../src/websockets.ts';
 
 const quiet: ServeOptions = { port: 0, accessLog: false, logLevel: 'critical', lifespan: 'off' };
@@ -359,6 +360,31 @@ test('permessage-deflate is negotiated by default and can be turned off', async 
     ws.send(text);
     t.is((await nextMessage(ws)).data.toString(), text);
     ws.close();
+  });
+});
+
+test('of several offered extensions only permessage-deflate is answered; without it none is', async (t) => {
+  await withServer(echoApp(), {}, async (server) => {
+    const handshake = async (extensions: string) => {
+      const socket = await connect(server.port);
+      const head = readUntil(socket, (text) => text.includes('\r\n\r\n'), 5000);
+      socket.write(
+        'GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n' +
+          `Sec-WebSocket-Extensions: ${extensions}\r\n\r\n`,
+      );
+      const text = await head;
+      socket.destroy();
+      t.regex(text, /^HTTP\/1\.1 101/);
+      return /sec-websocket-extensions: ([^\r]*)/i.exec(text)?.[1];
+    };
+    t.is(
+      await handshake(
+        'x-webkit-deflate-frame, permessage-deflate, permessage-deflate; client_max_window_bits',
+      ),
+      'permessage-deflate',
+    );
+    t.is(await handshake('x-webkit-deflate-frame'), undefined);
   });
 });
 
