@@ -95,8 +95,10 @@ pub(crate) async fn serve<I>(
             .serve_connection(TokioIo::new(io), service);
         Box::pin(lifecycle.run(connection)).await;
     } else {
+        // No timer: hyper's only HTTP/1.1 timer is its head-read bound, which would arm (and
+        // allocate) a sleep for every request; the lifecycle's idle timer bounds head reads instead.
         let connection = hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
+            .header_read_timeout(None)
             .keep_alive(true)
             // Pipelined responses leave in one write, not one per response (see `cork`).
             .pipeline_flush(false)
