@@ -708,20 +708,25 @@ for (const [who, first] of [
   });
 }
 
+/** GET / over the Unix domain socket at `socketPath`; the body. */
+function getOverUds(socketPath: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    http
+      .get({ socketPath, path: '/' }, (res) => {
+        let b = '';
+        res.on('data', (d) => (b += d));
+        res.on('end', () => resolve(b));
+      })
+      .on('error', reject);
+  });
+}
+
 test('listens on a Unix domain socket', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'starling-'));
   const uds = join(dir, 's.sock');
   await withServer(text('over uds'), { uds }, async (server) => {
     t.is(server.url, `unix:${uds}`);
-    const body = await new Promise<string>((resolve, reject) => {
-      http
-        .get({ socketPath: uds, path: '/' }, (res) => {
-          let b = '';
-          res.on('data', (d) => (b += d));
-          res.on('end', () => resolve(b));
-        })
-        .on('error', reject);
-    });
+    const body = await getOverUds(uds);
     t.is(body, 'over uds');
   });
   rmSync(dir, { recursive: true, force: true });
@@ -735,15 +740,7 @@ test('a Unix socket left behind by a killed server is replaced; any other file i
   spawnSync(process.execPath, ['-e', script], { timeout: 10_000 });
   t.true(lstatSync(uds).isSocket());
   await withServer(text('fresh'), { uds }, async () => {
-    const body = await new Promise<string>((resolve, reject) => {
-      http
-        .get({ socketPath: uds, path: '/' }, (res) => {
-          let b = '';
-          res.on('data', (d) => (b += d));
-          res.on('end', () => resolve(b));
-        })
-        .on('error', reject);
-    });
+    const body = await getOverUds(uds);
     t.is(body, 'fresh');
   });
   const taken = join(dir, 'regular-file');
