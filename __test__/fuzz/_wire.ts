@@ -183,6 +183,7 @@ export class RecordingNative implements NativeServer {
     return ids;
   }
   listen = () => 0;
+  answerFunctions = () => ({ respondText: this.respondText, respondBytes: this.respondBytes });
   respondText = (id: number, status: number, headers: string | null, body: string) =>
     this.#log('respond', id, status, headers, Buffer.from(body));
   respondBytes = (id: number, status: number, headers: string | null, body: Uint8Array) =>

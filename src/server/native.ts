@@ -43,6 +43,8 @@ export type NativeEventHandler = (meta: Uint32Array, strs: string, bin: Buffer |
 /** The addon's server class. Every method is synchronous. */
 export interface NativeServer {
   listen(): number;
+  /** `respondText` and `respondBytes` as functions bound to this server (after `listen`). */
+  answerFunctions(): Pick<NativeServer, 'respondText' | 'respondBytes'>;
   respondText(id: number, status: number, headers: string | null, body: string): boolean;
   respondBytes(id: number, status: number, headers: string | null, body: Uint8Array): boolean;
   /** The status's reason phrase as `text/plain; charset=utf-8`; the connection stays open. */

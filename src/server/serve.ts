@@ -155,6 +155,9 @@ export async function serve(app: ASGIApp, options: ServeOptions = {}): Promise<S
   let port: number;
   try {
     port = native.listen();
+    // The two answers nearly every request ends with, as plain functions of this server: cheaper
+    // to call than the class's methods of the same names (crates/node/src/answer.rs).
+    Object.assign(native, native.answerFunctions());
   } catch (error) {
     native.dispose();
     await lifespan.shutdown();

@@ -5,6 +5,7 @@
 //! JS → Rust: synchronous methods on [`NativeServer`] that complete the core's exchanges by id.
 #![deny(clippy::all)]
 
+mod answer;
 mod driver;
 mod encode;
 mod lane;
