@@ -80,6 +80,10 @@ struct State<I> {
     fresh: bool,
     /// The task that last flushed, woken when a slice-end write fails.
     waker: Option<Waker>,
+    /// The task whose own write found the socket full. The socket keeps one write waker, and a
+    /// slice-end flush that also finds it full registers its `Relist` over this one; so `Relist`
+    /// wakes it too, or that task (a file body in mid-write) would sleep until its idle timer.
+    blocked: Option<Waker>,
     /// A slice-end write failed; the next write reports it.
     error: Option<io::Error>,
     /// Bytes read ahead to tell the protocol apart, given back to the first reads.
@@ -114,6 +118,21 @@ impl<I> Clone for Corked<I> {
 /// How long, and how much, a closing connection keeps reading what its client still sends.
 const LINGER_FOR: std::time::Duration = std::time::Duration::from_secs(2);
 const LINGER_BYTES: usize = 4 * 1024 * 1024;
+
+impl<I> State<I> {
+    /// Passes `poll` through, remembering the task if the socket was full (see `blocked`).
+    fn noting_blocked<T>(&mut self, cx: &Context<'_>, poll: Poll<T>) -> Poll<T> {
+        if poll.is_pending()
+            && !self
+                .blocked
+                .as_ref()
+                .is_some_and(|w| w.will_wake(cx.waker()))
+        {
+            self.blocked = Some(cx.waker().clone());
+        }
+        poll
+    }
+}
 
 impl<I: AsyncWrite + Unpin> State<I> {
     /// Writes pending bytes until none are left or the socket is full.
@@ -205,6 +224,9 @@ impl<I: AsyncWrite + Unpin + Send + 'static> Flush for Mutex<State<I>> {
 
     fn relist(self: Arc<Self>) {
         let mut state = self.lock();
+        if let Some(blocked) = state.blocked.take() {
+            blocked.wake();
+        }
         if !state.listed && !state.out.is_empty() {
             state.listed = true;
             drop(state);
@@ -243,6 +265,7 @@ impl<I: AsyncWrite + Unpin + Send + 'static> Corked<I> {
                 listed: false,
                 fresh: false,
                 waker: None,
+                blocked: None,
                 error: None,
                 replay: None,
             })),
@@ -328,10 +351,12 @@ impl<I: AsyncWrite + Unpin + Send + 'static> Corked<I> {
         if len >= WRITE_THROUGH {
             // A big chunk (a file, a large body) is not copied: what is pending goes first, in
             // the same `writev`.
-            return state.write_through(cx, bufs);
+            let written = state.write_through(cx, bufs);
+            return state.noting_blocked(cx, written);
         }
         if state.out.len() + len > MAX_PENDING {
-            std::task::ready!(state.drain(cx))?;
+            let drained = state.drain(cx);
+            std::task::ready!(state.noting_blocked(cx, drained))?;
         }
         for buf in bufs {
             state.out.extend_from_slice(buf);
