@@ -2,7 +2,7 @@
 //! hint header; the core negotiates the coding with `Accept-Encoding` and compresses on a tokio
 //! thread, so JS never touches the bytes.
 use bytes::Bytes;
-use http::header::{HeaderValue, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_LENGTH, VARY};
+use http::header::{HeaderValue, CONTENT_ENCODING, CONTENT_LENGTH, VARY};
 use http::Response;
 use std::io::Write;
 
@@ -231,11 +231,6 @@ async fn apply_hint(
         .headers
         .insert(CONTENT_ENCODING, HeaderValue::from_static(coding.name()));
     Response::from_parts(parts, body)
-}
-
-/// The request header compression decisions read.
-pub(crate) fn accept_encoding(headers: &http::HeaderMap) -> Option<HeaderValue> {
-    headers.get(ACCEPT_ENCODING).cloned()
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! One connection: the protocol it speaks, the request service, and each request's way to the app and back.
 use bytes::Bytes;
 use http::header::{
-    HeaderValue, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST, SERVER, TRANSFER_ENCODING,
+    HeaderValue, ACCEPT_ENCODING, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, EXPECT, HOST, SERVER,
+    TRANSFER_ENCODING, UPGRADE,
 };
 use http::{Request, Response, StatusCode};
 use hyper::body::{Body, Incoming};
@@ -189,13 +190,58 @@ impl Drop for InFlight<'_> {
     }
 }
 
+/// What the core decides on in a request's headers, read in one pass over them: each lookup by
+/// name would hash the name and probe the map, and a plain request needs seven.
+#[derive(Default)]
+struct HeadFacts {
+    hosts: usize,
+    transfer_encoding: bool,
+    /// `Content-Length`, present (hyper has refused conflicting ones).
+    content_length: Option<HeaderValue>,
+    expects_continue: bool,
+    accept_encoding: Option<HeaderValue>,
+    /// An `Upgrade` header is there: the request may be a WebSocket handshake.
+    upgrade: bool,
+}
+
+impl HeadFacts {
+    fn of(headers: &http::HeaderMap) -> HeadFacts {
+        let mut facts = HeadFacts::default();
+        for (name, value) in headers {
+            if name == HOST {
+                facts.hosts += 1;
+            } else if name == CONTENT_LENGTH {
+                facts.content_length.get_or_insert_with(|| value.clone());
+            } else if name == TRANSFER_ENCODING {
+                facts.transfer_encoding = true;
+            } else if name == ACCEPT_ENCODING {
+                facts.accept_encoding.get_or_insert_with(|| value.clone());
+            } else if name == EXPECT {
+                facts.expects_continue |= value.as_bytes().eq_ignore_ascii_case(b"100-continue");
+            } else if name == UPGRADE {
+                facts.upgrade = true;
+            }
+        }
+        facts
+    }
+
+    /// The declared body length, when it is a number.
+    fn declared(&self) -> Option<u64> {
+        self.content_length
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+    }
+}
+
 async fn handle(
     mut req: Request<Incoming>,
     conn: Arc<ConnInfo>,
     shared: &Shared,
 ) -> Response<ResponseBody> {
     let started = shared.config.access_log.then(Instant::now);
-    let upgrade = websocket::is_upgrade(req.method(), req.headers())
+    let facts = HeadFacts::of(req.headers());
+    let upgrade = (facts.upgrade && websocket::is_upgrade(req.method(), req.headers()))
         .then(|| Handshake::start(&mut req, &shared.ws_settings()))
         .flatten();
     let (parts, body) = req.into_parts();
@@ -208,22 +254,14 @@ async fn handle(
         .is_some_and(|limit| in_flight >= limit)
     {
         plain(StatusCode::SERVICE_UNAVAILABLE, false)
-    } else if parts.headers.contains_key(TRANSFER_ENCODING)
-        && parts.headers.contains_key(CONTENT_LENGTH)
-    {
+    } else if facts.transfer_encoding && facts.content_length.is_some() {
         // Both framings at once is how requests get smuggled past proxies: refuse outright.
         plain(StatusCode::BAD_REQUEST, true)
-    } else if parts.version == http::Version::HTTP_11
-        && parts.headers.get_all(HOST).iter().count() != 1
-    {
+    } else if parts.version == http::Version::HTTP_11 && facts.hosts != 1 {
         // RFC 9112 §3.2: an HTTP/1.1 request carries exactly one Host.
         plain(StatusCode::BAD_REQUEST, true)
     } else {
-        let declared = parts
-            .headers
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
+        let declared = facts.declared();
         if declared
             .zip(config.max_body_size)
             .is_some_and(|(len, max)| len > max)
@@ -236,7 +274,7 @@ async fn handle(
         {
             with_log_head(res, &parts, config.access_log)
         } else {
-            dispatch(parts, body, declared, conn.clone(), shared, upgrade).await
+            dispatch(parts, body, &facts, conn.clone(), shared, upgrade).await
         }
     };
 
@@ -301,18 +339,15 @@ impl LogHead {
 async fn dispatch(
     parts: http::request::Parts,
     mut body: Incoming,
-    declared: Option<u64>,
+    facts: &HeadFacts,
     conn: Arc<ConnInfo>,
     shared: &Shared,
     upgrade: Option<Box<Handshake>>,
 ) -> Response<ResponseBody> {
     let config = &shared.config;
     let log_head = config.access_log.then(|| LogHead::of(&parts));
-    let expects_continue = parts
-        .headers
-        .get(http::header::EXPECT)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-    let first = match read_first(&mut body, declared, expects_continue, config).await {
+    let first = match read_first(&mut body, facts.declared(), facts.expects_continue, config).await
+    {
         Ok(first) => first,
         Err(status) => return plain(status, true),
     };
@@ -324,7 +359,7 @@ async fn dispatch(
         let read = first.body.len() as u64;
         stream_body(body, reply_tx, exchanges, config.max_body_size, read)
     };
-    let accept_encoding = compress::accept_encoding(&parts.headers);
+    let accept_encoding = facts.accept_encoding.clone();
     let ws_ends = upgrade.is_some().then(|| WsEnds::attach(exchanges, id));
     exchanges.sink().push(Event::Request {
         id,
