@@ -383,7 +383,15 @@ test('on a terminal the level names are coloured unless --no-use-colors', async 
     // `script` gives the CLI a terminal; after one request the server closes and the CLI exits.
     const child = spawn('script', ['-qec', command, '/dev/null'], {
       cwd: dir,
-      env: { ...process.env, TERM: 'xterm-256color', FORCE_COLOR: undefined, NO_COLOR: undefined },
+      // Node's hasColors() also says no under `CI` (unless it names a known CI) and NODE_DISABLE_COLORS.
+      env: {
+        ...process.env,
+        TERM: 'xterm-256color',
+        FORCE_COLOR: undefined,
+        NO_COLOR: undefined,
+        NODE_DISABLE_COLORS: undefined,
+        CI: undefined,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

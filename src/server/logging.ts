@@ -44,7 +44,8 @@ export function bold(text: string, colors: boolean): string {
 
 /**
  * `--use-colors` / `--no-use-colors` decide; unset, colour when `stream` is a terminal that has colours
- * (Node's `hasColors()`, which honours `NO_COLOR`, `FORCE_COLOR` and `TERM=dumb`).
+ * (Node's `hasColors()`, which honours `NO_COLOR`, `FORCE_COLOR`, `NODE_DISABLE_COLORS`, `TERM=dumb`, and
+ * says no under a `CI` variable that names no CI it knows).
  */
 export function shouldColor(stream: NodeJS.WriteStream, flag: boolean | undefined): boolean {
   return flag ?? (stream.isTTY === true && stream.hasColors());
