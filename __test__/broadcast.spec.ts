@@ -200,7 +200,7 @@ test('importing starlingjs and starlingjs/broadcast never loads redis; connectin
   t.is(result.stderr, '');
   t.is(
     result.stdout.trim(),
-    'starlingjs/broadcast needs the "redis" package for redis:// URLs: npm install redis',
+    "starlingjs/broadcast (redis:// URLs) needs the 'redis' package, which is not installed. Install it with: npm install redis",
   );
 });
 

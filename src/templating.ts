@@ -3,22 +3,13 @@
  *
  * Import it from `starlingjs/templating`; `nunjucks` is an optional peer dependency, loaded only here.
  */
-import { createRequire } from 'node:module';
 import type { Environment } from 'nunjucks';
 import type { Receive, Scope, Send, SendMessage } from './asgi.ts';
 import type { Request } from './requests.ts';
+import { requirePeer } from './_peers.ts';
 import { HTMLResponse, type ResponseOptions } from './responses.ts';
 
 type Nunjucks = typeof import('nunjucks');
-const require = createRequire(import.meta.url);
-
-function loadNunjucks(): Nunjucks {
-  try {
-    return require('nunjucks') as Nunjucks;
-  } catch {
-    throw new Error('starlingjs/templating needs the "nunjucks" package: npm install nunjucks');
-  }
-}
 
 /** Adds entries to every template context; called with the request. */
 export type ContextProcessor = (request: Request) => Record<string, unknown>;
@@ -77,7 +68,7 @@ export class Templates {
     if ((options.directory === undefined) === (options.env === undefined)) {
       throw new TypeError('Templates needs either `directory` or `env`, not both');
     }
-    const nunjucks = loadNunjucks();
+    const nunjucks = requirePeer<Nunjucks>('nunjucks', 'starlingjs/templating');
     if (options.env) this.env = options.env;
     else {
       const dirs = typeof options.directory === 'string' ? [options.directory] : [...options.directory!];

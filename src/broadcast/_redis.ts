@@ -3,6 +3,7 @@
  * nothing else. The `redis` package is an optional peer, imported on the first `connect()`.
  */
 import { redact, type Backend, type Sink } from './_backend.ts';
+import { importPeer } from '../_peers.ts';
 
 type Listener = (message: string, channel: string) => void;
 
@@ -25,18 +26,12 @@ interface Redis {
   createClient(options: { url: string; socket: { reconnectStrategy: false } }): Client;
 }
 
-export const MISSING_REDIS =
-  'starlingjs/broadcast needs the "redis" package for redis:// URLs: npm install redis';
-
-async function loadRedis(): Promise<Redis> {
-  try {
-    return (await import('redis')) as unknown as Redis;
-  } catch (error) {
-    // Only the package itself missing gets the friendly message; a broken install keeps its own error.
-    const { code, message } = error as { code?: unknown; message?: unknown };
-    const missing = code === 'ERR_MODULE_NOT_FOUND' && String(message).includes("'redis'");
-    throw missing ? new Error(MISSING_REDIS, { cause: error }) : error;
-  }
+function loadRedis(): Promise<Redis> {
+  return importPeer(
+    'redis',
+    'starlingjs/broadcast (redis:// URLs)',
+    () => import('redis') as Promise<unknown> as Promise<Redis>,
+  );
 }
 
 /** Lets go of a client at once, whatever state it is in (already closed is fine). */

@@ -1,6 +1,6 @@
 /**
  * What `Database` asks of a backend (SQLite over better-sqlite3, PostgreSQL over pg), and the pieces the
- * backends share: loading an optional peer, and a lock.
+ * backends share: a lock.
  *
  * Private to `starlingjs/database`: the public types never name a driver's types, so the published
  * declarations need neither peer's typings.
@@ -38,33 +38,6 @@ export interface Backend {
 
 /** Rows `iterate` reads per step (a `FETCH` on PostgreSQL). */
 export const BATCH_SIZE = 100;
-
-/** The error a missing optional peer turns into: it names the package to install. */
-export function missingPeerError(name: string, backend: string, cause: unknown): Error {
-  const error = new Error(
-    `starlingjs/database: the ${backend} backend needs the '${name}' package, which is not installed. ` +
-      `Install it with: npm install ${name}`,
-    { cause },
-  );
-  (error as Error & { code: string }).code = 'ERR_STARLING_PEER_MISSING';
-  return error;
-}
-
-/** True when `error` says that module `name` itself (not one of its own imports) cannot be found. */
-export function isMissingModule(error: unknown, name: string): boolean {
-  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-  if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') return false;
-  return typeof message === 'string' && (message.includes(`'${name}'`) || message.includes(`"${name}"`));
-}
-
-/** Imports an optional peer, turning "not installed" into `missingPeerError`. */
-export async function loadPeer<T>(name: string, backend: string, load: () => Promise<T>): Promise<T> {
-  try {
-    return await load();
-  } catch (error) {
-    throw isMissingModule(error, name) ? missingPeerError(name, backend, error) : error;
-  }
-}
 
 /**
  * The error of a wait for a connection that took too long. Most often the wait could never end: code

@@ -9,15 +9,9 @@
  *
  * Private to `starlingjs/database`.
  */
+import { importPeer } from '../_peers.ts';
 import type { Pool, PoolClient, QueryResult } from 'pg';
-import {
-  acquireTimeoutError,
-  BATCH_SIZE,
-  loadPeer,
-  type Backend,
-  type Connection,
-  type Row,
-} from './driver.ts';
+import { acquireTimeoutError, BATCH_SIZE, type Backend, type Connection, type Row } from './driver.ts';
 import type { BoundQuery } from './sql.ts';
 
 let cursors = 0;
@@ -102,7 +96,11 @@ export class PostgresBackend implements Backend {
   }
 
   async open(): Promise<void> {
-    const { Pool } = await loadPeer('pg', 'PostgreSQL', () => import('pg'));
+    const { Pool } = await importPeer(
+      'pg',
+      'starlingjs/database: the PostgreSQL backend',
+      () => import('pg'),
+    );
     const pool = new Pool({
       connectionString: this.#connectionString,
       max: this.#maxSize,

@@ -9,16 +9,9 @@
  *
  * Private to `starlingjs/database`.
  */
+import { importPeer } from '../_peers.ts';
 import type BetterSqlite3 from 'better-sqlite3';
-import {
-  BATCH_SIZE,
-  Lock,
-  loadPeer,
-  type Backend,
-  type Connection,
-  type ExecuteResult,
-  type Row,
-} from './driver.ts';
+import { BATCH_SIZE, Lock, type Backend, type Connection, type ExecuteResult, type Row } from './driver.ts';
 import type { BoundQuery } from './sql.ts';
 
 type Statement = BetterSqlite3.Statement<unknown[], Row>;
@@ -135,7 +128,11 @@ export class SQLiteBackend implements Backend {
   }
 
   async open(): Promise<void> {
-    const { default: Driver } = await loadPeer('better-sqlite3', 'SQLite', () => import('better-sqlite3'));
+    const { default: Driver } = await importPeer(
+      'better-sqlite3',
+      'starlingjs/database: the SQLite backend',
+      () => import('better-sqlite3'),
+    );
     const db = new Driver(this.#filename);
     try {
       for (const [name, value] of this.#pragmas) db.pragma(`${name} = ${value}`);
