@@ -44,8 +44,9 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
-// Two ways to reach an app: `toASGIFunction` once, where an app is stored, and `callApp` where one is
-// called without having been stored (a response an endpoint returned, an app a test hands over).
+// Three ways to reach an app: `toASGIFunction` once, where an app is stored; `dualApp` where a
+// middleware stores the app it wraps (callable both ways); and `callApp` where one is called without
+// having been stored (a response an endpoint returned, an app a test hands over).
 
 /**
  * Calls an app in either form (function or object with `.asgi`) as an `async` function would: a
@@ -69,6 +70,27 @@ export function toASGIFunction(app: ASGIApp): ASGIFunction {
     return (scope, receive, send) => app.asgi(scope, receive, send);
   }
   throw new TypeError('Expected an ASGI app: a function (scope, receive, send) or an object with .asgi');
+}
+
+/** An app that is both forms at once: callable, and with `.asgi`. */
+export type ASGIDual = ASGIFunction & { asgi: ASGIFunction };
+
+/**
+ * Gives middleware an app it can call either way (`this.app(...)` or `this.app.asgi(...)`), so
+ * middleware written for Starlette's callable apps and for `.asgi` objects both work.
+ */
+export function dualApp(app: ASGIApp): ASGIDual {
+  if (typeof app === 'function' && typeof (app as Partial<ASGIDual>).asgi === 'function')
+    return app as ASGIDual;
+  // One hop to the app (not a wrapper calling `toASGIFunction`'s wrapper): this runs on every request.
+  let dual: ASGIDual;
+  if (typeof app === 'function') dual = ((scope, receive, send) => app(scope, receive, send)) as ASGIDual;
+  else {
+    toASGIFunction(app); // throws the usual TypeError for something that is not an app
+    dual = ((scope, receive, send) => app.asgi(scope, receive, send)) as ASGIDual;
+  }
+  dual.asgi = dual;
+  return dual;
 }
 
 /** True when `value` is an ASGI app in either form. */
@@ -118,11 +140,17 @@ export function utf8Decode(bytes: Uint8Array): string {
   return decoder.decode(bytes);
 }
 
-/** Encodes a string as latin-1 (one byte per code unit; code points above 0xFF are truncated like Node's 'latin1'). */
+/**
+ * Encodes a string as latin-1 (one byte per code unit; code points above 0xFF are truncated like Node's
+ * 'latin1'), into the same pooled Buffer memory `Buffer.from` would use.
+ */
 export function latin1Encode(s: string): Uint8Array {
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i) & 0xff;
-  return out;
+  const n = s.length;
+  if (n > 64) return Buffer.from(s, 'latin1');
+  // Short strings (paths, most header lines) copied in JS: cheaper than Buffer.from's native write.
+  const bytes = Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i++) bytes[i] = s.charCodeAt(i);
+  return bytes;
 }
 
 // Header bytes that recur on every response (names, media types, short lengths), encoded once and

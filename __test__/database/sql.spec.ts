@@ -78,6 +78,8 @@ test('SQLite URLs: relative, absolute, memory, and pragmas as options', (t) => {
     filename: '/var/lib/app x.db',
     pragmas: wal,
   });
+  // A lone % is kept, as SQLAlchemy's unquote keeps it (decodeURIComponent would throw URIError).
+  t.is((parseDatabaseURL('sqlite:///50%.db') as { filename: string }).filename, '50%.db');
   for (const url of ['sqlite://:memory:', 'sqlite://', 'sqlite:///:memory:']) {
     t.deepEqual(parseDatabaseURL(url), { dialect: 'sqlite', filename: ':memory:', pragmas: [] }, url);
   }

@@ -3,6 +3,8 @@
  *
  * Private to `starlingjs/database`.
  */
+import { unquote } from '../_utils.ts';
+
 /** What a URL names: a SQLite file (or memory) with its pragmas, or a PostgreSQL server. */
 export type DatabaseTarget =
   | { dialect: 'sqlite'; filename: string; pragmas: [string, string][] }
@@ -21,7 +23,7 @@ function sqliteTarget(url: string): DatabaseTarget {
   const [location = '', query = ''] = url.slice('sqlite://'.length).split(/\?(.*)/s);
   let filename: string;
   if (location === '' || location === ':memory:' || location === '/:memory:') filename = ':memory:';
-  else if (location.startsWith('/') && location.length > 1) filename = decodeURIComponent(location.slice(1));
+  else if (location.startsWith('/') && location.length > 1) filename = unquote(location.slice(1));
   else {
     throw new TypeError(
       `Invalid SQLite URL '${url}': use sqlite:///relative/path.db, sqlite:////absolute/path.db or sqlite://:memory:.`,

@@ -1,29 +1,10 @@
 /**
  * `Middleware`: a declared middleware, built later around the app it wraps.
  */
-import type { ASGIApp, ASGIFunction } from '../asgi.ts';
-import { isClass, toASGIFunction } from '../_utils.ts';
+import type { ASGIApp } from '../asgi.ts';
+import { dualApp, isClass, type ASGIDual } from '../_utils.ts';
 
-/** An app that is both forms at once: callable, and with `.asgi`. */
-export type ASGIDual = ASGIFunction & { asgi: ASGIFunction };
-
-/**
- * Gives middleware an app it can call either way (`this.app(...)` or `this.app.asgi(...)`), so
- * middleware written for Starlette's callable apps and for `.asgi` objects both work.
- */
-export function dualApp(app: ASGIApp): ASGIDual {
-  if (typeof app === 'function' && typeof (app as Partial<ASGIDual>).asgi === 'function')
-    return app as ASGIDual;
-  // One hop to the app (not a wrapper calling `toASGIFunction`'s wrapper): this runs on every request.
-  let dual: ASGIDual;
-  if (typeof app === 'function') dual = ((scope, receive, send) => app(scope, receive, send)) as ASGIDual;
-  else {
-    toASGIFunction(app); // throws the usual TypeError for something that is not an app
-    dual = ((scope, receive, send) => app.asgi(scope, receive, send)) as ASGIDual;
-  }
-  dual.asgi = dual;
-  return dual;
-}
+export { dualApp, type ASGIDual };
 
 /** A middleware class (`new cls(app, options)`) or a factory function (`cls(app, options)`). */
 export type MiddlewareFactory<O = any> =

@@ -3,7 +3,7 @@
  * string and are parsed only when an app reads them; responses' headers go back packed the same way.
  */
 import type { BytesLike, HeaderLike, RawHeader } from '../asgi.ts';
-import { latin1Decode } from '../_utils.ts';
+import { latin1Decode, latin1Encode } from '../_utils.ts';
 import { RuntimeError } from './exchange.ts';
 
 /** A span of the batch string holding `name\0value\0...`. */
@@ -11,17 +11,6 @@ export interface RawHeaders {
   strs: string;
   at: number;
   len: number;
-}
-
-/** Bytes of a latin1 string (one byte per char, as the core wrote them). */
-export function latin1Bytes(s: string): Uint8Array {
-  const n = s.length;
-  if (n > 64) return Buffer.from(s, 'latin1');
-  // Short strings (paths, most header lines) copied in JS: cheaper than Buffer.from's native write.
-  // The same pooled Buffer as Buffer.from would give.
-  const bytes = Buffer.allocUnsafe(n);
-  for (let i = 0; i < n; i++) bytes[i] = s.charCodeAt(i);
-  return bytes;
 }
 
 /** Appends the `[name, value]` pairs of `raw` to `into`. */
@@ -36,7 +25,7 @@ export function parseHeaders(raw: RawHeaders, into: RawHeader[]): void {
     // would go back to the start of the string and this loop would never end.
     if (nameEnd === -1 || valueEnd === -1)
       throw new RuntimeError('Malformed header block in an event batch.');
-    into.push([latin1Bytes(strs.slice(at, nameEnd)), latin1Bytes(strs.slice(nameEnd + 1, valueEnd))]);
+    into.push([latin1Encode(strs.slice(at, nameEnd)), latin1Encode(strs.slice(nameEnd + 1, valueEnd))]);
     at = valueEnd + 1;
   }
 }

@@ -3,8 +3,8 @@
  * batch string (layout in wire.ts). Internal; used by `Bridge`.
  */
 import type { HTTPScope, RawHeader, WebSocketScope } from '../asgi.ts';
-import { ASGI_VERSIONS, unquote } from '../_utils.ts';
-import { LazyHeaders, latin1Bytes, parseHeaders } from './headers.ts';
+import { ASGI_VERSIONS, latin1Encode, unquote } from '../_utils.ts';
+import { LazyHeaders, parseHeaders } from './headers.ts';
 import { Request, RequestFlag } from './wire.ts';
 
 const EMPTY = new Uint8Array(0);
@@ -70,8 +70,8 @@ export function httpScope(
     method: strs.slice(methodAt, methodAt + meta[i + Request.methodLen]!),
     scheme: addrs.scheme || 'http',
     path: rootPath ? rootPath + path : path,
-    raw_path: latin1Bytes(rawPath),
-    query_string: query ? latin1Bytes(query) : EMPTY,
+    raw_path: latin1Encode(rawPath),
+    query_string: query ? latin1Encode(query) : EMPTY,
     root_path: rootPath,
     headers: new Proxy(
       [],
@@ -117,8 +117,8 @@ export function websocketScope(
     http_version: '1.1',
     scheme: addrs.scheme === 'https' ? 'wss' : 'ws',
     path: rootPath ? rootPath + path : path,
-    raw_path: latin1Bytes(rawPath),
-    query_string: query ? latin1Bytes(query) : EMPTY,
+    raw_path: latin1Encode(rawPath),
+    query_string: query ? latin1Encode(query) : EMPTY,
     root_path: rootPath,
     headers,
     client: addrs.client,

@@ -34,7 +34,7 @@ export function codedError(code: string, message: string, Kind: ErrorConstructor
   return Object.assign(new Kind(message), { code });
 }
 
-function toBytes(chunk: unknown, encoding: BufferEncoding | undefined): Uint8Array {
+function chunkBytes(chunk: unknown, encoding: BufferEncoding | undefined): Uint8Array {
   if (typeof chunk === 'string') return Buffer.from(chunk, encoding ?? 'utf8');
   if (chunk instanceof Uint8Array) return chunk;
   throw codedError(
@@ -157,7 +157,7 @@ export class ResponseSink {
       });
       return false;
     }
-    const bytes = toBytes(chunk, encoding);
+    const bytes = chunkBytes(chunk, encoding);
     if (!res.headersSent) res.writeHead(res.statusCode);
     this.#queueStart();
     if (bytes.byteLength === 0 || !this.#hasBody) {
@@ -188,7 +188,7 @@ export class ResponseSink {
       }
       return res;
     }
-    const bytes = chunk === undefined || chunk === null ? EMPTY : toBytes(chunk, charset);
+    const bytes = chunk === undefined || chunk === null ? EMPTY : chunkBytes(chunk, charset);
     if (!res.headersSent) {
       this.#contentLength = bytes.byteLength;
       res.writeHead(res.statusCode);
