@@ -7,12 +7,28 @@ import { Request } from '../src/requests.ts';
 import { PlainTextResponse } from '../src/responses.ts';
 import { serve } from '../src/server/index.ts';
 
+/** How soon a handler must learn of a disconnect (here it takes a few milliseconds). */
+export const LATENCY_BOUND_MS = 100;
+
 /**
- * How soon a handler must learn of a disconnect. Here it takes a few milliseconds; the bound is loose
- * because a CI machine running two test workers under coverage stalls the event loop for tens of them,
- * and what is checked is that the handler hears of it at all while it still runs (its polling lasts 2 s).
+ * Runs `measure` until one latency is under the bound, at most `attempts` times, and returns them all: a
+ * CI machine running two test workers under coverage can stall the event loop past the bound once, not
+ * several times in a row. Every attempt must still end (the handler hears of it while it runs).
  */
-export const LATENCY_BOUND_MS = 500;
+export async function latencies(measure: () => Promise<number>, attempts = 3): Promise<number[]> {
+  const seen: number[] = [];
+  while (seen.length < attempts) {
+    const latency = await measure();
+    seen.push(latency);
+    if (latency < LATENCY_BOUND_MS) break;
+  }
+  return seen;
+}
+
+/** True when the last of `seen` met the bound and none was missed altogether. */
+export function metBound(seen: number[]): boolean {
+  return seen.every(Number.isFinite) && seen[seen.length - 1]! < LATENCY_BOUND_MS;
+}
 
 /**
  * Serves `wrap(handler)`, where the handler polls `isDisconnected()` every 2 ms for at most 2 s; sends

@@ -306,7 +306,7 @@ test('150 ordinary headers are served; the count bound is 2000 by default and co
   });
 });
 
-test('a 1 MiB head and a 1 MiB body still sending get their 431 and 413 and a clean close, not a reset', async (t) => {
+test('a 1 MiB head, a 1 MiB body and a malformed head with 1 MiB after it get their 431, 413 and 400 and a clean close, not a reset', async (t) => {
   // The server answers while the client is still writing. Closing then, with unread input, makes
   // the kernel reset the connection (and a client that reads late loses the answer); the core
   // drains what follows its answer instead (a lingering close), so the client sees a FIN.
@@ -347,6 +347,11 @@ test('a 1 MiB head and a 1 MiB body still sending get their 431 and 413 and a cl
         reset: false,
       },
     );
+    // A malformed head (a space in the header name) followed by 1 MiB the client keeps sending: 400.
+    t.deepEqual(await send(server.port, 'GET / HTTP/1.1\r\nHost: x\r\nBad Name: y\r\n\r\n', big), {
+      status: 'HTTP/1.1 400',
+      reset: false,
+    });
     t.is((await fetch(server.url)).status, 200);
   });
 });

@@ -1,4 +1,5 @@
 import test from 'ava';
+import type { Socket } from 'node:net';
 import WebSocketClient from 'ws';
 import type { ASGIFunction, WebSocketScope } from '../src/asgi.ts';
 import { serve, type ServeOptions, type Server } from '../src/server/index.ts';
@@ -255,6 +256,33 @@ test('the app closing sends its code and reason; the client closing reaches the 
     await done;
     for (let i = 0; i < 50 && seen.code === undefined; i++) await new Promise((r) => setTimeout(r, 20));
     t.deepEqual(seen, { code: 4002, reason: 'leaving' });
+  });
+});
+
+test('a peer that vanishes without a close frame (FIN or RST) reaches the app as websocket.disconnect 1006', async (t) => {
+  let told: (message: { code?: number; at: number }) => void = () => {};
+  const app: ASGIFunction = async (scope, receive, send) => {
+    if (scope.type !== 'websocket') return;
+    await receive();
+    await send({ type: 'websocket.accept' });
+    for (;;) {
+      const m = await receive();
+      if (m.type === 'websocket.disconnect') return told({ code: m.code, at: performance.now() });
+    }
+  };
+  await withServer(app, {}, async (server) => {
+    for (const how of ['fin', 'rst'] as const) {
+      const seen = new Promise<{ code?: number; at: number }>((resolve) => (told = resolve));
+      const ws = await open(server.url.replace('http', 'ws'));
+      const socket = (ws as unknown as { _socket: Socket })._socket;
+      const gone = performance.now();
+      if (how === 'rst') socket.resetAndDestroy();
+      else socket.end();
+      const { code, at } = await seen;
+      t.is(code, 1006, how);
+      t.log(`${how}: told after ${(at - gone).toFixed(1)} ms`);
+      t.true(at - gone < 2000, how);
+    }
   });
 });
 
