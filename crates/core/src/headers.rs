@@ -32,6 +32,7 @@ impl HeaderBlock {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_rng::{fuzz_runs, Rng};
 
     #[test]
     fn decodes_pairs_and_keeps_repeats() {
@@ -44,11 +45,9 @@ mod tests {
 
     #[test]
     fn any_bytes_decode_without_panicking() {
-        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-        for _ in 0..5_000 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
+        let mut rng = Rng::seeded(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..fuzz_runs(5_000) {
+            let state = rng.next();
             let len = (state % 64) as usize;
             let bytes: Vec<u8> = (0..len)
                 .map(|i| {

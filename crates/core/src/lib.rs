@@ -19,6 +19,8 @@ mod log;
 mod server;
 mod statics;
 mod task;
+#[cfg(test)]
+mod test_rng;
 mod tls;
 mod watermark;
 mod websocket;

@@ -305,6 +305,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for FrameGuard<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_rng::{fuzz_runs, Rng};
 
     /// A client frame (masked with a fixed key).
     fn frame(first: u8, payload: &[u8]) -> Vec<u8> {
@@ -394,25 +395,10 @@ mod tests {
         assert_eq!(scan(&bytes, 1000, false), Some((1007, first_len)));
     }
 
-    /// A small deterministic generator (xorshift): random inputs without a dependency.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
-
     #[test]
     fn random_valid_streams_pass_and_random_bytes_never_panic() {
-        let mut rng = Rng(0x5eed_cafe_f00d_1234);
-        for _ in 0..2_000 {
+        let mut rng = Rng::seeded(0x5eed_cafe_f00d_1234);
+        for _ in 0..fuzz_runs(2_000) {
             // A valid stream: messages of random kinds, fragment counts and UTF-8 text, with pings
             // between fragments.
             let mut bytes = Vec::new();
