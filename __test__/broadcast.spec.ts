@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createClient } from 'redis';
 import { Broadcast, type BroadcastEvent, type Subscription } from '../src/broadcast/index.ts';
 import { freePort, redisTestFor, startRedis, type RedisServer } from './_redis.ts';
 
@@ -316,6 +317,33 @@ redisTest('redis: a lost connection fails the iterations and later calls with a 
   t.deepEqual(await sub.next(), { done: true, value: undefined });
   await b.disconnect();
   await a.disconnect();
+});
+
+redisTest('redis: a command the server refuses rejects that call, and the connection stays up', async (t) => {
+  // An ACL user that may subscribe but not publish or unsubscribe: the server answers NOPERM.
+  const { url } = await sharedRedis();
+  const admin = createClient({ url });
+  await admin.connect();
+  await admin.sendCommand([
+    'ACL',
+    'SETUSER',
+    'limited',
+    'on',
+    '>pw',
+    '~*',
+    '&*',
+    '+@all',
+    '-publish',
+    '-unsubscribe',
+  ]);
+  await admin.close();
+  const broadcast = new Broadcast(url.replace('redis://', 'redis://limited:pw@'));
+  await broadcast.connect();
+  await t.throwsAsync(broadcast.publish('acl', 'x'), { message: /^NOPERM/ });
+  const sub = await broadcast.subscribe('acl');
+  await t.throwsAsync(sub.unsubscribe(), { message: /^NOPERM/ });
+  t.true(broadcast.isConnected);
+  await broadcast.disconnect();
 });
 
 redisTest('redis: connecting where no server listens rejects clearly, password hidden', async (t) => {

@@ -156,12 +156,18 @@ test('urlPathFor reverses names with exactly the route params, and names the mis
       new Route('/', text('home'), { name: 'home' }),
       new Route('/users/{id:int}', params, { name: 'user' }),
       new Route('/f/{x:float}', params, { name: 'f' }),
+      new Route('/u/{u:uuid}', params, { name: 'u' }),
       new WebSocketRoute('/ws', async () => {}, { name: 'ws' }),
     ],
   });
   t.is(String(router.urlPathFor('home')), '/');
   t.is(String(router.urlPathFor('user', { id: 7 })), '/users/7');
   t.is(String(router.urlPathFor('f', { x: 25.5 })), '/f/25.5');
+  t.is(
+    String(router.urlPathFor('u', { u: 'EC38DF32CEDA4B0E9E5C31F3A8AA3F6A' })),
+    '/u/ec38df32-ceda-4b0e-9e5c-31f3a8aa3f6a',
+  );
+  t.throws(() => router.urlPathFor('u', { u: 'not-a-uuid' }), { message: 'Not a UUID: not-a-uuid' });
   t.is(router.urlPathFor('ws').protocol, 'websocket');
   const error = t.throws(() => router.urlPathFor('user', { id: 1, extra: 2 }), { instanceOf: NoMatchFound });
   t.is(error?.message, 'No route exists for name "user" and params "id, extra".');
@@ -306,7 +312,9 @@ test('request.urlFor builds absolute URLs including the root path', async (t) =>
 });
 
 test('hosts route by the Host header, ignoring the port, with params', async (t) => {
-  const api = new Router({ routes: [new Route('/', params, { name: 'root' })] });
+  const api = new Router({
+    routes: [new Route('/', params, { name: 'root' }), new Route('/n/{n:int}', params, { name: 'n' })],
+  });
   const router = new Router({
     routes: [
       new Host('www.example.org', new PlainTextResponse('www'), { name: 'www' }),
@@ -322,6 +330,8 @@ test('hosts route by the Host header, ignoring the port, with params', async (t)
   t.is(String(url), '/');
   t.is(router.urlPathFor('www', { path: '/x' }).host, 'www.example.org');
   t.throws(() => router.urlPathFor('subs:root'), { instanceOf: NoMatchFound });
+  // A child's convertor refusing a value is the caller's error, not a miss.
+  t.throws(() => router.urlPathFor('subs:n', { sub: 'bar', n: -1 }), { instanceOf: TypeError });
   t.throws(() => new Host('/bad', api));
 });
 

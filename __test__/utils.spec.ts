@@ -85,6 +85,17 @@ test('short strings are encoded and decoded in JS with the same bytes as the lon
   }
 });
 
+test('short strings keep their bytes when the shared 8 KiB slab fills and a new one starts', (t) => {
+  // 200 strings of 64 bytes are 12.5 KiB: at least one turn to a fresh slab, and earlier views untouched.
+  const strings = Array.from({ length: 200 }, (_, i) => String(i).padStart(64, '.'));
+  const encoded = strings.map((s) => utf8Encode(s));
+  t.true(new Set(encoded.map((bytes) => bytes.buffer)).size > 1);
+  t.deepEqual(
+    encoded.map((bytes) => Buffer.from(bytes).toString('latin1')),
+    strings,
+  );
+});
+
 test('internLatin1 shares one array per header string, whose text latin1Decode knows', (t) => {
   const bytes = internLatin1('text/x-interned; charset=utf-8');
   t.is(internLatin1('text/x-interned; charset=utf-8'), bytes);
