@@ -1,5 +1,6 @@
 // One case list, run against SQLite in memory, a SQLite file and a real PostgreSQL server.
 import test, { type ExecutionContext } from 'ava';
+import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Database, type DatabaseOptions, type Transaction } from '../../src/database/index.ts';
 import { backends, type BackendUnderTest } from './_backends.ts';
@@ -338,7 +339,8 @@ it(
   { only: ['sqlite-memory'] },
 );
 
-it('queries before connect reject clearly; connect twice is fine; disconnect waits for a transaction', async (t, db) => {
+it('queries before connect reject clearly; connect twice is fine; disconnect waits for a transaction', async (t, db, b) => {
+  t.is(db.dialect, b.dialect);
   await db.disconnect();
   t.false(db.isConnected);
   await t.throwsAsync(db.fetchAll('SELECT 1'), { message: /The database is not connected/ });
@@ -358,6 +360,86 @@ it('queries before connect reject clearly; connect twice is fine; disconnect wai
   t.true(committed);
   await tx;
 });
+
+it('a transaction runs executeMany and fetchOne inside it', async (t, db) => {
+  await notes(db);
+  await db.transaction(async (tx) => {
+    const rows = [1, 2, 3].map((id) => ({ id, text: `n${id}` }));
+    t.is((await tx.executeMany('INSERT INTO notes (id, text) VALUES (:id, :text)', rows)).rowCount, 3);
+    t.deepEqual(await tx.fetchOne('SELECT text FROM notes WHERE id = :id', { id: 2 }), { text: 'n2' });
+  });
+  t.is(await db.fetchVal(COUNT), 3);
+});
+
+it(
+  'a nested transaction whose savepoint cannot open rejects without running its callback',
+  async (t, db) => {
+    await notes(db);
+    let ran = false;
+    await db
+      .transaction(async (tx) => {
+        // A failed statement aborts a PostgreSQL transaction: the SAVEPOINT is refused too.
+        await t.throwsAsync(tx.execute('SELECT * FROM missing_table'), { any: true });
+        await t.throwsAsync(
+          tx.transaction(() => {
+            ran = true;
+          }),
+          { any: true, message: /current transaction is aborted/ },
+        );
+      })
+      .catch(() => undefined); // and its COMMIT fails (tested above)
+    t.false(ran);
+  },
+  { only: ['postgresql'] },
+);
+
+it(
+  'iterate rejects when the COMMIT after its last row fails (a deferred constraint)',
+  async (t, db) => {
+    await db.execute('CREATE TABLE parent (id INTEGER PRIMARY KEY)');
+    await db.execute(
+      'CREATE TABLE child (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES parent DEFERRABLE INITIALLY DEFERRED)',
+    );
+    // A cursor reads; a function it calls may write, and the deferred check fails only at COMMIT.
+    await db.execute(
+      'CREATE FUNCTION add_child() RETURNS integer AS $$ ' +
+        'BEGIN INSERT INTO child (id, parent) VALUES (1, 99); RETURN 1; END $$ LANGUAGE plpgsql',
+    );
+    const read: unknown[] = [];
+    await t.throwsAsync(
+      async () => {
+        for await (const row of db.iterate('SELECT add_child() AS id')) read.push(row);
+      },
+      { message: /foreign key constraint/ },
+    );
+    t.deepEqual(read, [{ id: 1 }]);
+    t.is(await within(db.fetchVal('SELECT CAST(count(*) AS INTEGER) FROM child')), 0);
+  },
+  { only: ['postgresql'], maxSize: 1 },
+);
+
+it(
+  "a connection the server refuses after connect() rejects with the server's reason",
+  async (t, db) => {
+    // A role allowed one connection: the pool's second one is refused ("too many connections").
+    const role = `limited_${process.pid}_${Date.now()}`;
+    await db.execute(`CREATE ROLE ${role} LOGIN CONNECTION LIMIT 1`);
+    const url = new URL(db.url);
+    url.username = role;
+    const limited = new Database(String(url));
+    await limited.connect();
+    try {
+      await limited.transaction(async (tx) => {
+        await tx.fetchVal('SELECT 1'); // holds the one connection
+        await t.throwsAsync(limited.fetchVal('SELECT 1'), { message: /too many connections/ });
+      });
+    } finally {
+      await limited.disconnect();
+      await db.execute(`DROP ROLE ${role}`);
+    }
+  },
+  { only: ['postgresql'] },
+);
 
 const suites = backends(test);
 for (const backend of suites) {
@@ -379,6 +461,24 @@ for (const backend of suites) {
     });
   }
 }
+
+test('a pragma SQLite refuses rejects connect(), and the database stays closed', async (t) => {
+  const db = new Database('sqlite://:memory:?cache_size=a.b');
+  await t.throwsAsync(db.connect(), { any: true, message: /syntax error/ });
+  t.false(db.isConnected);
+});
+
+test('connecting to a PostgreSQL port where nothing listens rejects', async (t) => {
+  const port = await new Promise<number>((resolve) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+  const db = new Database(`postgresql://postgres@127.0.0.1:${port}/postgres`);
+  await t.throwsAsync(db.connect(), { message: /ECONNREFUSED/ });
+  t.false(db.isConnected);
+});
 
 test('toString hides the password', (t) => {
   t.is(

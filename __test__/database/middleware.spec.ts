@@ -296,6 +296,30 @@ test('startup fails, with the reason, when the database cannot open', async (t) 
   t.false(database.isConnected);
 });
 
+test('without a lifespan of its own, startup fails with the reason when the database cannot open', async (t) => {
+  const database = new Database('sqlite:////nonexistent-starling-dir/app.db');
+  const raw: ASGIFunction = async () => undefined;
+  await t.throwsAsync(new TestClient(new DatabaseMiddleware(raw, { database })).start(), {
+    message: /directory does not exist|unable to open/,
+  });
+  t.false(database.isConnected);
+});
+
+test("when the app's own startup fails, the database is disconnected again", async (t) => {
+  const database = new Database('sqlite://:memory:');
+  let connected = false;
+  const app = new Starling({
+    middleware: [new Middleware(DatabaseMiddleware, { database })],
+    lifespan: async function* () {
+      connected = database.isConnected;
+      throw new Error('the app could not start');
+    },
+  });
+  await t.throwsAsync(new TestClient(app).start(), { message: /the app could not start/ });
+  t.true(connected);
+  t.false(database.isConnected);
+});
+
 test('the middleware needs a database', (t) => {
   t.throws(() => new DatabaseMiddleware(async () => undefined, {} as never), {
     message: 'DatabaseMiddleware needs a `database` option.',
