@@ -37,7 +37,8 @@ writeFileSync(join(dir, 'nested', 'inner.mjs'), `const body = 'from nested';\nex
 writeFileSync(
   join(dir, 'factory.mjs'),
   `export let calls = 0;\nexport const notAFactory = 1;\n` +
-    `export async function createApp() {\n  const body = 'made by factory ' + ++calls;\n  return { asgi: ${ASGI} };\n}\n`,
+    `export async function createApp() {\n  const body = 'made by factory ' + ++calls;\n  return { asgi: ${ASGI} };\n}\n` +
+    'export const notAnApp = () => 42;\n',
 );
 writeFileSync(join(dir, 'greeting.env'), '# comment\nGREETING="hello from the env file"\nKEPT=file\n');
 const config = (name: string, json: unknown) => {
@@ -62,9 +63,9 @@ interface Run {
   exited: Promise<number | null>;
 }
 
-function start(args: string[], env: NodeJS.ProcessEnv = {}): Run {
+function start(args: string[], env: NodeJS.ProcessEnv = {}, cwd = dir): Run {
   const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], {
-    cwd: dir,
+    cwd,
     env: { ...process.env, FORCE_COLOR: undefined, NO_COLOR: undefined, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -271,6 +272,68 @@ test('--factory calls the named function (awaiting it) once and serves what it r
   const notAFunction = start(['factory.mjs:notAFactory', '--factory', '--port', '0']);
   t.is(await finish(notAFunction), 3);
   t.regex(notAFunction.output(), /Error loading ASGI app factory\. .*"notAFactory".* is not a function/);
+});
+
+test('an attribute that is missing or not an app, or a factory that returns no app, exits 3 naming it', async (t) => {
+  const missing = start(['app.mjs:nope', '--port', '0']);
+  t.is(await finish(missing), 3);
+  t.regex(missing.output(), /Attribute "nope" not found in module "app\.mjs" or it is not an ASGI app/);
+  const notAnApp = start(['factory.mjs:notAnApp', '--factory', '--port', '0']);
+  t.is(await finish(notAnApp), 3);
+  t.regex(notAnApp.output(), /The factory "notAnApp" of module "factory\.mjs" did not return an ASGI app/);
+});
+
+test('--workers 2 forks two processes on a port the primary picks; one that dies is replaced; SIGTERM stops all', async (t) => {
+  writeFileSync(join(dir, 'pid.mjs'), `const body = String(process.pid);\nexport const app = ${ASGI};\n`);
+  const run = start(['pid.mjs:app', '--workers', '2', '--port', '0', '--no-access-log']);
+  try {
+    let port = 0;
+    for (let i = 0; i < 200 && port === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      port = Number(/Started 2 workers on port (\d+)/.exec(run.output())?.[1] ?? 0);
+    }
+    t.not(port, 0, run.output());
+    const pid = Number(await get(port));
+    t.not(pid, run.child.pid);
+    process.kill(pid, 'SIGKILL');
+    for (let i = 0; i < 200 && !run.output().includes(`Worker ${pid} died`); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    t.regex(run.output(), new RegExp(`WARNING: {2}Worker ${pid} died; starting another\\.`));
+    t.truthy(await get(port)); // still served
+    run.child.kill('SIGTERM');
+    t.is(await finish(run, 10_000), 0);
+  } finally {
+    run.child.kill('SIGKILL');
+  }
+});
+
+test('--reload restarts the server when a file under the working directory changes', async (t) => {
+  const cwd = join(dir, 'reload');
+  mkdirSync(cwd);
+  const write = (body: string) =>
+    writeFileSync(
+      join(cwd, 'app.mjs'),
+      `const body = ${JSON.stringify(body)};\nexport const app = ${ASGI};\n`,
+    );
+  write('before');
+  const port = await freePort();
+  const run = start(['app.mjs:app', '--reload', '--port', String(port), '--no-access-log'], {}, cwd);
+  try {
+    await waitListening(port, run);
+    t.is(await get(port), 'before');
+    write('after');
+    let body = '';
+    for (let i = 0; i < 200 && body !== 'after'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      body = await get(port).catch(() => '');
+    }
+    t.is(body, 'after');
+    t.regex(run.output(), /WARNING: {2}Detected change in 'app\.mjs'\. Reloading\.\.\./);
+    run.child.kill('SIGTERM');
+    t.is(await finish(run, 10_000), 0);
+  } finally {
+    run.child.kill('SIGKILL');
+  }
 });
 
 test('--use-colors colours the level names; piped output is plain by default and with --no-use-colors', async (t) => {

@@ -162,6 +162,37 @@ test('a lazily parsed scope survives spreading and reassignment', async (t) => {
   });
 });
 
+test('whatever first touches the lazy headers (in, keys, a descriptor, a write, delete, define) sees them all', async (t) => {
+  const name = (h: unknown) => Buffer.from((h as [Uint8Array])[0]).toString();
+  // Each operation is the first touch of its request's headers, so each trap must fill them first.
+  const firsts: Record<string, (headers: HTTPScope['headers']) => unknown> = {
+    has: (headers) => '0' in headers && !(String(headers.length) in headers),
+    keys: (headers) => Object.keys(headers).length === headers.length && headers.length > 1,
+    descriptor: (headers) => name(Object.getOwnPropertyDescriptor(headers, '0')!.value),
+    set: (headers) =>
+      ((headers as unknown[])[0] = [Buffer.from('x-set'), Buffer.from('1')]) && headers.map(name),
+    delete: (headers) => delete (headers as unknown[])[0] && headers.length > 1 && headers[0] === undefined,
+    define: (headers) => Object.defineProperty(headers, 'note', { value: 1 }) && headers.length > 1,
+  };
+  const app: ASGIFunction = async (scope, receive, send) => {
+    if (scope.type !== 'http') return;
+    const first = firsts[scope.query_string.toString()]!;
+    await text(JSON.stringify(first(scope.headers)))(scope, receive, send);
+  };
+  await withServer(app, {}, async (server) => {
+    const results: Record<string, unknown> = {};
+    for (const op of Object.keys(firsts)) {
+      const res = await fetch(`${server.url}/?${op}`, { headers: { 'x-first': 'yes' } });
+      results[op] = await res.json();
+    }
+    t.like(results, { has: true, keys: true, delete: true, define: true });
+    t.regex(results.descriptor as string, /^[a-z-]+$/); // a header's name, whichever came first
+    const names = results.set as string[];
+    t.is(names[0], 'x-set');
+    t.true(names.includes('x-first'));
+  });
+});
+
 test("scope.extensions is each scope's own: a middleware may announce an extension the app sees", async (t) => {
   const pushed: string[] = [];
   const seen: string[][] = [];

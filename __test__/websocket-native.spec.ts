@@ -286,6 +286,76 @@ test('a peer that vanishes without a close frame (FIN or RST) reaches the app as
   });
 });
 
+test('messages out of order throw in send(); a send after the peer left throws ClientDisconnected', async (t) => {
+  const errors: Record<string, string[]> = {};
+  let finished: () => void = () => {};
+  const done = new Promise<void>((resolve) => (finished = resolve));
+  const app: ASGIFunction = async (scope, receive, send) => {
+    if (scope.type !== 'websocket') return;
+    const caught = (errors[scope.path] = [] as string[]);
+    const attempt = (message: object) =>
+      Promise.resolve()
+        .then(() => send(message as never))
+        .catch(
+          (error: Error & { code?: string }) =>
+            void caught.push(`${error.name}: ${error.code ?? error.message}`),
+        );
+    await receive();
+    if (scope.path === '/order') {
+      await attempt({ type: 'websocket.send', text: 'too early' });
+      await attempt({ type: 'websocket.bogus' });
+      await send({ type: 'websocket.accept' });
+      await attempt({ type: 'websocket.accept' });
+      await send({ type: 'websocket.close', code: 1000 });
+      await attempt({ type: 'websocket.close', code: 1000 });
+    } else {
+      await send({ type: 'websocket.accept' });
+      while ((await receive()).type !== 'websocket.disconnect');
+      await attempt({ type: 'websocket.send', text: 'too late' });
+    }
+    finished();
+  };
+  await withServer(app, {}, async (server) => {
+    const base = server.url.replace('http', 'ws');
+    t.is((await closed(await open(`${base}/order`))).code, 1000);
+    const ws = await open(`${base}/gone`);
+    await done;
+    const left = new Promise<void>((resolve) => (finished = resolve));
+    ws.close(1000);
+    await left;
+  });
+  t.deepEqual(errors['/order'], [
+    "RuntimeError: Unexpected ASGI message 'websocket.send' sent in this WebSocket state.",
+    "RuntimeError: Unexpected ASGI message 'websocket.bogus' sent for a WebSocket.",
+    "RuntimeError: Unexpected ASGI message 'websocket.accept' sent in this WebSocket state.",
+    "RuntimeError: Unexpected ASGI message 'websocket.close', after sending 'websocket.close' or response already completed.",
+  ]);
+  t.deepEqual(errors['/gone'], ['ClientDisconnected: ECONNRESET']);
+});
+
+test('a client that leaves before the handshake is answered reaches receive() as websocket.disconnect 1006', async (t) => {
+  let connected: () => void = () => {};
+  const arrived = new Promise<void>((resolve) => (connected = resolve));
+  let told: (message: unknown) => void = () => {};
+  const seen = new Promise((resolve) => (told = resolve));
+  const app: ASGIFunction = async (scope, receive) => {
+    if (scope.type !== 'websocket') return;
+    await receive(); // websocket.connect
+    connected();
+    told(await receive()); // never accepted: the next message is the client leaving
+  };
+  await withServer(app, {}, async (server) => {
+    const socket = await connect(server.port);
+    socket.write(
+      'GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    );
+    await arrived;
+    socket.destroy();
+    t.like(await seen, { type: 'websocket.disconnect', code: 1006 });
+  });
+});
+
 test('oversized messages close with 1009, invalid UTF-8 with 1007', async (t) => {
   await withServer(echoApp(), { wsMaxSize: 1024 }, async (server) => {
     const base = `${server.url.replace('http', 'ws')}/ws`;
