@@ -231,6 +231,44 @@ test('replacing the app response lets the app finish instead of hanging', async 
   t.true(started);
 });
 
+test('a malformed response start rejects in the app, which can still answer with a start of its own', async (t) => {
+  const caught: string[] = [];
+  const raw: ASGIApp = async (_scope, _receive, send) => {
+    await send({ type: 'http.response.start', status: 200, headers: [null] } as never).catch((e: Error) => {
+      caught.push(e.name);
+    });
+    await send({ type: 'http.response.start', status: 500 });
+    await send({ type: 'http.response.body', body: 'fallback' });
+  };
+  const app = new BaseHTTPMiddleware(raw, { dispatch: (request, callNext) => callNext(request) });
+  const res = await new TestClient(app).get('/');
+  t.is(res.status, 500);
+  t.is(res.text, 'fallback');
+  t.deepEqual(caught, ['TypeError']);
+});
+
+test("a response of dispatch's own that reads receive gets the body the app left unread", async (t) => {
+  class Echo extends Response {
+    override async asgi(_scope: Scope, receive: Receive, send: Send): Promise<void> {
+      const message = await receive();
+      const body = message.type === 'http.request' ? message.body : new Uint8Array();
+      await send({ type: 'http.response.start', status: 200 });
+      await send({ type: 'http.response.body', body });
+    }
+  }
+  const dispatch = async (request: Request, callNext: CallNext) => {
+    // The app answers without reading the body; its response is read to the end, so the app is done.
+    const response = (await callNext(request)) as StreamingResponse;
+    for await (const _chunk of response.bodyIterator);
+    return new Echo();
+  };
+  const app = appWith(
+    [new Route('/', async () => new PlainTextResponse('ignored'), { methods: ['POST'] })],
+    new Middleware(BaseHTTPMiddleware, { dispatch }),
+  );
+  t.is((await new TestClient(app).post('/', { content: 'echoed' })).text, 'echoed');
+});
+
 test('websocket and lifespan scopes pass straight through', async (t) => {
   const events: string[] = [];
   const app = new Starling({

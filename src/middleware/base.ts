@@ -305,12 +305,15 @@ export class BaseHTTPMiddleware {
           if (started) return app.push(message);
           // Anything before the start (an early hint) goes straight out.
           if (message.type !== 'http.response.start') return send(message);
-          started = true;
+          let response: AppResponse;
           try {
-            resolve(new AppResponse(message, app));
+            response = new AppResponse(message, app);
           } catch (error) {
+            // Not started: the app may still send a start of its own (a 500), as with the server.
             return Promise.reject(error);
           }
+          started = true;
+          resolve(response);
           return RESOLVED;
         };
         appDone = run(scope, inbox.forApp, appSend).then(
