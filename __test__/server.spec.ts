@@ -485,6 +485,31 @@ test('a handler that throws gets 500 and the connection stays usable', async (t)
   });
 });
 
+test("at logLevel 'error' an app's exception is logged with its stack; at 'critical' it is not", async (t) => {
+  const logged: unknown[][] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => void logged.push(args);
+  try {
+    const app: ASGIFunction = async (scope) => {
+      throw new Error(`failed at ${(scope as HTTPScope).path}`);
+    };
+    for (const logLevel of ['error', 'critical'] as const) {
+      await withServer(app, { logLevel }, async (server) => {
+        t.is((await fetch(`${server.url}/${logLevel}`)).status, 500);
+      });
+    }
+  } finally {
+    console.error = original;
+  }
+  const errors = logged.filter(([first]) =>
+    String(first).startsWith('ERROR:    Exception in ASGI application'),
+  );
+  t.deepEqual(
+    errors.map(([, error]) => (error as Error).message),
+    ['failed at /error'],
+  );
+});
+
 test('a handler that returns without responding gets 500', async (t) => {
   await withServer(
     async () => {},
@@ -502,6 +527,13 @@ test('protocol errors are thrown in the handler, not in the server', async (t) =
       await send({ type: 'http.response.body', body: 'too early' });
     } catch (e) {
       errors.push((e as Error).message);
+    }
+    for (const early of [{ type: 'http.response.pathsend', path: '/dev/null' }, { type: 'http.bogus' }]) {
+      try {
+        await send(early as never);
+      } catch (e) {
+        errors.push((e as Error).message);
+      }
     }
     await send({ type: 'http.response.start', status: 201 });
     try {
@@ -521,9 +553,11 @@ test('protocol errors are thrown in the handler, not in the server', async (t) =
     t.is(res.status, 201);
     t.is(await res.text(), 'done');
   });
-  t.is(errors.length, 3);
-  t.regex(errors[1]!, /already started/);
-  t.regex(errors[2]!, /already completed/);
+  t.is(errors.length, 5);
+  t.is(errors[1], "Unexpected ASGI message 'http.response.pathsend' sent, before response start.");
+  t.is(errors[2], "Unexpected ASGI message 'http.bogus' sent for an HTTP request.");
+  t.regex(errors[3]!, /already started/);
+  t.regex(errors[4]!, /already completed/);
 });
 
 test('a response header with CR, LF or NUL, or a bad name, throws in send() and the client gets a 500 without it', async (t) => {

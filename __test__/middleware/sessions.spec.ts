@@ -51,6 +51,9 @@ test('a tampered, foreign or malformed cookie gives an empty session', async (t)
     const res = await call(app, '/', { headers: { cookie: bad } });
     t.deepEqual(JSON.parse(res.text), {}, bad);
   }
+  // Signed with the right key, but not JSON: still an empty session.
+  const notJSON = new TimestampSigner('example').sign(Buffer.from('{not json').toString('base64'));
+  t.deepEqual(JSON.parse((await call(app, '/', { headers: { cookie: `session=${notJSON}` } })).text), {});
   const otherKey = sessionApp({ secretKey: 'another' });
   t.deepEqual(JSON.parse((await call(otherKey, '/', { headers: { cookie } })).text), {});
 });
@@ -123,6 +126,9 @@ test('nested changes are saved and reads alone add only Vary: Cookie', async (t)
   const next = await call(app, '/', { headers: { cookie: cookieOf(added.header('set-cookie')) } });
   t.deepEqual(JSON.parse(next.text), { cart: ['apple'] });
   t.is(next.header('vary'), 'Cookie');
+  // `in` is a read too.
+  const asked = sessionApp({}, (session) => void ('cart' in session));
+  t.is((await call(asked, '/')).header('vary'), 'Cookie');
   const untouched = new SessionMiddleware(
     async (_scope, _r, send) => {
       await send({ type: 'http.response.start', status: 204 });

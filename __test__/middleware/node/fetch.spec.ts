@@ -380,6 +380,23 @@ test('a disconnect before the answer aborts request.signal and sends nothing', a
   t.deepEqual(run.sent, []);
 });
 
+test("without a usable Host header, request.url's origin is the server address, else localhost", async (t) => {
+  const urls: string[] = [];
+  const app = fromFetchHandler((request) => {
+    urls.push(request.url);
+    return new Response('');
+  });
+  for (const server of [['::1', 8000] as [string, number], null]) {
+    const scope = makeScope('/p?q=1', { headers: { host: 'not a host' }, server });
+    await app(
+      scope,
+      async () => ({ type: 'http.request', body: new Uint8Array(0), more_body: false }),
+      async () => {},
+    );
+  }
+  t.deepEqual(urls, ['http://[::1]:8000/p?q=1', 'http://localhost/p?q=1']);
+});
+
 test('a WebSocket scope is refused', async (t) => {
   const sent: SendMessage[] = [];
   await fromFetchHandler(() => t.fail() as never)(

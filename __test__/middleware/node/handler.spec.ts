@@ -526,6 +526,29 @@ test('misuse is answered as Node answers it', async (t) => {
   t.is(run.body(), 'abc');
 });
 
+test('write and end after destroy or after finish call back with the error Node gives', async (t) => {
+  const seen: Record<string, unknown> = {};
+  const codeOf = (error: unknown) => (error as { code?: string } | null | undefined)?.code;
+  const finished = drive((_req, res) => {
+    res.end('done', () => res.end((error?: Error | null) => (seen.endAfterFinish = codeOf(error))));
+  });
+  await finished.done;
+  const destroyed = drive((req, res) => {
+    req.socket.write('ignored', () => (seen.socketWrite = true)); // the stand-in socket swallows it
+    res.destroy();
+    res.write('x', (error) => (seen.write = codeOf(error)));
+    res.end((error?: Error | null) => (seen.end = codeOf(error)));
+  });
+  await destroyed.done.catch(() => undefined);
+  for (let i = 0; i < 100 && Object.keys(seen).length < 4; i++) await sleep(5);
+  t.deepEqual(seen, {
+    endAfterFinish: 'ERR_STREAM_ALREADY_FINISHED',
+    socketWrite: true,
+    write: 'ERR_STREAM_DESTROYED',
+    end: 'ERR_STREAM_DESTROYED',
+  });
+});
+
 test('the socket stands in for net.Socket, and says when the scheme is https', async (t) => {
   const legacy = express();
   legacy.get('/', (req, res) => {
