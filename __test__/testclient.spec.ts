@@ -97,6 +97,22 @@ test('json, form data, files and raw content are encoded with the right content 
   t.deepEqual(seen.headers.at(-1), ['content-type', 'application/x-www-form-urlencoded']);
   seen = (await client.put('/', { content: 'raw' })).json();
   t.is(seen.body, 'raw');
+  for (const data of ['as text', new TextEncoder().encode('as text')]) {
+    seen = (await client.post('/', { data })).json();
+    t.is(seen.body, 'as text');
+    t.false(seen.headers.some(([name]: [string, string]) => name === 'content-type'));
+  }
+  seen = (
+    await client.post('/', {
+      files: {
+        f: [
+          ['a.txt', 'one'],
+          ['b.txt', 'two'],
+        ],
+      },
+    })
+  ).json();
+  t.true(seen.body.includes('filename="a.txt"') && seen.body.includes('filename="b.txt"'));
   seen = (await client.patch('/', { files: { f: ['a.txt', 'hello'] }, data: { k: 'v' } })).json();
   const type = Object.fromEntries(seen.headers)['content-type'] as string;
   t.regex(type, /^multipart\/form-data; boundary=/);
@@ -214,6 +230,21 @@ test('cookies set by the app are kept and sent back, honouring path, max-age and
   const https = new TestClient(app, { baseUrl: 'https://testserver' });
   await https.get('/set');
   t.is(cookieOf(await https.get('/')), 'a=1; s=3');
+
+  // The jar by hand: set (for a path, or every path), has, entries, delete, clear.
+  const jar = new TestClient(app).cookies;
+  jar.set('x', '1');
+  jar.set('y', '2', { path: '/only' });
+  t.true(jar.has('x'));
+  t.false(jar.has('z'));
+  t.deepEqual(jar.entries(), [
+    ['x', '1'],
+    ['y', '2'],
+  ]);
+  jar.delete('x');
+  t.deepEqual(jar.entries(), [['y', '2']]);
+  jar.clear();
+  t.deepEqual(jar.entries(), []);
 });
 
 test('a quoted cookie value goes back exactly as set, so the app reads what it stored', async (t) => {
