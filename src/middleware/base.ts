@@ -145,6 +145,7 @@ class AppMessages {
   iterated = false;
   finished = false;
   error: { error: unknown; delivered: boolean } | null = null;
+  #sent: (() => void) | null = null;
 
   push(message: SendMessage): Promise<void> {
     if (this.finished) return RESOLVED;
@@ -155,7 +156,15 @@ class AppMessages {
       };
       this.waiting.add(forwarded);
       this.queue.push({ kind: 'message', message, forwarded });
+      this.#sent?.();
+      this.#sent = null;
     });
+  }
+
+  /** Settles once the app waits for a message of its own to be taken: then it is not reading `receive`. */
+  sending(): Promise<void> {
+    if (this.waiting.size > 0) return RESOLVED;
+    return new Promise((resolve) => (this.#sent = resolve));
   }
 
   /** The error is about to be thrown into the response, so it must not be thrown again later. */
@@ -331,11 +340,12 @@ export class BaseHTTPMiddleware {
 
     try {
       const response = await this.dispatch(new DispatchRequest(scope, inbox, send), callNext);
-      // A response of dispatch's own hears of the client leaving, never of the app finishing; while the
-      // app runs it owns `receive`, and once it is done the response may read it.
+      // A response of dispatch's own hears of the client leaving, never of the app finishing. While the
+      // app may be reading `receive` it owns it; once it is done, or waits for its own response to be
+      // taken (which a response that replaced it never does), the response may read it.
       const outerReceive: Receive = async () => {
         const running = appDone as Promise<void> | null;
-        if (running) await Promise.race([running, inbox.over]);
+        if (running) await Promise.race([running, inbox.over, app.sending()]);
         return inbox.forApp();
       };
       await response.asgi(scope, outerReceive, send);
