@@ -3,6 +3,7 @@
  * its exchange; a new request becomes an ASGI scope and a run of the app. Internal; `serve()` is the
  * public face.
  */
+import { LiveTable } from './live.ts';
 import type { ASGIFunction, Scope, Send } from '../asgi.ts';
 import { RESOLVED } from '../_utils.ts';
 import type { ExchangeHost } from './exchange.ts';
@@ -46,7 +47,7 @@ export interface BridgeOptions {
 
 /** Decodes event batches and runs the app for each request. */
 export class Bridge implements ExchangeHost {
-  readonly #live = new Map<number, HTTPExchange | WebSocketExchange>();
+  readonly #live = new LiveTable<HTTPExchange | WebSocketExchange>();
   readonly #memory: MemoryConnections;
   native!: NativeServer;
 
