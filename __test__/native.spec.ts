@@ -7,7 +7,7 @@ import test from 'ava';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadAddon } from '../src/server/native.ts';
+import { loadAddon, locate } from '../src/server/native.ts';
 
 const { name } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   name: string;
@@ -55,4 +55,27 @@ test.serial('otherwise the addon loads, and is loaded once', (t) => {
   const addon = loadAddon();
   t.is(typeof addon.NativeServer, 'function');
   t.is(loadAddon(), addon);
+});
+
+test('a platform no prebuilt addon exists for is named, with the ones that exist and the way from source', (t) => {
+  const outer = process.env.STARLING_NATIVE_PATH;
+  delete process.env.STARLING_NATIVE_PATH;
+  try {
+    const manifest = {
+      name,
+      version: '0.1.0',
+      optionalDependencies: { [`@${name}/linux-x64-gnu`]: '0.1.0', [`@${name}/darwin-arm64`]: '0.1.0' },
+    };
+    const error = t.throws(() => locate(dir, manifest, 'plan9-mips'));
+    t.true(
+      error.message.startsWith(
+        `${name}: there is no prebuilt native addon for plan9-mips (there is for linux-x64-gnu, darwin-arm64). ` +
+          'Or build it from source (needs Rust, https://rustup.rs)',
+      ),
+      error.message,
+    );
+    t.true(error.message.includes('STARLING_NATIVE_PATH to the starling.plan9-mips.node'), error.message);
+  } finally {
+    if (outer !== undefined) process.env.STARLING_NATIVE_PATH = outer;
+  }
 });

@@ -87,7 +87,7 @@ export function platformTriple(): string {
 let addon: Addon | undefined;
 
 /** What loading reads from the package's own package.json. */
-interface Manifest {
+export interface Manifest {
   name: string;
   version: string;
   optionalDependencies?: Record<string, string>;
@@ -100,7 +100,7 @@ const buildHint = (triple: string) =>
   '(README, "Building from source").';
 
 /** The addon file this process should load, and how to name it in an error; throws when there is none. */
-function locate(root: string, manifest: Manifest, triple: string): { path: string; what: string } {
+export function locate(root: string, manifest: Manifest, triple: string): { path: string; what: string } {
   const { name, version, optionalDependencies = {} } = manifest;
   const explicit = process.env.STARLING_NATIVE_PATH;
   if (explicit) {
