@@ -42,3 +42,19 @@ test('a counter of ids with a few alive at a time stays in the slots', (t) => {
   t.is(table.size, 16);
   for (let id = 100_000 - 16; id < 100_000; id++) t.is(table.get(id)?.id, id);
 });
+
+test('id 0 is an id like any other (an empty slot is not taken for it)', (t) => {
+  const table = new LiveTable<{ n: number }>();
+  t.is(table.get(0), undefined);
+  table.set(4096, { n: 1 }); // slot 0, taken by another id
+  table.set(0, { n: 0 });
+  t.is(table.size, 2);
+  t.is(table.get(0)?.n, 0);
+  table.delete(4096);
+  t.is(table.get(0)?.n, 0);
+  table.delete(0);
+  t.is(table.size, 0);
+  t.is(table.get(0), undefined);
+  table.set(0, { n: 2 });
+  t.is(table.get(0)?.n, 2);
+});

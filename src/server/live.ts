@@ -10,7 +10,8 @@
 const SLOTS = 4096; // a power of two
 
 export class LiveTable<T extends object> {
-  readonly #ids = new Uint32Array(SLOTS); // 0: empty (the core's ids start at 1)
+  // A slot is taken when its value is set; its id says whose it is (any u32, 0 included).
+  readonly #ids = new Uint32Array(SLOTS);
   readonly #values: (T | undefined)[] = new Array<T | undefined>(SLOTS).fill(undefined);
   readonly #overflow = new Map<number, T>();
   #size = 0;
@@ -21,14 +22,15 @@ export class LiveTable<T extends object> {
 
   get(id: number): T | undefined {
     const slot = id & (SLOTS - 1);
-    if (this.#ids[slot] === id) return this.#values[slot];
+    const value = this.#values[slot];
+    if (value !== undefined && this.#ids[slot] === id) return value;
     return this.#overflow.size === 0 ? undefined : this.#overflow.get(id);
   }
 
   set(id: number, value: T): void {
     const slot = id & (SLOTS - 1);
-    const held = this.#ids[slot];
-    if (held === id) {
+    const taken = this.#values[slot] !== undefined;
+    if (taken && this.#ids[slot] === id) {
       this.#values[slot] = value;
       return;
     }
@@ -36,17 +38,17 @@ export class LiveTable<T extends object> {
       this.#overflow.set(id, value);
       return;
     }
-    if (held === 0) {
+    if (taken) this.#overflow.set(id, value);
+    else {
       this.#ids[slot] = id;
       this.#values[slot] = value;
-    } else this.#overflow.set(id, value);
+    }
     this.#size++;
   }
 
   delete(id: number): void {
     const slot = id & (SLOTS - 1);
-    if (this.#ids[slot] === id) {
-      this.#ids[slot] = 0;
+    if (this.#values[slot] !== undefined && this.#ids[slot] === id) {
       this.#values[slot] = undefined;
       this.#size--;
     } else if (this.#overflow.delete(id)) this.#size--;
