@@ -5,7 +5,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -511,4 +511,15 @@ test('--log-config: the example of docs/server.md is accepted as it stands', asy
   const { body, output } = await serveOnce(['app.mjs:app', '--log-config', 'docs-example.json']);
   t.is(body, 'unset');
   t.notRegex(output, /ignored|ERROR/);
+});
+
+test('the command runs when started through a symlink, as npm links it into node_modules/.bin', (t) => {
+  const link = join(dir, 'starling-link.ts');
+  symlinkSync(CLI, link);
+  const result = spawnSync(process.execPath, ['--import', TSX, link, '--help'], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  t.regex(result.stdout + result.stderr, /Usage: starling MODULE:ATTR/);
+  t.regex(result.stdout + result.stderr, /--max-header-count INT/);
 });

@@ -194,6 +194,22 @@ packTest(
   },
 );
 
+packTest("the installed package's starling command (npm's .bin symlink) runs", async (t) => {
+  // On Windows npm writes a .cmd shim, not a symlink: nothing of this to check there.
+  if (windows) return t.pass();
+  const app = await install();
+  const bin = join(app, 'node_modules', '.bin', 'starling');
+  const { stdout, stderr } = await run(process.execPath, [bin, '--help'], {
+    cwd: app,
+    env,
+    timeout: 30_000,
+  }).catch((error: { stdout?: string; stderr?: string }) => ({
+    stdout: error.stdout ?? '',
+    stderr: error.stderr ?? '',
+  }));
+  t.regex(stdout + stderr, /Usage: starling MODULE:ATTR/);
+});
+
 packTest('a project that installed the tarballs type-checks against every entry', async (t) => {
   t.is(await typeCheckEntries(await install()), '');
 });

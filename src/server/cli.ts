@@ -9,7 +9,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import cluster from 'node:cluster';
-import { existsSync, readFileSync, watch } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, watch } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ASGIApp } from '../asgi.ts';
@@ -48,9 +48,11 @@ Options:
   --limit-max-requests INT     Stop after this many requests
   --backlog INT                Listen backlog (default 2048)
   --max-body-size INT          Largest request body in bytes (413 past it)
+  --max-header-size INT        Largest request head in bytes (431 past it; default 65536)
+  --max-header-count INT       Most header lines in a request head (431 past it; default 2000)
   --lifespan auto|on|off       Lifespan protocol handling (default auto)
-  --ssl-certfile PATH          TLS certificate (not yet supported by the core)
-  --ssl-keyfile PATH           TLS key
+  --ssl-certfile PATH          TLS certificate (PEM); with --ssl-keyfile, serves HTTPS
+  --ssl-keyfile PATH           TLS private key (PEM)
   --env-file PATH              Load this .env file into process.env before the app is imported
   --app-dir PATH               Look for the app module in this directory (default: the working directory)
   --factory                    ATTR is a function returning the app (it may be async)
@@ -298,6 +300,15 @@ export async function main(argv: string[]): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  await main(process.argv.slice(2));
+/** True when this module is the program node was started with: npm's `.bin/starling` is a symlink to it. */
+function isMain(): boolean {
+  const started = process.argv[1];
+  if (!started) return false;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(started)).href;
+  } catch {
+    return false;
+  }
 }
+
+if (isMain()) await main(process.argv.slice(2));
