@@ -523,3 +523,9 @@ test('the command runs when started through a symlink, as npm links it into node
   t.regex(result.stdout + result.stderr, /Usage: starling MODULE:ATTR/);
   t.regex(result.stdout + result.stderr, /--max-header-count INT/);
 });
+
+test("the README's command serves examples/hello.js", async (t) => {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const { body } = await serveOnce(['--app-dir', root, 'examples/hello.js:app']);
+  t.is(body, '{"hello":"world"}');
+});

@@ -1,5 +1,6 @@
 // The seed's hello world: `node --import tsx examples/hello.ts`, or
-// `npx starling examples/hello.ts:app --port 8000` (under `node --import tsx`).
+// `NODE_OPTIONS='--import tsx' npx starling examples/hello.ts:app --port 8000`; examples/hello.js is the
+// same app in plain JavaScript.
 import { Starling, Route, JSONResponse, serve } from '../src/index.ts';
 
 export const app = new Starling({
