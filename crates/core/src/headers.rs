@@ -72,4 +72,16 @@ mod tests {
         assert_eq!(map.len(), 1);
         assert_eq!(map["ok"], "y");
     }
+
+    #[test]
+    fn a_last_value_may_end_with_the_block() {
+        let map = HeaderBlock(b"a\0b\0c\0d".to_vec()).into_map();
+        assert_eq!(
+            (&map["a"], &map["c"]),
+            (&"b".parse().unwrap(), &"d".parse().unwrap())
+        );
+        let map = HeaderBlock(b"a\0".to_vec()).into_map();
+        assert_eq!(map["a"], "");
+        assert!(HeaderBlock(b"a".to_vec()).into_map().is_empty());
+    }
 }
