@@ -145,7 +145,8 @@ class AppMessages {
   iterated = false;
   finished = false;
   error: { error: unknown; delivered: boolean } | null = null;
-  #sent: (() => void) | null = null;
+  /** What `sending()` handed out, settled by the next push. */
+  #sent: { promise: Promise<void>; resolve: () => void } | null = null;
 
   push(message: SendMessage): Promise<void> {
     if (this.finished) return RESOLVED;
@@ -156,7 +157,7 @@ class AppMessages {
       };
       this.waiting.add(forwarded);
       this.queue.push({ kind: 'message', message, forwarded });
-      this.#sent?.();
+      this.#sent?.resolve();
       this.#sent = null;
     });
   }
@@ -164,7 +165,13 @@ class AppMessages {
   /** Settles once the app waits for a message of its own to be taken: then it is not reading `receive`. */
   sending(): Promise<void> {
     if (this.waiting.size > 0) return RESOLVED;
-    return new Promise((resolve) => (this.#sent = resolve));
+    // One promise for every reader waiting meanwhile: a second one must not orphan the first.
+    if (this.#sent === null) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.#sent = { promise, resolve };
+    }
+    return this.#sent.promise;
   }
 
   /** The error is about to be thrown into the response, so it must not be thrown again later. */

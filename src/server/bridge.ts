@@ -3,11 +3,11 @@
  * its exchange; a new request becomes an ASGI scope and a run of the app. Internal; `serve()` is the
  * public face.
  */
-import { LiveTable } from './live.ts';
 import type { ASGIFunction, Scope, Send } from '../asgi.ts';
 import { RESOLVED } from '../_utils.ts';
 import type { ExchangeHost } from './exchange.ts';
 import { HTTPExchange } from './http.ts';
+import { LiveTable } from './live.ts';
 import type { LoopRef } from './loop.ts';
 import { MemoryConnections, type MemoryConnection } from './memory.ts';
 import type { NativeServer } from './native.ts';
