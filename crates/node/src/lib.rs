@@ -5,6 +5,7 @@
 //! JS → Rust: synchronous methods on [`NativeServer`] that complete the core's exchanges by id.
 #![deny(clippy::all)]
 
+mod alloc;
 mod answer;
 mod driver;
 mod encode;
@@ -20,4 +21,4 @@ pub use server::NativeServer;
 /// The core allocates and frees small blocks per request (futures, header maps, buffers); mimalloc's
 /// thread-local free lists serve that pattern in a fraction of glibc malloc's time.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: alloc::Allocator = alloc::Allocator;

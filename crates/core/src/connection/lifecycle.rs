@@ -13,6 +13,8 @@ use crate::body::ResponseBody;
 use crate::cork::Corked;
 use crate::log;
 
+use super::on_wake::OnWake;
+
 /// Per-connection activity, for the keep-alive timer.
 pub(super) struct Activity {
     pub(super) active: AtomicUsize,
@@ -160,10 +162,11 @@ where
         // past its idle limit or the server starts to shut down. Every future here lives across
         // requests, so a wake-up costs polls, not new timer or channel registrations.
         let (limit, activity) = (self.idle_limit, &self.activity);
-        let idle = tokio::time::sleep(limit);
+        // Polled only when they fire (see `OnWake`), not on every read and reply of the connection.
+        let idle = OnWake::new(tokio::time::sleep(limit));
         tokio::pin!(idle);
         let open = !*self.graceful.borrow();
-        let draining = self.graceful.changed();
+        let draining = OnWake::new(self.graceful.changed());
         tokio::pin!(draining);
         let mut waited_out = false;
         if open {
@@ -188,7 +191,7 @@ where
                         // In use: look again a whole bound later (never at a deadline already
                         // past, which would spin). Idle: when the bound runs out.
                         let next = if busy { Instant::now() } else { last } + limit;
-                        idle.as_mut().reset(tokio::time::Instant::from_std(next));
+                        idle.as_mut().rearm().reset(tokio::time::Instant::from_std(next));
                     }
                     _ = draining.as_mut() => break,
                 }
