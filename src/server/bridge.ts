@@ -81,9 +81,14 @@ export class Bridge implements ExchangeHost {
     return this.#live.size;
   }
 
-  onEvents = (meta: Uint32Array, strs: string, bin: Buffer | null): void => {
+  /**
+   * One batch: records in `meta` (the core passes one array it reuses, so only the first `words`
+   * words are this batch's, and the array must not be kept past the call), their strings in
+   * `strs`, their bytes in `bin`.
+   */
+  onEvents = (meta: Uint32Array, strs: string, bin: Buffer | null, words = meta.length): void => {
     let i = 0;
-    const n = meta.length;
+    const n = words;
     while (i < n) {
       // The first word of every record is its kind.
       switch (meta[i]) {

@@ -38,7 +38,8 @@ export interface NativeServerOptions {
 }
 
 /** Called on the JS thread once per batch of events (records declared in wire.ts). */
-export type NativeEventHandler = (meta: Uint32Array, strs: string, bin: Buffer | null) => void;
+/** A batch of core events: the first `words` words of `meta` (an array the core reuses). */
+export type NativeEventHandler = (meta: Uint32Array, strs: string, bin: Buffer | null, words: number) => void;
 
 /** The addon's server class. Every method is synchronous. */
 export interface NativeServer {

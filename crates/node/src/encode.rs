@@ -1,15 +1,12 @@
 //! Packs a batch of events into one `Uint32Array`, one latin1 string and at most one buffer.
 //! The record layouts are declared in `wire.rs`.
-use napi::bindgen_prelude::{Buffer, Uint32Array};
+use napi::bindgen_prelude::Buffer;
 use starling_core::Event;
 use std::io::Write;
 
 use crate::lane::LaneEvent;
 use crate::strings::Latin1;
 use crate::wire::{self, flags, kind};
-
-/// The arguments of one JS call: the `Uint32Array` of records, the latin1 strings, the bytes.
-pub type Batch = (Uint32Array, Latin1, Option<Buffer>);
 
 #[derive(Default)]
 pub struct Encoder {
@@ -140,9 +137,23 @@ impl Encoder {
         self.meta.is_empty()
     }
 
-    pub fn finish(self) -> Batch {
-        let bin = (!self.bin.is_empty()).then(|| Buffer::from(self.bin));
-        (Uint32Array::new(self.meta), Latin1(self.strs), bin)
+    /// The records, to copy into the lane's array.
+    pub fn records(&self) -> &[u32] {
+        &self.meta
+    }
+
+    /// The strings (copied into a JS string) and the bytes (handed over: the app may keep slices
+    /// of them) of the batch.
+    pub fn take_strings_and_bytes(&mut self) -> (Latin1<'_>, Option<Buffer>) {
+        let bin = (!self.bin.is_empty()).then(|| Buffer::from(std::mem::take(&mut self.bin)));
+        (Latin1(&self.strs), bin)
+    }
+
+    /// Empties the batch, keeping its buffers' capacity.
+    pub fn clear(&mut self) {
+        self.meta.clear();
+        self.strs.clear();
+        self.bin.clear();
     }
 }
 

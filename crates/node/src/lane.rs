@@ -1,7 +1,6 @@
 //! One server's events on their way to JS: a queue, and the server's `onEvents` callback.
 #![allow(unsafe_code)]
 
-use crossbeam_queue::SegQueue;
 use napi::bindgen_prelude::ToNapiValue;
 use napi::sys;
 use parking_lot::Mutex;
@@ -11,9 +10,6 @@ use std::sync::Arc;
 
 use crate::driver::Ready;
 use crate::encode::Encoder;
-
-/// At most this many events per JS call; the rest go in the next pass of the same tick.
-const MAX_BATCH: usize = 1024;
 
 /// What the binding tells JS: the core's events, plus its own.
 // `Closed` happens once per server; boxing `Core` would cost an allocation per request.
@@ -39,11 +35,28 @@ struct Callback(sys::napi_ref);
 // deliveries and the server's JS-called methods all run there); other threads only move it.
 unsafe impl Send for Callback {}
 
+/// The `Uint32Array` each batch's records are copied into, made once per lane (and again, larger,
+/// when a batch outgrows it): an array made per batch costs V8 an external backing store and its
+/// finalizer, about 5,000 instructions, where the copy costs a few dozen.
+struct Records {
+    reference: sys::napi_ref,
+    data: *mut u32,
+    words: usize,
+}
+// SAFETY: as `Callback`: made, written and released on its JS thread only.
+unsafe impl Send for Records {}
+
+/// Words the first records array holds (64 KiB): room for some 1,000 requests.
+const FIRST_RECORDS: usize = 16 * 1024;
+
 pub struct Lane {
-    queue: SegQueue<LaneEvent>,
+    /// The events since the last delivery, encoded as they come: no queue node per event, and a
+    /// request's head (its header map, its URI) is dropped where it was made, not moved twice.
+    batch: Mutex<Encoder>,
     /// Set while the lane sits in the driver's ready list, so it is listed once.
     armed: AtomicBool,
     callback: Mutex<Option<Callback>>,
+    records: Mutex<Option<Records>>,
     ready: Arc<Ready>,
 }
 
@@ -63,33 +76,26 @@ impl Lane {
             ));
         }
         Ok(Arc::new(Lane {
-            queue: SegQueue::new(),
+            batch: Mutex::new(Encoder::default()),
             armed: AtomicBool::new(false),
             callback: Mutex::new(Some(Callback(reference))),
+            records: Mutex::new(None),
             ready,
         }))
     }
 
     pub fn push(self: &Arc<Self>, event: LaneEvent) {
-        self.queue.push(event);
+        self.batch.lock().push(event);
         if !self.armed.swap(true, Ordering::AcqRel) {
             self.ready.add(self.clone());
         }
     }
 
-    /// Calls JS with up to `MAX_BATCH` queued events; a lane with more left lists itself again.
+    /// Calls JS with the events encoded since the last delivery (at most one pass's worth: each
+    /// connection has one request in flight, so a batch is bounded by the connections).
     pub fn deliver(self: &Arc<Self>, env: sys::napi_env, context: sys::napi_async_context) {
         self.armed.store(false, Ordering::Release);
-        let mut encoder = Encoder::default();
-        for _ in 0..MAX_BATCH {
-            match self.queue.pop() {
-                Some(event) => encoder.push(event),
-                None => break,
-            }
-        }
-        if !self.queue.is_empty() && !self.armed.swap(true, Ordering::AcqRel) {
-            self.ready.add(self.clone());
-        }
+        let mut encoder = std::mem::take(&mut *self.batch.lock());
         if encoder.is_empty() {
             return;
         }
@@ -99,7 +105,59 @@ impl Lane {
         };
         // SAFETY: on the JS thread (a libuv callback of its loop), with `env` its live env; every
         // value made here lives in the handle scope opened here.
-        unsafe { call(env, context, reference, encoder) };
+        unsafe { self.call(env, context, reference, &mut encoder) };
+        // The emptied encoder keeps its buffers for the next batch, unless events came meanwhile.
+        encoder.clear();
+        let mut batch = self.batch.lock();
+        if batch.is_empty() {
+            *batch = encoder;
+        }
+    }
+
+    /// The records array holding `words` words: this lane's, or a larger one made now.
+    unsafe fn records(
+        &self,
+        env: sys::napi_env,
+        words: usize,
+    ) -> Option<(sys::napi_value, *mut u32)> {
+        let mut records = self.records.lock();
+        let mut value = std::ptr::null_mut();
+        if let Some(r) = records.as_ref().filter(|r| r.words >= words) {
+            // SAFETY: a reference this lane made on this thread and still holds.
+            let got = unsafe { sys::napi_get_reference_value(env, r.reference, &mut value) };
+            return (got == sys::Status::napi_ok).then_some((value, r.data));
+        }
+        let words = words.max(FIRST_RECORDS).next_power_of_two();
+        let mut data = std::ptr::null_mut();
+        let mut buffer = std::ptr::null_mut();
+        let mut reference = std::ptr::null_mut();
+        // SAFETY: plain value creation on the live env; V8 owns the backing store, which stays put
+        // while the reference keeps the array alive.
+        unsafe {
+            let made = sys::napi_create_arraybuffer(env, words * 4, &mut data, &mut buffer)
+                == sys::Status::napi_ok
+                && sys::napi_create_typedarray(
+                    env,
+                    sys::TypedarrayType::uint32_array,
+                    words,
+                    buffer,
+                    0,
+                    &mut value,
+                ) == sys::Status::napi_ok
+                && sys::napi_create_reference(env, value, 1, &mut reference)
+                    == sys::Status::napi_ok;
+            if !made {
+                return None;
+            }
+            if let Some(old) = records.replace(Records {
+                reference,
+                data: data.cast(),
+                words,
+            }) {
+                sys::napi_delete_reference(env, old.reference);
+            }
+        }
+        Some((value, data.cast()))
     }
 
     /// Drops the JS callback so the function can be collected; later events are discarded.
@@ -108,55 +166,66 @@ impl Lane {
             // SAFETY: called from JS on the thread that made the reference.
             unsafe { sys::napi_delete_reference(env, reference) };
         }
-    }
-}
-
-/// `callback(meta, strs, bin)` through `napi_make_callback`, which also runs the microtasks the
-/// call queued: promise continuations of the handlers answer within the same tick.
-unsafe fn call(
-    env: sys::napi_env,
-    context: sys::napi_async_context,
-    reference: sys::napi_ref,
-    encoder: Encoder,
-) {
-    let mut scope = std::ptr::null_mut();
-    unsafe {
-        if sys::napi_open_handle_scope(env, &mut scope) != sys::Status::napi_ok {
-            return;
+        if let Some(records) = self.records.lock().take() {
+            // SAFETY: as above.
+            unsafe { sys::napi_delete_reference(env, records.reference) };
         }
-        let (meta, strs, bin) = encoder.finish();
-        let args = (|| -> napi::Result<[sys::napi_value; 3]> {
-            Ok([
-                ToNapiValue::to_napi_value(env, meta)?,
-                ToNapiValue::to_napi_value(env, strs)?,
-                ToNapiValue::to_napi_value(env, bin)?,
-            ])
-        })();
-        let mut function = std::ptr::null_mut();
-        let mut global = std::ptr::null_mut();
-        if let Ok(args) = args {
-            if sys::napi_get_reference_value(env, reference, &mut function) == sys::Status::napi_ok
-                && sys::napi_get_global(env, &mut global) == sys::Status::napi_ok
-            {
-                let mut result = std::ptr::null_mut();
-                let status = sys::napi_make_callback(
-                    env,
-                    context,
-                    global,
-                    function,
-                    3,
-                    args.as_ptr(),
-                    &mut result,
-                );
-                if status == sys::Status::napi_pending_exception {
-                    // A throw escaped the bridge: it is an uncaught exception like any other.
-                    let mut error = std::ptr::null_mut();
-                    sys::napi_get_and_clear_last_exception(env, &mut error);
-                    sys::napi_fatal_exception(env, error);
+    }
+
+    /// `callback(records, strs, bin, words)` through `napi_make_callback`, which also runs the
+    /// microtasks the call queued: promise continuations of the handlers answer within the same
+    /// tick. `records` is the lane's array, valid for the call only; its first `words` words are
+    /// this batch's.
+    unsafe fn call(
+        &self,
+        env: sys::napi_env,
+        context: sys::napi_async_context,
+        reference: sys::napi_ref,
+        encoder: &mut Encoder,
+    ) {
+        let mut scope = std::ptr::null_mut();
+        unsafe {
+            if sys::napi_open_handle_scope(env, &mut scope) != sys::Status::napi_ok {
+                return;
+            }
+            let words = encoder.records().len();
+            let args = self.records(env, words).and_then(|(records, data)| {
+                std::ptr::copy_nonoverlapping(encoder.records().as_ptr(), data, words);
+                let (strs, bin) = encoder.take_strings_and_bytes();
+                Some([
+                    records,
+                    ToNapiValue::to_napi_value(env, strs).ok()?,
+                    ToNapiValue::to_napi_value(env, bin).ok()?,
+                    ToNapiValue::to_napi_value(env, words as u32).ok()?,
+                ])
+            });
+            let mut function = std::ptr::null_mut();
+            let mut global = std::ptr::null_mut();
+            if let Some(args) = args {
+                if sys::napi_get_reference_value(env, reference, &mut function)
+                    == sys::Status::napi_ok
+                    && sys::napi_get_global(env, &mut global) == sys::Status::napi_ok
+                {
+                    let mut result = std::ptr::null_mut();
+                    let status = sys::napi_make_callback(
+                        env,
+                        context,
+                        global,
+                        function,
+                        args.len(),
+                        args.as_ptr(),
+                        &mut result,
+                    );
+                    if status == sys::Status::napi_pending_exception {
+                        // A throw escaped the bridge: it is an uncaught exception like any other.
+                        let mut error = std::ptr::null_mut();
+                        sys::napi_get_and_clear_last_exception(env, &mut error);
+                        sys::napi_fatal_exception(env, error);
+                    }
                 }
             }
+            sys::napi_close_handle_scope(env, scope);
         }
-        sys::napi_close_handle_scope(env, scope);
     }
 }
 

@@ -37,12 +37,16 @@ fn headers(block: Option<HeaderText>) -> HeaderBlock {
 
 #[napi]
 impl NativeServer {
-    /// `onEvents(meta, strs, bin)` is called on the JS thread with each batch (see `encode.rs`).
+    /// `onEvents(meta, strs, bin, words)` is called on the JS thread with each batch (see
+    /// `encode.rs`): its records are the first `words` words of `meta`, an array reused by the
+    /// next batch.
     #[napi(constructor)]
     pub fn new(
         env: Env,
         options: ServerOptions,
-        #[napi(ts_arg_type = "(meta: Uint32Array, strs: string, bin: Buffer | null) => void")]
+        #[napi(
+            ts_arg_type = "(meta: Uint32Array, strs: string, bin: Buffer | null, words: number) => void"
+        )]
         on_events: Function<'_, (), Unknown<'static>>,
     ) -> Result<Self> {
         let driver = Driver::get(env.raw())?;

@@ -18,9 +18,9 @@ fn check(status: sys::napi_status, what: &str) -> Result<()> {
 }
 
 /// Bytes that become a latin1 JS string (the batch's strings).
-pub struct Latin1(pub Vec<u8>);
+pub struct Latin1<'a>(pub &'a [u8]);
 
-impl TypeName for Latin1 {
+impl TypeName for Latin1<'_> {
     fn type_name() -> &'static str {
         "String(latin1)"
     }
@@ -29,7 +29,7 @@ impl TypeName for Latin1 {
     }
 }
 
-impl ToNapiValue for Latin1 {
+impl ToNapiValue for Latin1<'_> {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
         let mut out = std::ptr::null_mut();
         // SAFETY: `env` is the live env of the calling JS thread (napi-rs converts values only
