@@ -128,25 +128,34 @@ test('packing refuses CR, LF, NUL and other controls in values, and names that a
   }
 });
 
-test('scope addresses are read from the record, unknown ones as null', (t) => {
-  const scope = (addrs: string) => {
+test('scope addresses are read from the record, unknown ones as null, once per connection', (t) => {
+  const scope = (addrs: string, conn: number) => {
     const strs = 'GET/' + addrs;
     const meta = new Uint32Array(Rec.length);
     meta[0] = Kind.Request;
     meta[Rec.flags] = 1 << 2;
     [meta[Rec.methodAt], meta[Rec.methodLen], meta[Rec.pathAt], meta[Rec.pathLen]] = [0, 3, 3, 1];
     [meta[Rec.queryAt], meta[Rec.headersAt], meta[Rec.addrsAt], meta[Rec.addrsLen]] = [4, 4, 4, addrs.length];
+    meta[Rec.conn] = conn;
     return httpScope(meta, 0, strs, '', {});
   };
-  const known = scope('10.0.0.7\x0065535\0::1\x008000\0https');
+  const known = scope('10.0.0.7\x0065535\0::1\x008000\0https', 7);
   t.deepEqual(known.client, ['10.0.0.7', 65535]);
   t.deepEqual(known.server, ['::1', 8000]);
   t.is(known.scheme, 'https');
   t.true(Buffer.isBuffer(known.raw_path));
-  const unknown = scope('\0\0\0\0');
+  const unknown = scope('\0\0\0\0', 8);
   t.is(unknown.client, null);
   t.is(unknown.server, null);
   t.is(unknown.scheme, 'http');
+  // The next request of connection 7 shares its first request's addresses, frozen so no scope can
+  // change another's; a connection whose serial lands on the same slot has its own parsed.
+  const again = scope('10.0.0.7\x0065535\0::1\x008000\0https', 7);
+  t.is(again.client, known.client);
+  t.true(Object.isFrozen(again.client));
+  const collided = scope('10.0.0.9\x001\0::1\x008000\0http', 7 + 1024);
+  t.deepEqual(collided.client, ['10.0.0.9', 1]);
+  t.deepEqual(scope('10.0.0.7\x0065535\0::1\x008000\0https', 7).client, ['10.0.0.7', 65535]);
 });
 
 test('a lazily parsed scope survives spreading and reassignment', async (t) => {

@@ -56,6 +56,9 @@ export interface Batch {
  * Encodes events into one batch. `pad` puts junk before each span (the decoder must use the offsets,
  * not assume spans are packed).
  */
+/** Each request comes on a connection of its own: the decoder keeps a connection's addresses from its first request. */
+let nextConn = 1;
+
 export function encode(events: readonly Event[], pad: (n: number) => string = () => ''): Batch {
   const meta: number[] = [];
   let strs = '';
@@ -109,6 +112,7 @@ export function encode(events: readonly Event[], pad: (n: number) => string = ()
           [Request.headersLen, headers[1]],
           [Request.addrsAt, addrs[0]],
           [Request.addrsLen, addrs[1]],
+          [Request.conn, nextConn++],
           [Request.bodyAt, body[0]],
           [Request.bodyLen, body[1]],
         ]);

@@ -16,9 +16,28 @@ const SUPPORTED = Object.freeze({}) as Record<string, never>;
 
 /** The client, server and scheme of a connection. */
 interface Addresses {
+  /** The connection's serial (`Request.conn`). */
+  conn: number;
+  /** Frozen: every request of the connection shares them. */
   client: [string, number] | null;
   server: [string, number] | null;
   scheme: string;
+}
+
+/**
+ * The addresses of recent connections, by serial modulo the size: a connection's requests all carry
+ * the same addresses, so they are parsed on its first request only. Two live connections whose
+ * serials collide here only cost each other a parse.
+ */
+const recent: (Addresses | undefined)[] = new Array<Addresses | undefined>(1024);
+
+/** The addresses of the record at `meta[i]`: those kept for its connection, or parsed now. */
+function addressesOf(meta: Uint32Array, i: number, strs: string): Addresses {
+  const conn = meta[i + Request.conn]!;
+  const slot = conn & (recent.length - 1);
+  const kept = recent[slot];
+  if (kept !== undefined && kept.conn === conn) return kept;
+  return (recent[slot] = addresses(conn, strs, meta[i + Request.addrsAt]!, meta[i + Request.addrsLen]!));
 }
 
 /**
@@ -26,12 +45,13 @@ interface Addresses {
  * `\0`-separated in the order crates/node/src/encode.rs writes them (an unknown address is two empty
  * parts). Found with `indexOf` in the batch string: cheaper than slicing the span and splitting it.
  */
-function addresses(strs: string, at: number, len: number): Addresses {
+function addresses(conn: number, strs: string, at: number, len: number): Addresses {
   const clientPort = strs.indexOf('\0', at) + 1;
   const serverHost = strs.indexOf('\0', clientPort) + 1;
   const serverPort = strs.indexOf('\0', serverHost) + 1;
   const scheme = strs.indexOf('\0', serverPort) + 1;
   return {
+    conn,
     client: address(strs, at, clientPort, serverHost),
     server: address(strs, serverHost, serverPort, scheme),
     scheme: strs.slice(scheme, at + len),
@@ -44,7 +64,7 @@ function address(strs: string, host: number, port: number, end: number): [string
   // The core writes the port in decimal digits: read them without making a string.
   let number = 0;
   for (let i = port; i < end - 1; i++) number = number * 10 + strs.charCodeAt(i) - 48;
-  return [strs.slice(host, port - 1), number];
+  return Object.freeze([strs.slice(host, port - 1), number]) as [string, number];
 }
 
 /** The scope of the HTTP request whose record starts at `meta[i]`; headers are parsed when first read. */
@@ -61,7 +81,7 @@ export function httpScope(
   const queryAt = meta[i + Request.queryAt]!;
   const rawPath = strs.slice(pathAt, pathAt + meta[i + Request.pathLen]!);
   const query = strs.slice(queryAt, queryAt + meta[i + Request.queryLen]!);
-  const addrs = addresses(strs, meta[i + Request.addrsAt]!, meta[i + Request.addrsLen]!);
+  const addrs = addressesOf(meta, i, strs);
   const path = unquote(rawPath);
   return {
     type: 'http',
@@ -102,7 +122,7 @@ export function websocketScope(
   const queryAt = meta[i + Request.queryAt]!;
   const rawPath = strs.slice(pathAt, pathAt + meta[i + Request.pathLen]!);
   const query = strs.slice(queryAt, queryAt + meta[i + Request.queryLen]!);
-  const addrs = addresses(strs, meta[i + Request.addrsAt]!, meta[i + Request.addrsLen]!);
+  const addrs = addressesOf(meta, i, strs);
   const path = unquote(rawPath);
   const headers: RawHeader[] = [];
   parseHeaders({ strs, at: meta[i + Request.headersAt]!, len: meta[i + Request.headersLen]! }, headers);

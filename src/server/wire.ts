@@ -14,7 +14,7 @@ export const enum Kind {
   MemEnd = 9,
 }
 
-/** A new request: method, path, query, headers (`name\0value\0`…) and addresses are spans (offset, length) of the string; the inline body is a span of the buffer. */
+/** A new request: method, path, query, headers (`name\0value\0`…) and addresses are spans (offset, length) of the string; the inline body is a span of the buffer. `CONN` names the connection: its requests carry the same addresses, which JS may keep from the first. */
 export const enum Request {
   id = 1,
   flags = 2,
@@ -28,9 +28,10 @@ export const enum Request {
   headersLen = 10,
   addrsAt = 11,
   addrsLen = 12,
-  bodyAt = 13,
-  bodyLen = 14,
-  length = 15,
+  conn = 13,
+  bodyAt = 14,
+  bodyLen = 15,
+  length = 16,
 }
 
 /** A chunk of request body asked for with `readMore`. */

@@ -15,7 +15,13 @@ pub struct ConnInfo {
     pub scheme: &'static str,
     /// A binding's own encoding of these facts, made once per connection instead of per request.
     pub memo: std::sync::OnceLock<Box<[u8]>>,
+    /// A number naming the connection among those of the process (it wraps after 2^32), so that
+    /// a binding can keep what it derived from these facts for the connection's next requests.
+    pub serial: u32,
 }
+
+/// The serial of the next connection.
+static NEXT_SERIAL: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
 
 impl ConnInfo {
     /// Facts about a new connection.
@@ -29,6 +35,7 @@ impl ConnInfo {
             server,
             scheme,
             memo: std::sync::OnceLock::new(),
+            serial: NEXT_SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
     }
 }

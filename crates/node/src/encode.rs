@@ -86,6 +86,7 @@ impl Encoder {
                     (r[REQUEST::QUERY_AT], r[REQUEST::QUERY_LEN]) = query;
                     (r[REQUEST::HEADERS_AT], r[REQUEST::HEADERS_LEN]) = headers;
                     (r[REQUEST::ADDRS_AT], r[REQUEST::ADDRS_LEN]) = addrs;
+                    r[REQUEST::CONN] = head.conn.serial;
                     (r[REQUEST::BODY_AT], r[REQUEST::BODY_LEN]) = body;
                 });
             }

@@ -48,8 +48,9 @@ macro_rules! records {
 
 records! {
     /// A new request: method, path, query, headers (`name\0value\0`…) and addresses are spans
-    /// (offset, length) of the string; the inline body is a span of the buffer.
-    REQUEST = 1 { FLAGS, METHOD_AT, METHOD_LEN, PATH_AT, PATH_LEN, QUERY_AT, QUERY_LEN, HEADERS_AT, HEADERS_LEN, ADDRS_AT, ADDRS_LEN, BODY_AT, BODY_LEN }
+    /// (offset, length) of the string; the inline body is a span of the buffer. `CONN` names the
+    /// connection: its requests carry the same addresses, which JS may keep from the first.
+    REQUEST = 1 { FLAGS, METHOD_AT, METHOD_LEN, PATH_AT, PATH_LEN, QUERY_AT, QUERY_LEN, HEADERS_AT, HEADERS_LEN, ADDRS_AT, ADDRS_LEN, CONN, BODY_AT, BODY_LEN }
     /// A chunk of request body asked for with `readMore`.
     BODY = 2 { MORE_BODY, BODY_AT, BODY_LEN }
     /// The client left, or the request can no longer be answered.
@@ -127,8 +128,8 @@ mod tests {
 
     #[test]
     fn layouts_count_their_words() {
-        assert_eq!(REQUEST::LEN, 15);
-        assert_eq!(REQUEST::BODY_LEN, 14);
+        assert_eq!(REQUEST::LEN, 16);
+        assert_eq!(REQUEST::BODY_LEN, 15);
         assert_eq!(BODY::LEN, 5);
         assert_eq!(DISCONNECT::LEN, 2);
         assert_eq!(MEM_DATA::LEN, 4);
