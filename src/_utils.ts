@@ -157,7 +157,7 @@ export function latin1Encode(s: string): Uint8Array {
 // shared; `latin1Decode` knows their text without decoding them. Bounded, so that an app inventing
 // header strings cannot grow them: past the bound, strings are encoded afresh each time.
 const interned = new Map<string, Uint8Array>();
-const internedText = new WeakMap<Uint8Array, string>();
+const textOfInterned = new WeakMap<Uint8Array, string>();
 const INTERNED_MAX = 2048;
 
 /**
@@ -171,15 +171,20 @@ export function internLatin1(s: string): Uint8Array {
     // Only strings that survive the round trip: a code point above 0xFF is truncated by latin1Encode.
     if (interned.size < INTERNED_MAX && !/[^\x00-\xff]/.test(s)) {
       interned.set(s, bytes);
-      internedText.set(bytes, s);
+      textOfInterned.set(bytes, s);
     }
   }
   return bytes;
 }
 
+/** The string an array came from if `internLatin1` made it (such an array is never written to). */
+export function internedText(bytes: Uint8Array): string | undefined {
+  return textOfInterned.get(bytes);
+}
+
 /** Decodes bytes as latin-1: every byte maps to the code point of the same value. */
 export function latin1Decode(bytes: Uint8Array): string {
-  const known = internedText.get(bytes);
+  const known = textOfInterned.get(bytes);
   if (known !== undefined) return known;
   let out = '';
   if (bytes.length <= SHORT) {

@@ -3,7 +3,7 @@
  * string and are parsed only when an app reads them; responses' headers go back packed the same way.
  */
 import type { BytesLike, HeaderLike, RawHeader } from '../asgi.ts';
-import { latin1Decode, latin1Encode } from '../_utils.ts';
+import { internedText, latin1Decode, latin1Encode } from '../_utils.ts';
 import { RuntimeError } from './exchange.ts';
 
 /** A span of the batch string holding `name\0value\0...`. */
@@ -113,26 +113,64 @@ export function packHeaders(headers: Iterable<HeaderLike> | undefined): string |
     for (let i = 0; i < headers.length; i++) {
       let pair = headers[i] as HeaderLike;
       if (!Array.isArray(pair)) pair = [...(pair as Iterable<BytesLike>)] as HeaderLike;
-      out += packPair(text(pair[0]), text(pair[1]));
+      const name = nameField(pair[0]);
+      out += name + valueField(pair[1], name);
     }
     return out;
   }
-  for (const [name, value] of headers) out += packPair(text(name), text(value));
+  for (const [name, value] of headers) {
+    const field = nameField(name);
+    out += field + valueField(value, field);
+  }
   return out;
 }
 
-/** `name\0value\0`, once both are known to be valid HTTP. */
-function packPair(name: string, value: string): string {
-  if (!validNames.has(name)) {
-    if (!NAME.test(name)) throw new RuntimeError(`Invalid HTTP header name: ${JSON.stringify(name)}.`);
-    remember(validNames, name);
-  }
-  if (!validValues.has(value)) {
-    if (BAD_VALUE.test(value)) throw new RuntimeError(`Invalid HTTP header value for '${name}'.`);
-    remember(validValues, value);
-  }
-  return name + '\0' + value + '\0';
+/** What a header name, or a header value, must pass, and the strings and arrays that passed. */
+interface FieldRule {
+  invalid: (s: string) => boolean;
+  /** The error's message for `s`; `name` is the packed name the value goes with. */
+  error: (s: string, name: string) => string;
+  /** Strings found valid before (see `remember`). */
+  valid: Set<string>;
+  /**
+   * Interned arrays (see `internLatin1`: never written to) found valid before, with their packed text
+   * (`text\0`): the headers a `Response` makes are such arrays, so each of a response's fields costs
+   * one lookup, without decoding or checking it again.
+   */
+  checked: WeakMap<Uint8Array, string>;
 }
+const NAME_RULE: FieldRule = {
+  invalid: (s) => !NAME.test(s),
+  error: (s) => `Invalid HTTP header name: ${JSON.stringify(s)}.`,
+  valid: validNames,
+  checked: new WeakMap(),
+};
+const VALUE_RULE: FieldRule = {
+  invalid: (s) => BAD_VALUE.test(s),
+  error: (_, name) => `Invalid HTTP header value for '${name.slice(0, -1)}'.`,
+  valid: validValues,
+  checked: new WeakMap(),
+};
+
+/** `field\0`, once it passed `rule` (`name` is the packed name a value goes with, for the error). */
+function packField(field: BytesLike, rule: FieldRule, name = ''): string {
+  const bytes = field instanceof Uint8Array;
+  if (bytes) {
+    const known = rule.checked.get(field);
+    if (known !== undefined) return known;
+  }
+  const s = text(field);
+  if (!rule.valid.has(s)) {
+    if (rule.invalid(s)) throw new RuntimeError(rule.error(s, name));
+    remember(rule.valid, s);
+  }
+  const packed = s + '\0';
+  if (bytes && internedText(field) !== undefined) rule.checked.set(field, packed);
+  return packed;
+}
+
+const nameField = (name: BytesLike): string => packField(name, NAME_RULE);
+const valueField = (value: BytesLike, name: string): string => packField(value, VALUE_RULE, name);
 
 function text(value: BytesLike): string {
   if (typeof value === 'string') return value;

@@ -67,6 +67,34 @@ function address(strs: string, host: number, port: number, end: number): [string
   return Object.freeze([strs.slice(host, port - 1), number]) as [string, number];
 }
 
+/**
+ * The method of a request, as the same string object every time for the common ones: routes look
+ * methods up in `Set`s, and a string made afresh per request is hashed and compared character by
+ * character there, where a literal's hash is kept and compares by identity.
+ */
+function methodOf(strs: string, at: number, len: number): string {
+  switch (strs.charCodeAt(at)) {
+    case 71: // G
+      if (len === 3 && strs.startsWith('GET', at)) return 'GET';
+      break;
+    case 80: // P
+      if (len === 4 && strs.startsWith('POST', at)) return 'POST';
+      if (len === 3 && strs.startsWith('PUT', at)) return 'PUT';
+      if (len === 5 && strs.startsWith('PATCH', at)) return 'PATCH';
+      break;
+    case 72: // H
+      if (len === 4 && strs.startsWith('HEAD', at)) return 'HEAD';
+      break;
+    case 68: // D
+      if (len === 6 && strs.startsWith('DELETE', at)) return 'DELETE';
+      break;
+    case 79: // O
+      if (len === 7 && strs.startsWith('OPTIONS', at)) return 'OPTIONS';
+      break;
+  }
+  return strs.slice(at, at + len);
+}
+
 /** The scope of the HTTP request whose record starts at `meta[i]`; headers are parsed when first read. */
 export function httpScope(
   meta: Uint32Array,
@@ -87,7 +115,7 @@ export function httpScope(
     type: 'http',
     asgi: ASGI_VERSIONS,
     http_version: VERSIONS[(flags >> RequestFlag.versionShift) & 3] ?? '1.1',
-    method: strs.slice(methodAt, methodAt + meta[i + Request.methodLen]!),
+    method: methodOf(strs, methodAt, meta[i + Request.methodLen]!),
     scheme: addrs.scheme || 'http',
     path: rootPath ? rootPath + path : path,
     raw_path: latin1Encode(rawPath),
