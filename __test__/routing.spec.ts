@@ -17,7 +17,7 @@ import {
   Router,
   WebSocketRoute,
 } from '../src/routing.ts';
-import { matchPath, type BaseRoute } from '../src/routing/base.ts';
+import { enterChild, matchPath, type BaseRoute } from '../src/routing/base.ts';
 import { TestClient } from '../src/testclient.ts';
 import type { WebSocket } from '../src/websockets.ts';
 
@@ -679,4 +679,24 @@ test('a route object that is not a BaseRoute is still matched in order among ind
   const client = new TestClient(router);
   t.is((await client.get('/duck')).text, 'duck');
   t.is((await client.get('/filler/1')).text, 'filler');
+});
+
+test('entering a match copies every string key of the child scope over the scope, as dict.update does', (t) => {
+  const endpoint = () => undefined;
+  const scope = { type: 'http', path: '/a', root_path: '' } as unknown as Scope;
+  enterChild(scope, {
+    endpoint,
+    path_params: { id: 1 },
+    root_path: '/api',
+    app_root_path: '/api',
+    custom: 'x',
+  });
+  t.like(scope as unknown as Record<string, unknown>, {
+    type: 'http',
+    endpoint,
+    path_params: { id: 1 },
+    root_path: '/api',
+    app_root_path: '/api',
+    custom: 'x',
+  });
 });

@@ -10,6 +10,7 @@ import { applyMiddleware, type Middleware } from '../middleware/index.ts';
 import { PlainTextResponse, RedirectResponse } from '../responses.ts';
 import { WebSocketClose } from '../websockets.ts';
 import {
+  enterChild,
   FIXED_PATH,
   Match,
   MAY_MATCH_PATH,
@@ -153,7 +154,7 @@ export class Router {
       if (route !== null) {
         const result = route.matches(scope);
         if (result[0] === Match.FULL) {
-          Object.assign(scope, result[1]);
+          enterChild(scope, result[1]);
           return outcome(route.handle(scope, receive, send));
         }
       }
@@ -166,7 +167,7 @@ export class Router {
       const match = result[0];
       if (match === Match.NONE) continue;
       if (match === Match.FULL) {
-        Object.assign(scope, result[1]);
+        enterChild(scope, result[1]);
         return outcome(route.handle(scope, receive, send));
       }
       if (match === Match.PARTIAL && partial === null) {
@@ -175,7 +176,7 @@ export class Router {
       }
     }
     if (partial !== null) {
-      Object.assign(scope, partialChild);
+      enterChild(scope, partialChild!);
       return outcome(partial.handle(scope, receive, send));
     }
 
