@@ -12,10 +12,21 @@ impl HeaderBlock {
     /// Invalid names or values are dropped rather than failing the response: the app already
     /// decided on a status, and a stray byte must not turn it into a 500 on the wire.
     pub fn into_map(self) -> HeaderMap {
+        self.into_map_for(None)
+    }
+
+    /// As [`into_map`](Self::into_map), for a whole body of `body_len` bytes: a `content-length`
+    /// that states exactly that length is left out, because hyper writes it from the body's exact
+    /// size on both protocols. A request's most common header then costs no name lookup, no value
+    /// copy and no map entry; a length that differs from the body's is kept (hyper checks it).
+    pub fn into_map_for(self, body_len: Option<usize>) -> HeaderMap {
         let mut map = HeaderMap::new();
         let mut parts = self.0.split(|b| *b == 0);
         while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
             if name.is_empty() {
+                continue;
+            }
+            if body_len.is_some_and(|len| is_length_of(name, value, len)) {
                 continue;
             }
             let (Ok(name), Ok(value)) =
@@ -27,6 +38,18 @@ impl HeaderBlock {
         }
         map
     }
+}
+
+/// `content-length: len`, in the case and digits the binding writes.
+fn is_length_of(name: &[u8], value: &[u8], len: usize) -> bool {
+    name.eq_ignore_ascii_case(b"content-length")
+        && !value.is_empty()
+        && value.len() <= 19
+        && value.iter().all(u8::is_ascii_digit)
+        && std::str::from_utf8(value)
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            == Some(len)
 }
 
 #[cfg(test)]
@@ -71,6 +94,19 @@ mod tests {
         let map = block.into_map();
         assert_eq!(map.len(), 1);
         assert_eq!(map["ok"], "y");
+    }
+
+    #[test]
+    fn a_length_that_matches_the_whole_body_is_left_to_hyper() {
+        let block = || HeaderBlock(b"content-length\x0013\0content-type\0text/plain\0".to_vec());
+        let map = block().into_map_for(Some(13));
+        assert!(!map.contains_key("content-length"));
+        assert_eq!(map["content-type"], "text/plain");
+        // Another length, a body of unknown length, or a value that is not plain digits: kept.
+        assert_eq!(block().into_map_for(Some(12))["content-length"], "13");
+        assert_eq!(block().into_map_for(None)["content-length"], "13");
+        let odd = HeaderBlock(b"Content-Length\0+13\0".to_vec()).into_map_for(Some(13));
+        assert_eq!(odd["content-length"], "+13");
     }
 
     #[test]

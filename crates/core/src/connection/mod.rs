@@ -438,7 +438,12 @@ fn build(reply: Reply) -> Response<ResponseBody> {
             status,
             headers,
             body,
-        } => (status, headers, ResponseBody::full(body)),
+        } => {
+            // Statuses without a body keep what the app said (hyper writes no length for them).
+            let whole = (200..).contains(&status) && status != 204 && status != 304;
+            let headers = headers.into_map_for(whole.then_some(body.len()));
+            return response_with(status, headers, ResponseBody::full(body));
+        }
         Reply::Stream {
             status,
             headers,
