@@ -31,7 +31,7 @@ mod request_body;
 
 pub(crate) use lifecycle::Protocol;
 use lifecycle::{ActiveGuard, Activity, Lifecycle};
-use request_body::{read_first, stream_body};
+use request_body::{read_first, stream_body, FirstBody};
 
 /// State every connection of a server shares.
 pub(crate) struct Shared {
@@ -113,12 +113,18 @@ pub(crate) async fn serve<I>(
     }
 }
 
-/// One request's answer in the making (boxed: the future is large, and hyper moves what it is given).
+/// One request's answer in the making (boxed: a service's future type must be nameable).
 type ResponseFuture = std::pin::Pin<
     Box<dyn std::future::Future<Output = Result<Response<ResponseBody>, Infallible>> + Send>,
 >;
 
-/// The request service of one connection: every request goes through [`handle`].
+/// The request service of one connection: every request goes through [`begin`], and what is left
+/// to wait for goes in a small boxed future.
+///
+/// The future is kept small on purpose: hyper takes it boxed, and boxing moves the whole future (an
+/// `async` block is as large as its largest state). Built around one `async fn` doing all of a
+/// request's steps it was 5 KB, copied into a fresh block for every request; the steps that need no
+/// waiting now run before it is made, and the body-reading path, which is large, is boxed apart.
 fn service(
     activity: &Arc<Activity>,
     conn: Arc<ConnInfo>,
@@ -132,25 +138,52 @@ fn service(
     let activity = activity.clone();
     let shared = shared.clone();
     hyper::service::service_fn(move |req| {
+        let guard = ActiveGuard::enter(activity.clone());
+        let started = shared.config.access_log.then(Instant::now);
+        let (begun, in_flight) = begin(req, &conn, &shared);
         let shared = shared.clone();
         let conn = conn.clone();
-        let activity = activity.clone();
         Box::pin(async move {
-            let guard = ActiveGuard::enter(activity);
-            let mut response = handle(req, conn, &shared).await;
-            if response.status().is_client_error()
-                && response
-                    .headers()
-                    .get(CONNECTION)
-                    .is_some_and(|v| v == "close")
-            {
-                guard.refuse();
-            }
-            // The connection stays in use until the body is written (a long stream is not idle).
-            guard.hand_to(response.body_mut());
-            Ok::<_, Infallible>(response)
+            let response = match begun {
+                Begun::Answered(response) => response,
+                Begun::Announced(announced) => announced.response(&shared).await,
+                Begun::Reading(reading) => Box::pin(reading.dispatch(&conn, &shared)).await,
+            };
+            drop(in_flight);
+            Ok::<_, Infallible>(finish(response, guard, started, &conn, &shared))
         }) as _
     })
+}
+
+/// The last steps of every response: the `server` header, the access log line, a refusal noted for
+/// the lingering close, and the connection kept in use until the body is written.
+fn finish(
+    mut response: Response<ResponseBody>,
+    guard: ActiveGuard,
+    started: Option<Instant>,
+    conn: &ConnInfo,
+    shared: &Shared,
+) -> Response<ResponseBody> {
+    if let Some(server) = &shared.server_header {
+        response
+            .headers_mut()
+            .entry(SERVER)
+            .or_insert_with(|| server.clone());
+    }
+    if let Some(started) = started {
+        log_access(conn, &response, started, shared.config.log_colors);
+    }
+    if response.status().is_client_error()
+        && response
+            .headers()
+            .get(CONNECTION)
+            .is_some_and(|v| v == "close")
+    {
+        guard.refuse();
+    }
+    // The connection stays in use until the body is written (a long stream is not idle).
+    guard.hand_to(response.body_mut());
+    response
 }
 
 fn plain(status: StatusCode, close: bool) -> Response<ResponseBody> {
@@ -169,14 +202,16 @@ fn plain(status: StatusCode, close: bool) -> Response<ResponseBody> {
     res
 }
 
-/// Tells the application the request is gone if the service future is dropped while it waits.
-struct DisconnectGuard<'a> {
+/// Tells the application the request is gone if its answer stops being awaited first: the client
+/// left, or the connection ended, before the app replied (also before the wait began: hyper may drop
+/// a request's future unpolled when the connection fails).
+struct DisconnectGuard {
     id: u32,
-    exchanges: &'a Exchanges,
+    exchanges: Exchanges,
     armed: bool,
 }
 
-impl Drop for DisconnectGuard<'_> {
+impl Drop for DisconnectGuard {
     fn drop(&mut self) {
         if self.armed {
             self.exchanges.disconnect(self.id);
@@ -184,10 +219,11 @@ impl Drop for DisconnectGuard<'_> {
     }
 }
 
-struct InFlight<'a>(&'a AtomicUsize);
-impl Drop for InFlight<'_> {
+/// One request counted in `Shared::in_flight` until its response is made.
+struct InFlight(Arc<Shared>);
+impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -235,65 +271,78 @@ impl HeadFacts {
     }
 }
 
-async fn handle(
+/// Where a request stands once everything that needs no waiting is done.
+enum Begun {
+    /// Answered by the core: refused, or a static file.
+    Answered(Response<ResponseBody>),
+    /// Handed to the app, which answers through the exchange.
+    Announced(Announced),
+    /// A body arrives with the head and is read before the app hears of the request.
+    Reading(Box<Reading>),
+}
+
+/// The steps of a request up to the wait for its answer: the core's own checks and refusals, a
+/// static file, and for a request without a body (most are) its announcement to the app.
+fn begin(
     mut req: Request<Incoming>,
-    conn: Arc<ConnInfo>,
-    shared: &Shared,
-) -> Response<ResponseBody> {
-    let started = shared.config.access_log.then(Instant::now);
+    conn: &Arc<ConnInfo>,
+    shared: &Arc<Shared>,
+) -> (Begun, InFlight) {
     let facts = HeadFacts::of(req.headers());
     let upgrade = (facts.upgrade && websocket::is_upgrade(req.method(), req.headers()))
         .then(|| Handshake::start(&mut req, &shared.ws_settings()))
         .flatten();
     let (parts, body) = req.into_parts();
     let in_flight = shared.in_flight.fetch_add(1, Ordering::AcqRel);
-    let _in_flight = InFlight(&shared.in_flight);
+    let counted = InFlight(shared.clone());
     let config = &shared.config;
 
-    let mut response = if config
+    let begun = if config
         .limit_concurrency
         .is_some_and(|limit| in_flight >= limit)
     {
-        plain(StatusCode::SERVICE_UNAVAILABLE, false)
+        Begun::Answered(plain(StatusCode::SERVICE_UNAVAILABLE, false))
     } else if facts.transfer_encoding && facts.content_length.is_some() {
         // Both framings at once is how requests get smuggled past proxies: refuse outright.
-        plain(StatusCode::BAD_REQUEST, true)
+        Begun::Answered(plain(StatusCode::BAD_REQUEST, true))
     } else if parts.version == http::Version::HTTP_11 && facts.hosts != 1 {
         // RFC 9112 §3.2: an HTTP/1.1 request carries exactly one Host.
-        plain(StatusCode::BAD_REQUEST, true)
+        Begun::Answered(plain(StatusCode::BAD_REQUEST, true))
+    } else if facts
+        .declared()
+        .zip(config.max_body_size)
+        .is_some_and(|(len, max)| len > max)
+    {
+        Begun::Answered(plain(StatusCode::PAYLOAD_TOO_LARGE, true))
+    } else if let Some(res) = upgrade
+        .is_none()
+        .then(|| config.statics.serve(&parts))
+        .flatten()
+    {
+        Begun::Answered(with_log_head(res, &parts, config.access_log))
+    } else if body.is_end_stream() {
+        let first = FirstBody {
+            body: Bytes::new(),
+            complete: true,
+        };
+        Begun::Announced(announce(
+            parts,
+            body,
+            first,
+            &facts,
+            conn.clone(),
+            shared,
+            upgrade,
+        ))
     } else {
-        let declared = facts.declared();
-        if declared
-            .zip(config.max_body_size)
-            .is_some_and(|(len, max)| len > max)
-        {
-            plain(StatusCode::PAYLOAD_TOO_LARGE, true)
-        } else if let Some(res) = upgrade
-            .is_none()
-            .then(|| config.statics.serve(&parts))
-            .flatten()
-        {
-            with_log_head(res, &parts, config.access_log)
-        } else {
-            dispatch(parts, body, &facts, conn.clone(), shared, upgrade).await
-        }
+        Begun::Reading(Box::new(Reading {
+            parts,
+            body,
+            facts,
+            upgrade,
+        }))
     };
-
-    if let Some(server) = &shared.server_header {
-        response
-            .headers_mut()
-            .entry(SERVER)
-            .or_insert_with(|| server.clone());
-    }
-    if config.access_log {
-        log_access(
-            &conn,
-            &response,
-            started.unwrap_or_else(Instant::now),
-            config.log_colors,
-        );
-    }
-    response
+    (begun, counted)
 }
 
 fn log_access(conn: &ConnInfo, response: &Response<ResponseBody>, started: Instant, colors: bool) {
@@ -335,32 +384,68 @@ impl LogHead {
     }
 }
 
-/// Hands one request to the application and turns its reply into the response, in steps: read a
-/// small body whole, register the exchange, announce it, wait for the reply, answer.
-async fn dispatch(
+/// A request whose body is read (in part) before the app hears of it.
+struct Reading {
     parts: http::request::Parts,
-    mut body: Incoming,
+    body: Incoming,
+    facts: HeadFacts,
+    upgrade: Option<Box<Handshake>>,
+}
+
+impl Reading {
+    /// Reads a small body whole (or a chunked body's first chunk), then announces the request and
+    /// waits for the app's answer.
+    async fn dispatch(self, conn: &Arc<ConnInfo>, shared: &Shared) -> Response<ResponseBody> {
+        let Reading {
+            parts,
+            mut body,
+            facts,
+            upgrade,
+        } = self;
+        let config = &shared.config;
+        let first =
+            match read_first(&mut body, facts.declared(), facts.expects_continue, config).await {
+                Ok(first) => first,
+                Err(status) => return plain(status, true),
+            };
+        announce(parts, body, first, &facts, conn.clone(), shared, upgrade)
+            .response(shared)
+            .await
+    }
+}
+
+/// A request the app has heard of, waiting for its answer.
+struct Announced {
+    id: u32,
+    reply: oneshot::Receiver<Reply>,
+    gone: DisconnectGuard,
+    upgrade: Option<Box<Handshake>>,
+    ws_ends: Option<WsEnds>,
+    accept_encoding: Option<HeaderValue>,
+    log_head: Option<LogHead>,
+}
+
+/// Hands a request to the application: registers its exchange (a pump streams the rest of the
+/// body, if any) and announces it with what of its body has arrived.
+fn announce(
+    parts: http::request::Parts,
+    body: Incoming,
+    first: FirstBody,
     facts: &HeadFacts,
     conn: Arc<ConnInfo>,
     shared: &Shared,
     upgrade: Option<Box<Handshake>>,
-) -> Response<ResponseBody> {
+) -> Announced {
     let config = &shared.config;
     let log_head = config.access_log.then(|| LogHead::of(&parts));
-    let first = match read_first(&mut body, facts.declared(), facts.expects_continue, config).await
-    {
-        Ok(first) => first,
-        Err(status) => return plain(status, true),
-    };
     let exchanges = &shared.exchanges;
-    let (reply_tx, reply_rx) = oneshot::channel();
+    let (reply_tx, reply) = oneshot::channel();
     let id = if first.complete {
         exchanges.register(reply_tx, None)
     } else {
         let read = first.body.len() as u64;
         stream_body(body, reply_tx, exchanges, config.max_body_size, read)
     };
-    let accept_encoding = facts.accept_encoding.clone();
     let ws_ends = upgrade.is_some().then(|| WsEnds::attach(exchanges, id));
     exchanges.sink().push(Event::Request {
         id,
@@ -375,49 +460,72 @@ async fn dispatch(
             conn,
         },
     });
-    let reply = wait_for_reply(id, exchanges, reply_rx).await;
-    let mut response = match (reply, upgrade, ws_ends) {
-        (
-            Some(Reply::Accept {
-                subprotocol,
-                headers,
-            }),
-            Some(handshake),
-            Some(ends),
-        ) => {
-            let (response, upgraded) = handshake.accept(subprotocol.as_deref(), headers);
-            ends.start_session(id, shared, upgraded);
-            response
-        }
-        (Some(Reply::Accept { .. }), ..) => plain(StatusCode::BAD_REQUEST, true),
-        (Some(reply), ..) => {
-            // A denied (or plain HTTP) answer to a handshake ends the exchange.
-            exchanges.ws_forget(id);
-            compress::apply(build(reply), accept_encoding.as_ref()).await
-        }
-        // The application dropped the request without answering.
-        (None, ..) => plain(StatusCode::INTERNAL_SERVER_ERROR, false),
-    };
-    if let Some(head) = log_head {
-        response.extensions_mut().insert(head);
+    Announced {
+        id,
+        reply,
+        gone: DisconnectGuard {
+            id,
+            exchanges: exchanges.clone(),
+            armed: true,
+        },
+        upgrade,
+        ws_ends,
+        accept_encoding: facts.accept_encoding.clone(),
+        log_head,
     }
-    response
+}
+
+impl Announced {
+    /// Waits for the app's reply and turns it into the response.
+    async fn response(self, shared: &Shared) -> Response<ResponseBody> {
+        let Announced {
+            id,
+            reply,
+            gone,
+            upgrade,
+            ws_ends,
+            accept_encoding,
+            log_head,
+        } = self;
+        let exchanges = &shared.exchanges;
+        let reply = wait_for_reply(gone, reply).await;
+        let mut response = match (reply, upgrade, ws_ends) {
+            (
+                Some(Reply::Accept {
+                    subprotocol,
+                    headers,
+                }),
+                Some(handshake),
+                Some(ends),
+            ) => {
+                let (response, upgraded) = handshake.accept(subprotocol.as_deref(), headers);
+                ends.start_session(id, shared, upgraded);
+                response
+            }
+            (Some(Reply::Accept { .. }), ..) => plain(StatusCode::BAD_REQUEST, true),
+            (Some(reply), ..) => {
+                // A denied (or plain HTTP) answer to a handshake ends the exchange.
+                exchanges.ws_forget(id);
+                compress::apply(build(reply), accept_encoding.as_ref()).await
+            }
+            // The application dropped the request without answering.
+            (None, ..) => plain(StatusCode::INTERNAL_SERVER_ERROR, false),
+        };
+        if let Some(head) = log_head {
+            response.extensions_mut().insert(head);
+        }
+        response
+    }
 }
 
 /// Waits for the app's reply; if the client leaves first (this future is dropped), the app hears
-/// of it. `None`: the app dropped the request without answering.
+/// of it through `gone`. `None`: the app dropped the request without answering.
 async fn wait_for_reply(
-    id: u32,
-    exchanges: &Exchanges,
+    mut gone: DisconnectGuard,
     reply: oneshot::Receiver<Reply>,
 ) -> Option<Reply> {
-    let mut guard = DisconnectGuard {
-        id,
-        exchanges,
-        armed: true,
-    };
     let reply = reply.await.ok();
-    guard.armed = false;
+    gone.armed = false;
     reply
 }
 
