@@ -28,8 +28,11 @@ export class HTTPExchange {
   moreBody: boolean;
   bodyDone: boolean;
   disconnected = false;
-  /** Pending `receive()` calls, oldest first: each gets its own message, none is dropped. */
-  waiters: ((m: HTTPReceiveMessage) => void)[] = [];
+  /**
+   * Pending `receive()` calls, oldest first: each gets its own message, none is dropped. Made on the
+   * first call that has to wait (most requests never do).
+   */
+  waiters: ((m: HTTPReceiveMessage) => void)[] | null = null;
   waitingDrain: (() => void) | null = null;
 
   constructor(
@@ -56,18 +59,20 @@ export class HTTPExchange {
     }
     // Once the body is over, the next message is the disconnect, whenever it comes.
     if (!this.bodyDone && this.moreBody) this.native.readMore(this.id);
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return new Promise((resolve) => (this.waiters ??= []).push(resolve));
   };
 
   #releaseWaiters(): void {
-    if (this.waiters.length === 0) return;
-    for (const waiter of this.waiters.splice(0)) waiter(DISCONNECT);
+    const waiters = this.waiters;
+    if (waiters === null || waiters.length === 0) return;
+    this.waiters = null;
+    for (const waiter of waiters) waiter(DISCONNECT);
   }
 
   onBody(chunk: Uint8Array, more: boolean): void {
     this.moreBody = more;
     if (!more) this.bodyDone = true;
-    const waiter = this.waiters.shift();
+    const waiter = this.waiters?.shift();
     if (waiter) waiter({ type: 'http.request', body: chunk, more_body: more });
     else this.pendingBody = chunk;
   }
