@@ -42,14 +42,22 @@ impl HeaderBlock {
 
 /// `content-length: len`, in the case and digits the binding writes.
 fn is_length_of(name: &[u8], value: &[u8], len: usize) -> bool {
-    name.eq_ignore_ascii_case(b"content-length")
-        && !value.is_empty()
-        && value.len() <= 19
-        && value.iter().all(u8::is_ascii_digit)
-        && std::str::from_utf8(value)
-            .ok()
-            .and_then(|v| v.parse::<usize>().ok())
-            == Some(len)
+    // Nineteen digits at most: any such number fits in a u64.
+    if name.len() != 14
+        || value.is_empty()
+        || value.len() > 19
+        || !name.eq_ignore_ascii_case(b"content-length")
+    {
+        return false;
+    }
+    let mut stated: u64 = 0;
+    for &digit in value {
+        if !digit.is_ascii_digit() {
+            return false;
+        }
+        stated = stated * 10 + u64::from(digit - b'0');
+    }
+    stated == len as u64
 }
 
 #[cfg(test)]
