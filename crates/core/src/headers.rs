@@ -1,6 +1,42 @@
 //! Response header blocks packed as `name\0value\0...` by the binding.
 use http::header::{HeaderName, HeaderValue};
 use http::HeaderMap;
+use std::cell::RefCell;
+
+/// How many decoded fields [`RECENT`] keeps.
+const RECENT_FIELDS: usize = 16;
+
+thread_local! {
+    /// Fields decoded lately, by their packed bytes (`name\0value`). Responses repeat a few fields
+    /// (an endpoint's `content-type` on every answer): a hit clones a name and a shared value, where
+    /// decoding parses the name and copies the value into an allocation of its own.
+    static RECENT: RefCell<Recent> = const { RefCell::new(Recent { fields: Vec::new(), next: 0 }) };
+}
+
+struct Recent {
+    fields: Vec<(Box<[u8]>, HeaderName, HeaderValue)>,
+    /// The slot the next new field replaces, round-robin, once the table is full.
+    next: usize,
+}
+
+impl Recent {
+    /// The field packed as `packed`, whose name is its first `name_len` bytes; `None` if invalid.
+    fn field(&mut self, packed: &[u8], name_len: usize) -> Option<(HeaderName, HeaderValue)> {
+        if let Some((_, name, value)) = self.fields.iter().find(|(key, ..)| &key[..] == packed) {
+            return Some((name.clone(), value.clone()));
+        }
+        let name = HeaderName::from_bytes(&packed[..name_len]).ok()?;
+        let value = HeaderValue::from_bytes(&packed[name_len + 1..]).ok()?;
+        let kept = (packed.into(), name.clone(), value.clone());
+        if self.fields.len() < RECENT_FIELDS {
+            self.fields.push(kept);
+        } else {
+            self.fields[self.next] = kept;
+            self.next = (self.next + 1) % RECENT_FIELDS;
+        }
+        Some((name, value))
+    }
+}
 
 /// A packed header block: alternating names and values separated by NUL bytes.
 #[derive(Debug, Default, Clone)]
@@ -21,21 +57,26 @@ impl HeaderBlock {
     /// copy and no map entry; a length that differs from the body's is kept (hyper checks it).
     pub fn into_map_for(self, body_len: Option<usize>) -> HeaderMap {
         let mut map = HeaderMap::new();
-        let mut parts = self.0.split(|b| *b == 0);
-        while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
-            if name.is_empty() {
-                continue;
+        let block = &self.0[..];
+        let mut at = 0;
+        RECENT.with(|recent| {
+            let mut recent = recent.borrow_mut();
+            // A name runs to its NUL; a value to the next NUL or to the end of the block.
+            while let Some(name_len) = memchr::memchr(0, &block[at..]) {
+                let value_at = at + name_len + 1;
+                let end =
+                    memchr::memchr(0, &block[value_at..]).map_or(block.len(), |n| value_at + n);
+                let (name, value) = (&block[at..at + name_len], &block[value_at..end]);
+                let packed = &block[at..end];
+                at = (end + 1).min(block.len());
+                if name.is_empty() || body_len.is_some_and(|len| is_length_of(name, value, len)) {
+                    continue;
+                }
+                if let Some((name, value)) = recent.field(packed, name_len) {
+                    map.append(name, value);
+                }
             }
-            if body_len.is_some_and(|len| is_length_of(name, value, len)) {
-                continue;
-            }
-            let (Ok(name), Ok(value)) =
-                (HeaderName::from_bytes(name), HeaderValue::from_bytes(value))
-            else {
-                continue;
-            };
-            map.append(name, value);
-        }
+        });
         map
     }
 }
@@ -115,6 +156,21 @@ mod tests {
         assert_eq!(block().into_map_for(None)["content-length"], "13");
         let odd = HeaderBlock(b"Content-Length\0+13\0".to_vec()).into_map_for(Some(13));
         assert_eq!(odd["content-length"], "+13");
+    }
+
+    #[test]
+    fn fields_decoded_before_decode_alike_and_the_table_stays_bounded() {
+        let block = || HeaderBlock(b"content-type\0text/plain\0x-id\0a\0".to_vec());
+        let (first, again) = (block().into_map(), block().into_map());
+        assert_eq!(first, again);
+        assert_eq!(again["x-id"], "a");
+        // More distinct fields than the table keeps: each still decodes to itself.
+        for n in 0..(3 * RECENT_FIELDS) {
+            let map = HeaderBlock(format!("x-n\0{n}\0").into_bytes()).into_map();
+            assert_eq!(map["x-n"], n.to_string().as_str());
+        }
+        RECENT.with(|recent| assert_eq!(recent.borrow().fields.len(), RECENT_FIELDS));
+        assert_eq!(block().into_map(), first);
     }
 
     #[test]
