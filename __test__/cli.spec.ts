@@ -84,6 +84,24 @@ async function finish(run: Run, ms = 20_000): Promise<number | null> {
   return code;
 }
 
+/**
+ * The port the CLI says it listens on, once it says so (it must log at info level). Tests that count
+ * on every request reaching this server give it `--port 0`: a port picked free beforehand could be
+ * taken by a server of another test file meanwhile, and with SO_REUSEPORT (on by default) both would
+ * bind it and share its connections.
+ */
+async function listeningPort(run: Run, ms = 20_000): Promise<number> {
+  const deadline = Date.now() + ms;
+  let exited = false;
+  void run.exited.then(() => (exited = true));
+  while (Date.now() < deadline && !exited) {
+    const said = /running on \S*http:\/\/127\.0\.0\.1:(\d+)/.exec(run.output());
+    if (said) return Number(said[1]);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`the CLI did not say where it listens:\n${run.output()}`);
+}
+
 async function waitListening(port: number, run: Run, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms;
   let exited = false;
@@ -362,12 +380,11 @@ test('the access line colours each status class and names the HTTP version; a Un
       "  await send({ type: 'http.response.body', body: new Uint8Array(0) });\n" +
       '};\n',
   );
-  const port = await freePort();
-  const run = start(['statuses.mjs:app', '--use-colors', '--port', String(port)]);
+  const run = start(['statuses.mjs:app', '--use-colors', '--port', '0']);
   const uds = join(dir, 'access.sock');
   const plain = start(['statuses.mjs:app', '--no-use-colors', '--uds', uds]);
   try {
-    await waitListening(port, run);
+    const port = await listeningPort(run);
     for (const path of ['/301', '/404', '/503']) {
       await new Promise<void>((resolve, reject) => {
         const req = http.get({ host: '127.0.0.1', port, path, agent: false }, (res) =>
@@ -428,7 +445,6 @@ test('on a terminal the level names are coloured unless --no-use-colors', async 
     [[], true],
     [['--no-use-colors'], false],
   ] as const) {
-    const port = await freePort();
     const command = [
       process.execPath,
       '--import',
@@ -436,7 +452,7 @@ test('on a terminal the level names are coloured unless --no-use-colors', async 
       CLI,
       'app.mjs:app',
       '--port',
-      port,
+      0,
       '--limit-max-requests',
       1,
       ...flags,
@@ -461,7 +477,7 @@ test('on a terminal the level names are coloured unless --no-use-colors', async 
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     const run: Run = { child, output: () => output, exited: new Promise((r) => child.once('exit', r)) };
     try {
-      await waitListening(port, run);
+      const port = await listeningPort(run);
       t.is(await get(port), 'unset');
       await finish(run);
     } finally {
