@@ -53,7 +53,7 @@ impl HeaderBlock {
 
     /// As [`into_map`](Self::into_map), for a whole body of `body_len` bytes: a `content-length`
     /// that states exactly that length is left out, because hyper writes it from the body's exact
-    /// size on both protocols. A request's most common header then costs no name lookup, no value
+    /// size on both protocols. A response's most common header then costs no name lookup, no value
     /// copy and no map entry; a length that differs from the body's is kept (hyper checks it).
     pub fn into_map_for(self, body_len: Option<usize>) -> HeaderMap {
         let mut map = HeaderMap::new();

@@ -91,8 +91,9 @@ impl Lane {
         }
     }
 
-    /// Calls JS with the events encoded since the last delivery (at most one pass's worth: each
-    /// connection has one request in flight, so a batch is bounded by the connections).
+    /// Calls JS with the events encoded since the last delivery: one pass's worth, bounded by the
+    /// connections (one request head each in flight) and by the credit that lets request bodies and
+    /// WebSocket messages through; the records array grows to fit.
     pub fn deliver(self: &Arc<Self>, env: sys::napi_env, context: sys::napi_async_context) {
         self.armed.store(false, Ordering::Release);
         let mut encoder = std::mem::take(&mut *self.batch.lock());

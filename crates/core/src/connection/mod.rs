@@ -416,8 +416,8 @@ impl Reading {
 
 /// A request the app has heard of, waiting for its answer.
 struct Announced {
-    id: u32,
     reply: oneshot::Receiver<Reply>,
+    /// Also names the exchange (`gone.id`).
     gone: DisconnectGuard,
     upgrade: Option<Box<Handshake>>,
     ws_ends: Option<WsEnds>,
@@ -461,7 +461,6 @@ fn announce(
         },
     });
     Announced {
-        id,
         reply,
         gone: DisconnectGuard {
             id,
@@ -479,7 +478,6 @@ impl Announced {
     /// Waits for the app's reply and turns it into the response.
     async fn response(self, shared: &Shared) -> Response<ResponseBody> {
         let Announced {
-            id,
             reply,
             gone,
             upgrade,
@@ -488,6 +486,7 @@ impl Announced {
             log_head,
         } = self;
         let exchanges = &shared.exchanges;
+        let id = gone.id;
         let reply = wait_for_reply(gone, reply).await;
         let mut response = match (reply, upgrade, ws_ends) {
             (
