@@ -12,6 +12,9 @@
 //
 // Usage: node bench/instructions.mjs [--server starling-app|starling-asgi|<path to a .mjs>]
 //          [--path /plaintext] [--requests 20000] [--warmup 20000] [--connections 16] [--top 25]
+//          [--ws]
+// --ws counts WebSocket echo round trips instead (32-byte text messages to --path, one in flight on
+// each connection): `--server ws-starling --path /echo --ws`, or `--server ws-ws` for the `ws` package.
 // Needs valgrind (Debian's package). Serves dist/: `npm run build:ts` first (the npm script does).
 // STARLING_NATIVE_PATH picks the addon (a build with symbols names the Rust functions in --top).
 import { spawn, spawnSync } from 'node:child_process';
@@ -32,6 +35,7 @@ const { values: opts } = parseArgs({
     warmup: { type: 'string', default: '20000' },
     connections: { type: 'string', default: '16' },
     top: { type: 'string', default: '25' },
+    ws: { type: 'boolean', default: false },
   },
 });
 const requests = Number(opts.requests);
@@ -82,6 +86,33 @@ async function load(port, total, conns) {
   if (answered !== total) throw new Error(`${answered} of ${total} requests answered`);
 }
 
+/** Sends exactly `total` WebSocket text messages over `conns` connections, each waiting for its echo. */
+async function loadWebSocket(port, total, conns) {
+  const { default: WebSocket } = await import('ws');
+  const message = 'x'.repeat(32);
+  let sent = 0;
+  let answered = 0;
+  const one = () =>
+    new Promise((done, fail) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}${opts.path}`, { perMessageDeflate: false });
+      const next = () => {
+        if (sent >= total) return void ws.close();
+        sent++;
+        ws.send(message);
+      };
+      ws.on('open', next);
+      ws.on('message', () => {
+        answered++;
+        next();
+      });
+      ws.on('close', done);
+      ws.on('error', fail);
+    });
+  await Promise.all(Array.from({ length: conns }, one));
+  if (answered !== total) throw new Error(`${answered} of ${total} messages echoed`);
+}
+const drive = opts.ws ? loadWebSocket : load;
+
 const dir = mkdtempSync(join(tmpdir(), 'starling-callgrind-'));
 const child = spawn(
   'valgrind',
@@ -102,9 +133,13 @@ child.stderr.on('data', (d) => (stderr += d));
 const control = (flag) => spawnSync('callgrind_control', [flag, String(child.pid)], { encoding: 'utf8' });
 try {
   const port = await readyPort(child, opts.server, 180_000);
-  await load(port, Number(opts.warmup), Number(opts.connections));
+  await drive(port, Number(opts.warmup), Number(opts.connections));
+  // A WebSocket's first close deoptimizes the handlers that never saw one, and V8 recompiles them
+  // (on a worker thread, ~100 M instructions) while the next connections run: a second warm-up
+  // keeps that out of the count.
+  if (opts.ws) await drive(port, Number(opts.warmup), Number(opts.connections));
   control('-z');
-  await load(port, requests, Number(opts.connections));
+  await drive(port, requests, Number(opts.connections));
   control('-d');
 } catch (error) {
   console.error(String(error), stderr.slice(-2000));
@@ -173,7 +208,7 @@ const per = (ir) => (ir / requests).toFixed(0).padStart(7);
 console.log(
   `${opts.server} ${opts.path}: ${requests} requests after ${opts.warmup} of warm-up, ${opts.connections} connections`,
 );
-console.log(`${per(total)} instructions per request in user space`);
+console.log(`${per(total)} instructions per ${opts.ws ? 'round trip' : 'request'} in user space`);
 for (const [name, ir] of [...parts].sort((a, b) => b[1] - a[1])) console.log(`${per(ir)}  ${name}`);
 console.log(`\ntop ${opts.top} functions (self):`);
 for (const row of rows.sort((a, b) => b.ir - a.ir).slice(0, Number(opts.top)))

@@ -18,6 +18,7 @@ import {
   Request,
   RequestFlag,
   WsClose,
+  WsForm,
   WsMessage,
 } from '../../src/server/wire.ts';
 
@@ -128,9 +129,12 @@ export function encode(events: readonly Event[], pad: (n: number) => string = ()
         break;
       }
       case 'wsMessage': {
-        const [at, len] = bytes(e.data);
+        // As encode.rs: ASCII text travels in the string, other messages in the buffer.
+        const ascii = e.text && e.data.every((b) => b < 0x80);
+        const [at, len] = ascii ? str(Buffer.from(e.data).toString('latin1')) : bytes(e.data);
+        const form = ascii ? WsForm.asciiText : e.text ? WsForm.text : WsForm.binary;
         record(WsMessage.length, Kind.WsMessage, e.id, [
-          [WsMessage.isText, e.text ? 1 : 0],
+          [WsMessage.form, form],
           [WsMessage.dataAt, at],
           [WsMessage.dataLen, len],
         ]);
@@ -187,7 +191,10 @@ export class RecordingNative implements NativeServer {
     return ids;
   }
   listen = () => 0;
-  answerFunctions = () => ({ respondText: this.respondText, respondBytes: this.respondBytes });
+  fastCalls = () => {
+    const { respondText, respondBytes, write, writeText, wsSendText, wsSendBytes, wsCredit } = this;
+    return { respondText, respondBytes, write, writeText, wsSendText, wsSendBytes, wsCredit };
+  };
   respondText = (id: number, status: number, headers: string | null, body: string) =>
     this.#log('respond', id, status, headers, Buffer.from(body));
   respondBytes = (id: number, status: number, headers: string | null, body: Uint8Array) =>

@@ -25,6 +25,7 @@ import {
   Request,
   RequestFlag,
   WsClose,
+  WsForm,
   WsMessage,
 } from './wire.ts';
 
@@ -107,9 +108,14 @@ export class Bridge implements ExchangeHost {
         }
         case Kind.WsMessage: {
           const at = meta[i + WsMessage.dataAt]!;
-          const data = bin ? bin.subarray(at, at + meta[i + WsMessage.dataLen]!) : Buffer.alloc(0);
+          const end = at + meta[i + WsMessage.dataLen]!;
           const ws = this.#live.get(meta[i + WsMessage.id]!);
-          if (ws instanceof WebSocketExchange) ws.onMessage(meta[i + WsMessage.isText] === 1, data);
+          if (ws instanceof WebSocketExchange) {
+            const form = meta[i + WsMessage.form];
+            if (form === WsForm.asciiText) ws.onText(strs.slice(at, end));
+            else if (form === WsForm.text) ws.onText(bin ? bin.toString('utf8', at, end) : '');
+            else ws.onBytes(bin ? bin.subarray(at, end) : EMPTY);
+          }
           i += WsMessage.length;
           break;
         }

@@ -41,11 +41,15 @@ export interface NativeServerOptions {
 /** A batch of core events: the first `words` words of `meta` (an array the core reuses). */
 export type NativeEventHandler = (meta: Uint32Array, strs: string, bin: Buffer | null, words: number) => void;
 
+/** The calls `fastCalls()` makes cheaper (crates/node/src/fast_calls.rs). */
+export type FastCall =
+  'respondText' | 'respondBytes' | 'write' | 'writeText' | 'wsSendText' | 'wsSendBytes' | 'wsCredit';
+
 /** The addon's server class. Every method is synchronous. */
 export interface NativeServer {
   listen(): number;
-  /** `respondText` and `respondBytes` as functions bound to this server (after `listen`). */
-  answerFunctions(): Pick<NativeServer, 'respondText' | 'respondBytes'>;
+  /** The per-request and per-message calls as functions bound to this server (after `listen`). */
+  fastCalls(): Pick<NativeServer, FastCall>;
   respondText(id: number, status: number, headers: string | null, body: string): boolean;
   respondBytes(id: number, status: number, headers: string | null, body: Uint8Array): boolean;
   /** The status's reason phrase as `text/plain; charset=utf-8`; the connection stays open. */

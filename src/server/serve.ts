@@ -155,9 +155,9 @@ export async function serve(app: ASGIApp, options: ServeOptions = {}): Promise<S
   let port: number;
   try {
     port = native.listen();
-    // The two answers nearly every request ends with, as plain functions of this server: cheaper
-    // to call than the class's methods of the same names (crates/node/src/answer.rs).
-    Object.assign(native, native.answerFunctions());
+    // The calls made per request and per message, as plain functions of this server: cheaper to
+    // call than the class's methods of the same names (crates/node/src/fast_calls.rs).
+    Object.assign(native, native.fastCalls());
   } catch (error) {
     native.dispose();
     await lifespan.shutdown();

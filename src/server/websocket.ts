@@ -68,12 +68,13 @@ export class WebSocketExchange {
     });
   };
 
-  onMessage(text: boolean, data: Buffer): void {
-    this.#deliver(
-      text
-        ? { type: 'websocket.receive', text: data.toString('utf8') }
-        : { type: 'websocket.receive', bytes: Uint8Array.prototype.slice.call(data) },
-    );
+  onText(text: string): void {
+    this.#deliver({ type: 'websocket.receive', text });
+  }
+
+  /** `data` is a view of the batch's buffer: copied, as the app may keep it. */
+  onBytes(data: Uint8Array): void {
+    this.#deliver({ type: 'websocket.receive', bytes: Uint8Array.prototype.slice.call(data) });
   }
 
   onClose(code: number, reason: string): void {

@@ -61,10 +61,10 @@ export const enum Closed {
   length = 2,
 }
 
-/** A WebSocket message; the data is a span of the buffer. */
+/** A WebSocket message: its data is a span of the buffer or, for ASCII text, of the string (see `ws_form`). */
 export const enum WsMessage {
   id = 1,
-  isText = 2,
+  form = 2,
   dataAt = 3,
   dataLen = 4,
   length = 5,
@@ -99,4 +99,11 @@ export const enum RequestFlag {
   hasQuery = 2,
   versionShift = 2,
   webSocket = 16,
+}
+
+/** Values of `WsMessage.form`. */
+export const enum WsForm {
+  binary = 0,
+  text = 1,
+  asciiText = 2,
 }

@@ -187,10 +187,10 @@ impl Exchanges {
         };
         let len = data.len();
         let message = if text {
-            match String::from_utf8(data.to_vec()) {
-                Ok(s) => WsOut::Text(s),
-                Err(_) => return WriteOutcome::Closed,
+            if std::str::from_utf8(&data).is_err() {
+                return WriteOutcome::Closed;
             }
+            WsOut::Text(data)
         } else {
             WsOut::Binary(data)
         };

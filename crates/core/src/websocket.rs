@@ -29,7 +29,8 @@ use crate::ws_guard::{FrameGuard, Violation};
 /// What the app sends on an open WebSocket.
 #[derive(Debug)]
 pub(crate) enum WsOut {
-    Text(String),
+    /// UTF-8, checked when queued.
+    Text(Bytes),
     Binary(Bytes),
     Close(u16, String),
 }

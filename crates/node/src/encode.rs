@@ -102,9 +102,15 @@ impl Encoder {
                 });
             }
             LaneEvent::Core(Event::WsMessage { id, data, text }) => {
-                let data = self.bin_span(&data);
+                let (form, data) = if text && data.is_ascii() {
+                    (wire::ws_form::ASCII_TEXT, self.str_span(&data))
+                } else if text {
+                    (wire::ws_form::TEXT, self.bin_span(&data))
+                } else {
+                    (wire::ws_form::BINARY, self.bin_span(&data))
+                };
                 self.record::<{ WS_MESSAGE::LEN }>(kind::WS_MESSAGE, id, |r| {
-                    r[WS_MESSAGE::IS_TEXT] = u32::from(text);
+                    r[WS_MESSAGE::FORM] = form;
                     (r[WS_MESSAGE::DATA_AT], r[WS_MESSAGE::DATA_LEN]) = data;
                 });
             }

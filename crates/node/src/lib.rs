@@ -6,9 +6,9 @@
 #![deny(clippy::all)]
 
 mod alloc;
-mod answer;
 mod driver;
 mod encode;
+mod fast_calls;
 mod lane;
 mod options;
 mod server;

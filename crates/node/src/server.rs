@@ -85,11 +85,14 @@ impl NativeServer {
             .ok_or_else(|| Error::new(Status::GenericFailure, "server is not listening"))
     }
 
-    /// `{ respondText, respondBytes }` answering this server's requests like the methods of the
-    /// same names, at a fraction of their call cost (see `answer.rs`); JS sets them on this object.
-    #[napi(ts_return_type = "Pick<NativeServer, 'respondText' | 'respondBytes'>")]
-    pub fn answer_functions(&self, env: Env) -> Result<Unknown<'_>> {
-        let value = crate::answer::functions(env.raw(), self.ex()?)?;
+    /// The per-request and per-message calls (`respondText`, `write`, `wsSendText`, …) as plain
+    /// functions of this server: they act like the methods of the same names at a fraction of their
+    /// call cost (see `fast_calls.rs`); JS sets them on this object.
+    #[napi(
+        ts_return_type = "Pick<NativeServer, 'respondText' | 'respondBytes' | 'write' | 'writeText' | 'wsSendText' | 'wsSendBytes' | 'wsCredit'>"
+    )]
+    pub fn fast_calls(&self, env: Env) -> Result<Unknown<'_>> {
+        let value = crate::fast_calls::functions(env.raw(), self.ex()?)?;
         // SAFETY: a live object made on this env just now.
         Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), value) })
     }

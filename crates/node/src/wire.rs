@@ -59,8 +59,9 @@ records! {
     DRAIN = 4 { }
     /// `close()` finished (the id word is 0).
     CLOSED = 5 { }
-    /// A WebSocket message; the data is a span of the buffer.
-    WS_MESSAGE = 6 { IS_TEXT, DATA_AT, DATA_LEN }
+    /// A WebSocket message: its data is a span of the buffer or, for ASCII text, of the string
+    /// (see `ws_form`).
+    WS_MESSAGE = 6 { FORM, DATA_AT, DATA_LEN }
     /// The WebSocket closed; the reason is a span of the buffer (UTF-8).
     WS_CLOSE = 7 { CODE, REASON_AT, REASON_LEN }
     /// Bytes the core wrote to an in-memory connection (the id word is the connection).
@@ -79,6 +80,16 @@ pub mod flags {
     pub const VERSION_SHIFT: u32 = 2;
     /// A WebSocket handshake: answer with `wsAccept` or an HTTP response.
     pub const WEBSOCKET: u32 = 16;
+}
+
+/// Values of `WS_MESSAGE::FORM`.
+pub mod ws_form {
+    /// Bytes, a span of the buffer.
+    pub const BINARY: u32 = 0;
+    /// UTF-8 text, a span of the buffer.
+    pub const TEXT: u32 = 1;
+    /// ASCII text, a span of the string: JS slices it, with no buffer to make or bytes to decode.
+    pub const ASCII_TEXT: u32 = 2;
 }
 
 #[cfg(test)]
@@ -109,6 +120,10 @@ mod tests {
         out += &format!("  hasQuery = {},\n", flags::HAS_QUERY);
         out += &format!("  versionShift = {},\n", flags::VERSION_SHIFT);
         out += &format!("  webSocket = {},\n}}\n", flags::WEBSOCKET);
+        out += "\n/** Values of `WsMessage.form`. */\nexport const enum WsForm {\n";
+        out += &format!("  binary = {},\n", ws_form::BINARY);
+        out += &format!("  text = {},\n", ws_form::TEXT);
+        out += &format!("  asciiText = {},\n}}\n", ws_form::ASCII_TEXT);
         out
     }
 

@@ -1,0 +1,3 @@
+module starling.bench/wsload
+
+go 1.21
