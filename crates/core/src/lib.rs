@@ -16,6 +16,7 @@ mod exchange;
 mod headers;
 mod listener;
 mod log;
+mod on_wake;
 mod server;
 mod statics;
 mod task;

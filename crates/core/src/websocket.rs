@@ -23,6 +23,7 @@ use crate::connection::Shared;
 use crate::event::Event;
 use crate::exchange::{Exchanges, WsHandle, WsShared};
 use crate::headers::HeaderBlock;
+use crate::on_wake::OnWake;
 use crate::server::LiveGuard;
 use crate::ws_guard::{FrameGuard, Violation};
 
@@ -331,16 +332,17 @@ impl Session {
         let mut closing: Option<(u16, String)> = None;
         let far = || tokio::time::Instant::now() + Duration::from_secs(3600 * 24 * 365);
         let ping_every = self.settings.ping_interval;
-        let ping = tokio::time::sleep_until(
+        // The ping timer and the shutdown signal are polled when they fire, not on every wake.
+        let ping = OnWake::new(tokio::time::sleep_until(
             ping_every.map_or_else(far, |d| tokio::time::Instant::now() + d),
-        );
+        ));
         let pong = tokio::time::sleep_until(far());
         let close_deadline = tokio::time::sleep_until(far());
         let mut graceful = self.graceful.clone();
-        let shutdown = async move {
+        let shutdown = OnWake::new(async move {
             // A closed channel means the server is gone: treat it as shutdown too.
             let _ = graceful.wait_for(|closing| *closing).await;
-        };
+        });
         tokio::pin!(ping, pong, close_deadline, shutdown);
         let mut shutdown_seen = false;
         let mut awaiting_pong = false;
@@ -463,7 +465,9 @@ impl Session {
                 Wake::Credit(None) => return closing.take().unwrap_or((1006, String::new())),
                 Wake::Ping => {
                     if let Some(every) = ping_every {
-                        ping.as_mut().reset(tokio::time::Instant::now() + every);
+                        ping.as_mut()
+                            .rearm()
+                            .reset(tokio::time::Instant::now() + every);
                     }
                     if !awaiting_pong {
                         awaiting_pong = true;

@@ -13,7 +13,7 @@ use crate::body::ResponseBody;
 use crate::cork::Corked;
 use crate::log;
 
-use super::on_wake::OnWake;
+use crate::on_wake::OnWake;
 
 /// Per-connection activity, for the keep-alive timer.
 pub(super) struct Activity {

@@ -26,7 +26,6 @@ use crate::server::Live;
 use crate::websocket::{self, Handshake, WsEnds, WsSettings};
 
 mod lifecycle;
-mod on_wake;
 mod request_body;
 
 pub(crate) use lifecycle::Protocol;

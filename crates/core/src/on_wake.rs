@@ -1,9 +1,10 @@
 //! A future that a combinator polls only when it was woken, not whenever its sibling was.
 //!
-//! A connection's task races hyper's connection against its idle timer and the shutdown signal.
-//! The task wakes for every read and every reply, and `select!` would poll all three each time:
-//! the timer and the watch channel cost about 800 instructions a request between them, for events
-//! that come once in a connection's life. Wrapped here, each is polled on its first turn, after its
+//! A connection's task races hyper's connection against its idle timer and the shutdown signal,
+//! and a WebSocket session its socket and the app's messages against its ping timer and the same
+//! signal. The task wakes for every read and every reply, and `select!` would poll all of them each
+//! time: a timer and the watch channel cost about 800 instructions a request between them, for
+//! events that come once in a connection's life. Wrapped here, each is polled on its first turn, after its
 //! own waker fired, and after [`OnWake::rearm`] (a reset timer must be polled to register anew).
 use futures_util::task::AtomicWaker;
 use std::future::Future;
@@ -29,7 +30,7 @@ impl Wake for Gate {
 }
 
 pin_project_lite::pin_project! {
-    pub(super) struct OnWake<F> {
+    pub(crate) struct OnWake<F> {
         #[pin]
         inner: F,
         gate: Arc<Gate>,
@@ -38,7 +39,7 @@ pin_project_lite::pin_project! {
 }
 
 impl<F: Future> OnWake<F> {
-    pub(super) fn new(inner: F) -> Self {
+    pub(crate) fn new(inner: F) -> Self {
         let gate = Arc::new(Gate {
             woken: AtomicBool::new(true),
             task: AtomicWaker::new(),
@@ -51,7 +52,7 @@ impl<F: Future> OnWake<F> {
     }
 
     /// The inner future, to change it (say, reset a timer); it is polled on the next turn.
-    pub(super) fn rearm(self: Pin<&mut Self>) -> Pin<&mut F> {
+    pub(crate) fn rearm(self: Pin<&mut Self>) -> Pin<&mut F> {
         let this = self.project();
         this.gate.woken.store(true, Ordering::Release);
         this.inner
