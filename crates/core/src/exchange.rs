@@ -16,6 +16,7 @@ use crate::event::{Event, EventSink};
 use crate::headers::HeaderBlock;
 use crate::watermark::Watermark;
 use crate::websocket::WsOut;
+use crate::ws_mailbox::Outbox;
 
 /// What the application answered.
 pub(crate) enum Reply {
@@ -62,8 +63,7 @@ struct Slot {
 
 /// The app's end of a WebSocket session.
 pub(crate) struct WsHandle {
-    pub commands: mpsc::UnboundedSender<WsOut>,
-    pub credit: mpsc::UnboundedSender<usize>,
+    pub outbox: Outbox,
     pub shared: Arc<WsShared>,
 }
 
@@ -196,7 +196,7 @@ impl Exchanges {
         };
         // Counted before it is queued, so the session can never take more than was added.
         let outcome = ws.shared.watermark.added(len);
-        match ws.commands.send(message) {
+        match ws.outbox.send(message) {
             Ok(()) => outcome,
             Err(_) => WriteOutcome::Closed,
         }
@@ -206,7 +206,7 @@ impl Exchanges {
     pub fn ws_close(&self, id: u32, code: u16, reason: String) -> bool {
         let slots = self.inner.slots.lock();
         match slots.get(&id).and_then(|s| s.ws.as_ref()) {
-            Some(ws) => ws.commands.send(WsOut::Close(code, reason)).is_ok(),
+            Some(ws) => ws.outbox.send(WsOut::Close(code, reason)).is_ok(),
             None => false,
         }
     }
@@ -215,7 +215,7 @@ impl Exchanges {
     pub fn ws_credit(&self, id: u32, n: usize) -> bool {
         let slots = self.inner.slots.lock();
         match slots.get(&id).and_then(|s| s.ws.as_ref()) {
-            Some(ws) => ws.credit.send(n).is_ok(),
+            Some(ws) => ws.outbox.credit(n),
             None => false,
         }
     }

@@ -26,6 +26,7 @@ mod tls;
 mod watermark;
 mod websocket;
 mod ws_guard;
+mod ws_mailbox;
 
 pub use body::ResponseBody;
 pub use config::{Bind, Config};

@@ -13,7 +13,7 @@ use std::future::{poll_fn, Future};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use yawc::close::CloseCode;
 use yawc::frame::{Frame, OpCode};
 use yawc::{DeflateOptions, Options, Role, WebSocket, WebSocketError};
@@ -26,6 +26,7 @@ use crate::headers::HeaderBlock;
 use crate::on_wake::OnWake;
 use crate::server::LiveGuard;
 use crate::ws_guard::{FrameGuard, Violation};
+use crate::ws_mailbox::{mailbox, Inbox};
 
 /// What the app sends on an open WebSocket.
 #[derive(Debug)]
@@ -179,29 +180,22 @@ impl Handshake {
 
 /// The session's ends of a WebSocket exchange, made before the app answers the handshake.
 pub(crate) struct WsEnds {
-    commands: mpsc::UnboundedReceiver<WsOut>,
-    credit: mpsc::UnboundedReceiver<usize>,
+    inbox: Inbox,
     shared: Arc<WsShared>,
 }
 
 impl WsEnds {
     pub(crate) fn attach(exchanges: &Exchanges, id: u32) -> WsEnds {
-        let (commands_tx, commands) = mpsc::unbounded_channel::<WsOut>();
-        let (credit_tx, credit) = mpsc::unbounded_channel::<usize>();
+        let (outbox, inbox) = mailbox();
         let shared = WsShared::new(id);
         exchanges.attach_ws(
             id,
             WsHandle {
-                commands: commands_tx,
-                credit: credit_tx,
+                outbox,
                 shared: shared.clone(),
             },
         );
-        WsEnds {
-            commands,
-            credit,
-            shared,
-        }
+        WsEnds { inbox, shared }
     }
 
     /// Runs the accepted session on its own task, counted as live until it ends.
@@ -209,8 +203,7 @@ impl WsEnds {
         let session = Session {
             id,
             exchanges: shared.exchanges.clone(),
-            commands: self.commands,
-            credit: self.credit,
+            inbox: self.inbox,
             shared: self.shared,
             settings: shared.ws_settings(),
             graceful: shared.graceful.clone(),
@@ -227,8 +220,8 @@ impl WsEnds {
 pub(crate) struct Session {
     pub id: u32,
     pub exchanges: Exchanges,
-    pub commands: mpsc::UnboundedReceiver<WsOut>,
-    pub credit: mpsc::UnboundedReceiver<usize>,
+    /// The app's messages and credit.
+    pub inbox: Inbox,
     pub shared: Arc<WsShared>,
     pub settings: WsSettings,
     pub graceful: watch::Receiver<bool>,
@@ -308,7 +301,7 @@ impl Session {
     async fn answer_delivered(&mut self, ws: &mut Ws) {
         for _ in 0..4 {
             tokio::task::yield_now().await;
-            while let Ok(command) = self.commands.try_recv() {
+            while let Some(command) = self.inbox.try_message() {
                 let (frame, len) = match command {
                     WsOut::Text(text) => {
                         let len = text.len();
@@ -354,7 +347,7 @@ impl Session {
                     }
                 }
                 if closing.is_none() {
-                    if let Poll::Ready(command) = self.commands.poll_recv(cx) {
+                    if let Poll::Ready(command) = self.inbox.poll_message(cx) {
                         return Poll::Ready(Wake::Command(command));
                     }
                     if !shutdown_seen && shutdown.as_mut().poll(cx).is_ready() {
@@ -363,7 +356,7 @@ impl Session {
                 } else if close_deadline.as_mut().poll(cx).is_ready() {
                     return Poll::Ready(Wake::CloseTimeout);
                 }
-                if let Poll::Ready(more) = self.credit.poll_recv(cx) {
+                if let Poll::Ready(more) = self.inbox.poll_credit(cx) {
                     return Poll::Ready(Wake::Credit(more));
                 }
                 if ping_every.is_some() && ping.as_mut().poll(cx).is_ready() {
