@@ -13,8 +13,8 @@ export interface RawHeaders {
   len: number;
 }
 
-/** Appends the `[name, value]` pairs of `raw` to `into`. */
-export function parseHeaders(raw: RawHeaders, into: RawHeader[]): void {
+/** Calls `each` with the name and value of every field of `raw`, in order, as latin1 text. */
+function eachField(raw: RawHeaders, each: (name: string, value: string) => void): void {
   const { strs } = raw;
   let at = raw.at;
   const end = at + raw.len;
@@ -25,9 +25,26 @@ export function parseHeaders(raw: RawHeaders, into: RawHeader[]): void {
     // would go back to the start of the string and this loop would never end.
     if (nameEnd === -1 || valueEnd === -1)
       throw new RuntimeError('Malformed header block in an event batch.');
-    into.push([latin1Encode(strs.slice(at, nameEnd)), latin1Encode(strs.slice(nameEnd + 1, valueEnd))]);
+    each(strs.slice(at, nameEnd), strs.slice(nameEnd + 1, valueEnd));
     at = valueEnd + 1;
   }
+}
+
+/** Appends the `[name, value]` pairs of `raw` to `into`. */
+export function parseHeaders(raw: RawHeaders, into: RawHeader[]): void {
+  eachField(raw, (name, value) => into.push([latin1Encode(name), latin1Encode(value)]));
+}
+
+/** The values of the fields of `raw` named `name` (lower case, as the core sends names). */
+export function headerValues(raw: RawHeaders, name: string): string[] {
+  const values: string[] = [];
+  eachField(raw, (field, value) => field === name && values.push(value));
+  return values;
+}
+
+/** `scope.headers` of the request whose header span `raw` is: parsed on first touch (see `LazyHeaders`). */
+export function lazyHeaders(raw: RawHeaders): RawHeader[] {
+  return new Proxy([], new LazyHeaders(raw.strs, raw.at, raw.len));
 }
 
 /**

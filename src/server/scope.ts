@@ -2,9 +2,9 @@
  * ASGI scopes from `Request` records: the request line, headers and addresses are spans of the
  * batch string (layout in wire.ts). Internal; used by `Bridge`.
  */
-import type { HTTPScope, RawHeader, WebSocketScope } from '../asgi.ts';
+import type { HTTPScope, WebSocketScope } from '../asgi.ts';
 import { ASGI_VERSIONS, latin1Encode, unquote } from '../_utils.ts';
-import { LazyHeaders, parseHeaders } from './headers.ts';
+import { headerValues, lazyHeaders, type RawHeaders } from './headers.ts';
 import { Request, RequestFlag } from './wire.ts';
 
 const EMPTY = new Uint8Array(0);
@@ -95,6 +95,11 @@ function methodOf(strs: string, at: number, len: number): string {
   return strs.slice(at, at + len);
 }
 
+/** The header span of the request record at `meta[i]`. */
+function headersOf(meta: Uint32Array, i: number, strs: string): RawHeaders {
+  return { strs, at: meta[i + Request.headersAt]!, len: meta[i + Request.headersLen]! };
+}
+
 /** The scope of the HTTP request whose record starts at `meta[i]`; headers are parsed when first read. */
 export function httpScope(
   meta: Uint32Array,
@@ -121,10 +126,7 @@ export function httpScope(
     raw_path: latin1Encode(rawPath),
     query_string: query ? latin1Encode(query) : EMPTY,
     root_path: rootPath,
-    headers: new Proxy(
-      [],
-      new LazyHeaders(strs, meta[i + Request.headersAt]!, meta[i + Request.headersLen]!),
-    ),
+    headers: lazyHeaders(headersOf(meta, i, strs)),
     client: addrs.client,
     server: addrs.server,
     state: { ...state },
@@ -138,7 +140,7 @@ export function httpScope(
   };
 }
 
-/** The scope of the WebSocket handshake whose record starts at `meta[i]` (headers parsed at once). */
+/** The scope of the WebSocket handshake whose record starts at `meta[i]`; headers as for HTTP. */
 export function websocketScope(
   meta: Uint32Array,
   i: number,
@@ -152,11 +154,9 @@ export function websocketScope(
   const query = strs.slice(queryAt, queryAt + meta[i + Request.queryLen]!);
   const addrs = addressesOf(meta, i, strs);
   const path = unquote(rawPath);
-  const headers: RawHeader[] = [];
-  parseHeaders({ strs, at: meta[i + Request.headersAt]!, len: meta[i + Request.headersLen]! }, headers);
-  const offered = headers
-    .filter(([k]) => Buffer.from(k).toString('latin1') === 'sec-websocket-protocol')
-    .flatMap(([, v]) => Buffer.from(v).toString('latin1').split(','))
+  const raw = headersOf(meta, i, strs);
+  const offered = headerValues(raw, 'sec-websocket-protocol')
+    .flatMap((v) => v.split(','))
     .map((p) => p.trim())
     .filter(Boolean);
   return {
@@ -168,7 +168,9 @@ export function websocketScope(
     raw_path: latin1Encode(rawPath),
     query_string: query ? latin1Encode(query) : EMPTY,
     root_path: rootPath,
-    headers,
+    // Kept lazy for the socket's whole life: an idle WebSocket that never reads its headers holds
+    // no parsed copy of them (about 1.5 KiB of byte arrays).
+    headers: lazyHeaders(raw),
     client: addrs.client,
     server: addrs.server,
     subprotocols: offered,
