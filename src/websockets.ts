@@ -11,6 +11,7 @@ import type {
   SendMessage,
   WebSocketScope,
 } from './asgi.ts';
+import { RESOLVED } from './_utils.ts';
 import { HTTPConnection } from './requests.ts';
 
 /** Where each side of a connection stands. */
@@ -71,8 +72,34 @@ export class WebSocket extends HTTPConnection {
     this.#send = send;
   }
 
-  /** Receives one raw ASGI message, checking it fits the connection's state. */
-  async receive(): Promise<ReceiveMessage> {
+  /**
+   * Receives one raw ASGI message, checking it fits the connection's state.
+   *
+   * Not `async` while connected (every message takes this path): a promise chained onto the
+   * server's costs less than an async function's frame and awaits, per message and per socket
+   * waiting in it.
+   */
+  receive(): Promise<ReceiveMessage> {
+    if (this.clientState !== WebSocketState.CONNECTED) return this.#receiveInState();
+    try {
+      return this.#receive().then(this.#received);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Checks a message received while connected. */
+  readonly #received = (message: ReceiveMessage): ReceiveMessage => {
+    if (message.type !== 'websocket.receive' && message.type !== 'websocket.disconnect') {
+      throw new Error(
+        `Expected ASGI message "websocket.receive" or "websocket.disconnect", but got '${message.type}'`,
+      );
+    }
+    if (message.type === 'websocket.disconnect') this.clientState = WebSocketState.DISCONNECTED;
+    return message;
+  };
+
+  async #receiveInState(): Promise<ReceiveMessage> {
     if (this.clientState === WebSocketState.CONNECTING) {
       const message = await this.#receive();
       if (message.type !== 'websocket.connect') {
@@ -81,21 +108,35 @@ export class WebSocket extends HTTPConnection {
       this.clientState = WebSocketState.CONNECTED;
       return message;
     }
-    if (this.clientState === WebSocketState.CONNECTED) {
-      const message = await this.#receive();
-      if (message.type !== 'websocket.receive' && message.type !== 'websocket.disconnect') {
-        throw new Error(
-          `Expected ASGI message "websocket.receive" or "websocket.disconnect", but got '${message.type}'`,
-        );
-      }
-      if (message.type === 'websocket.disconnect') this.clientState = WebSocketState.DISCONNECTED;
-      return message;
-    }
     throw new Error('Cannot call "receive" once a disconnect message has been received.');
   }
 
-  /** Sends one raw ASGI message, checking it fits the connection's state. */
-  async send(message: SendMessage): Promise<void> {
+  /**
+   * Sends one raw ASGI message, checking it fits the connection's state. Not `async` for a message
+   * sent while connected, as `receive`: a send the server completed at once (it returns `RESOLVED`)
+   * is answered with that same promise.
+   */
+  send(message: SendMessage): Promise<void> {
+    if (this.applicationState !== WebSocketState.CONNECTED || message.type !== 'websocket.send')
+      return this.#sendInState(message);
+    let sent: Promise<void>;
+    try {
+      sent = this.#send(message);
+    } catch (error) {
+      return Promise.reject(this.#lost(error));
+    }
+    return sent === RESOLVED
+      ? sent
+      : sent.then(undefined, (error: unknown) => Promise.reject(this.#lost(error)));
+  }
+
+  /** The server failing to write means the peer is gone. */
+  #lost(error: unknown): WebSocketDisconnect {
+    this.applicationState = WebSocketState.DISCONNECTED;
+    return new WebSocketDisconnect(1006, error instanceof Error ? error.message : String(error));
+  }
+
+  async #sendInState(message: SendMessage): Promise<void> {
     const state = this.applicationState;
     if (state === WebSocketState.CONNECTING) {
       if (
@@ -122,9 +163,7 @@ export class WebSocket extends HTTPConnection {
       try {
         await this.#send(message);
       } catch (error) {
-        // The server failing to write means the peer is gone.
-        this.applicationState = WebSocketState.DISCONNECTED;
-        throw new WebSocketDisconnect(1006, error instanceof Error ? error.message : String(error));
+        throw this.#lost(error);
       }
     } else if (state === WebSocketState.RESPONSE) {
       if (message.type !== 'websocket.http.response.body') {
@@ -217,11 +256,12 @@ export class WebSocket extends HTTPConnection {
     }
   }
 
-  async sendText(data: string): Promise<void> {
+  // Not `async`: `send` already answers with a promise, and never throws.
+  sendText(data: string): Promise<void> {
     return this.send({ type: 'websocket.send', text: data });
   }
 
-  async sendBytes(data: Uint8Array): Promise<void> {
+  sendBytes(data: Uint8Array): Promise<void> {
     return this.send({ type: 'websocket.send', bytes: data });
   }
 

@@ -4,9 +4,8 @@
  */
 import type { SendMessage, WebSocketReceiveMessage } from '../asgi.ts';
 import { ClientDisconnected, RuntimeError, type ExchangeHost } from './exchange.ts';
+import { RESOLVED } from '../_utils.ts';
 import { packHeaders } from './headers.ts';
-
-const RESOLVED = Promise.resolve();
 
 const enum State {
   Connecting,
