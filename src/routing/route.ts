@@ -5,7 +5,7 @@
 import type { ASGIApp, ASGIFunction, Receive, Scope, Send } from '../asgi.ts';
 import { BODY_LIMIT_KEY, bodyLimitOption, limitBody, rejectDeclaredTooLarge } from '../_bodylimit.ts';
 import { callEndpoint, callHandlingExceptions } from '../_exception_handler.ts';
-import { callApp, isClass, RESOLVED, toASGIFunction } from '../_utils.ts';
+import { callApp, isClass, isThenable, RESOLVED, toASGIFunction } from '../_utils.ts';
 import { URLPath } from '../datastructures.ts';
 import { HTTPException } from '../exceptions.ts';
 import { applyMiddleware, type Middleware } from '../middleware/index.ts';
@@ -67,15 +67,24 @@ export function requestResponse(fn: RequestHandler): ASGIFunction {
 /** What a session answers with once it is over: nothing more to send. */
 const SESSION_OVER: ASGIFunction = () => RESOLVED;
 
-/** Turns `(websocket) => Promise<void>` into an ASGI app, with the app's exception handlers. */
+/**
+ * Turns `(websocket) => Promise<void>` into an ASGI app, with the app's exception handlers. No async
+ * frames of its own: a session lasts as long as its socket, and each frame suspended for that long is
+ * memory held per open socket.
+ */
 export function websocketSession(fn: WebSocketHandler): ASGIFunction {
-  const session = async (ws: WebSocket): Promise<ASGIFunction> => {
-    await fn(ws);
-    return SESSION_OVER;
-  };
-  return async (scope, receive, send) => {
-    const ws = new WebSocket(scope, receive, send);
-    await callHandlingExceptions(session(ws), ws, scope, receive, send);
+  const over = (): ASGIFunction => SESSION_OVER;
+  return (scope, receive, send) => {
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(scope, receive, send);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // What the handler throws, at once or later, goes to the exception handlers alike.
+    const session = callEndpoint(fn, ws);
+    const ended = isThenable(session) ? session.then(over) : SESSION_OVER;
+    return callHandlingExceptions(ended, ws, scope, receive, send);
   };
 }
 
@@ -261,7 +270,9 @@ export class WebSocketRoute extends BaseRoute {
     return new URLPath(path, 'websocket');
   }
 
-  async handle(scope: Scope, receive: Receive, send: Send): Promise<void> {
-    await this.app(scope, receive, send);
+  // Not `async`: the session's own promise is the answer (an async frame here would stay suspended,
+  // holding memory, for as long as the socket is open).
+  handle(scope: Scope, receive: Receive, send: Send): Promise<void> {
+    return callApp(this.app, scope, receive, send);
   }
 }
