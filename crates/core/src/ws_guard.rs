@@ -92,6 +92,20 @@ impl Checker {
                 Step::Header { bytes, len } => {
                     if *len == 0 {
                         frame_start = i;
+                        // A whole header in the input (the usual case) is read where it lies.
+                        let whole = match data.get(i + 1).map(|b| b & 0x7f) {
+                            Some(126) => 8,
+                            Some(127) => 14,
+                            Some(_) => 6,
+                            None => usize::MAX,
+                        };
+                        if data.len() - i >= whole {
+                            i += whole;
+                            match self.header(&data[frame_start..i]) {
+                                Ok(_) => continue,
+                                Err(code) => return Err((code, frame_start)),
+                            }
+                        }
                     }
                     bytes[*len] = data[i];
                     *len += 1;
