@@ -1,5 +1,5 @@
 import test from 'ava';
-import type { Receive, Scope, Send } from '../src/asgi.ts';
+import type { Receive, ReceiveMessage, Scope, Send, SendMessage } from '../src/asgi.ts';
 import { JSONResponse, PlainTextResponse } from '../src/responses.ts';
 import { TestClient } from '../src/testclient.ts';
 import { WebSocket, WebSocketClose, WebSocketDisconnect, WebSocketState } from '../src/websockets.ts';
@@ -237,4 +237,47 @@ test('WebSocketClose closes with its code and reason, and WebSocketDisconnect de
   const d = new WebSocketDisconnect();
   t.is(d.code, 1000);
   t.is(d.reason, '');
+});
+
+test('receive and send take a receive and send that answer without promises, as await does', async (t) => {
+  const inbox: ReceiveMessage[] = [{ type: 'websocket.connect' }, { type: 'websocket.receive', text: 'hi' }];
+  const sent: SendMessage[] = [];
+  const ws = new WebSocket(
+    { type: 'websocket' } as Scope,
+    (() => inbox.shift()) as unknown as Receive,
+    ((m: SendMessage) => void sent.push(m)) as unknown as Send,
+  );
+  await ws.accept();
+  t.is(await ws.receiveText(), 'hi');
+  const sending = ws.sendText('back');
+  t.true(sending instanceof Promise);
+  await sending;
+  t.deepEqual(
+    sent.map((m) => m.type),
+    ['websocket.accept', 'websocket.send'],
+  );
+  // A send that throws at once is a disconnect, reported through the promise.
+  const failing = new WebSocket(
+    { type: 'websocket' } as Scope,
+    async () => ({ type: 'websocket.connect' }),
+    async (m) => {
+      if (m.type === 'websocket.send') throw new Error('gone');
+    },
+  );
+  await failing.accept();
+  const thrower = new WebSocket(
+    { type: 'websocket' } as Scope,
+    async () => ({ type: 'websocket.connect' }),
+    ((m: SendMessage) => {
+      if (m.type === 'websocket.send') throw new Error('gone at once');
+    }) as unknown as Send,
+  );
+  await thrower.accept();
+  await t.throwsAsync(() => failing.sendText('x'), {
+    instanceOf: WebSocketDisconnect,
+    message: '1006: gone',
+  });
+  const late = thrower.sendText('x');
+  await t.throwsAsync(() => late, { instanceOf: WebSocketDisconnect, message: '1006: gone at once' });
+  t.is(thrower.applicationState, WebSocketState.DISCONNECTED);
 });

@@ -11,7 +11,7 @@ import type {
   SendMessage,
   WebSocketScope,
 } from './asgi.ts';
-import { RESOLVED } from './_utils.ts';
+import { outcome, RESOLVED } from './_utils.ts';
 import { HTTPConnection } from './requests.ts';
 
 /** Where each side of a connection stands. */
@@ -82,7 +82,8 @@ export class WebSocket extends HTTPConnection {
   receive(): Promise<ReceiveMessage> {
     if (this.clientState !== WebSocketState.CONNECTED) return this.#receiveInState();
     try {
-      return this.#receive().then(this.#received);
+      // `Promise.resolve`: a `receive` that answers with a plain message is taken, as `await` would.
+      return Promise.resolve(this.#receive()).then(this.#received);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -121,7 +122,8 @@ export class WebSocket extends HTTPConnection {
       return this.#sendInState(message);
     let sent: Promise<void>;
     try {
-      sent = this.#send(message);
+      // `outcome`: a `send` that returns no promise has finished, as `await` would take it.
+      sent = outcome(this.#send(message));
     } catch (error) {
       return Promise.reject(this.#lost(error));
     }

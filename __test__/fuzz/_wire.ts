@@ -51,6 +51,7 @@ export interface Batch {
   meta: Uint32Array;
   strs: string;
   bin: Buffer | null;
+  texts: Buffer | null;
 }
 
 /**
@@ -63,6 +64,7 @@ let nextConn = 1;
 export function encode(events: readonly Event[], pad: (n: number) => string = () => ''): Batch {
   const meta: number[] = [];
   let strs = '';
+  let texts = '';
   const bin: Uint8Array[] = [];
   let binLength = 0;
   let spans = 0;
@@ -129,9 +131,15 @@ export function encode(events: readonly Event[], pad: (n: number) => string = ()
         break;
       }
       case 'wsMessage': {
-        // As encode.rs: ASCII text travels in the string, other messages in the buffer.
-        const ascii = e.text && e.data.every((b) => b < 0x80);
-        const [at, len] = ascii ? str(Buffer.from(e.data).toString('latin1')) : bytes(e.data);
+        // As encode.rs: short ASCII text travels in the text buffer, other messages in the buffer.
+        const ascii = e.text && e.data.length <= 1024 && e.data.every((b) => b < 0x80);
+        let at: number;
+        let len: number;
+        if (ascii) {
+          texts += pad(spans++);
+          [at, len] = [texts.length, e.data.length];
+          texts += Buffer.from(e.data).toString('latin1');
+        } else [at, len] = bytes(e.data);
         const form = ascii ? WsForm.asciiText : e.text ? WsForm.text : WsForm.binary;
         record(WsMessage.length, Kind.WsMessage, e.id, [
           [WsMessage.form, form],
@@ -172,7 +180,12 @@ export function encode(events: readonly Event[], pad: (n: number) => string = ()
   }
   // As encode.rs: no buffer at all when no record has bytes.
   const joined = Buffer.concat(bin);
-  return { meta: Uint32Array.from(meta), strs, bin: joined.length ? joined : null };
+  return {
+    meta: Uint32Array.from(meta),
+    strs,
+    bin: joined.length ? joined : null,
+    texts: texts ? Buffer.from(texts, 'latin1') : null,
+  };
 }
 
 type Call = [method: string, id: number, ...args: unknown[]];

@@ -63,7 +63,7 @@ const padWith = (junk: string[] | null) => (n: number) => (junk ? junk[n % junk.
 // ---- properties ----
 
 /** Hands a batch to the decoder, as the core does. */
-const feed = (b: Bridge, { meta, strs, bin }: Batch) => b.onEvents(meta, strs, bin);
+const feed = (b: Bridge, { meta, strs, bin, texts }: Batch) => b.onEvents(meta, strs, bin, undefined, texts);
 /** A message with its bytes as a plain Buffer, for comparing (the exchange hands out its own kind). */
 const plain = (m: unknown) => {
   const { bytes, ...rest } = m as { bytes?: Uint8Array };
@@ -144,6 +144,9 @@ const story = fc.oneof(
     messages: fc.array(
       fc.oneof(
         fc.string({ unit: 'grapheme', maxLength: 10 }).map((text) => ({ text })),
+        // ASCII, long enough to be copied out of the batch's text string, and around its size cap.
+        fc.string({ maxLength: 40 }).map((text) => ({ text })),
+        fc.string({ minLength: 1020, maxLength: 1030 }).map((text) => ({ text })),
         fc.uint8Array({ maxLength: 20 }).map((bytes) => ({ bytes })),
       ),
       { maxLength: 20 },
@@ -311,14 +314,17 @@ const corruptBatch: fc.Arbitrary<Batch> = fc
       nil: null,
     }),
     bin: fc.constantFrom('keep', 'null', 'cut'),
+    texts: fc.constantFrom('keep', 'null', 'cut'),
   })
-  .map(({ events, words, keep, strs, bin }) => {
+  .map(({ events, words, keep, strs, bin, texts }) => {
     const batch = encode(events);
     const meta = Array.from(batch.meta);
     for (const [at, value] of words) meta[at % meta.length] = value;
     const kept = keep === null ? meta : meta.slice(0, keep % (meta.length + 1));
     const bytes = bin === 'keep' ? batch.bin : bin === 'null' ? null : (batch.bin?.subarray(0, 3) ?? null);
-    return { meta: Uint32Array.from(kept), strs: strs ?? batch.strs, bin: bytes };
+    const text =
+      texts === 'keep' ? batch.texts : texts === 'null' ? null : (batch.texts?.subarray(0, 3) ?? null);
+    return { meta: Uint32Array.from(kept), strs: strs ?? batch.strs, bin: bytes, texts: text };
   });
 /** Nothing like a batch at all. */
 const randomBatch: fc.Arbitrary<Batch> = fc.record({
@@ -328,32 +334,39 @@ const randomBatch: fc.Arbitrary<Batch> = fc.record({
     fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b)),
     { nil: null },
   ),
+  texts: fc.option(
+    fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b)),
+    { nil: null },
+  ),
 });
 
 test('a corrupt batch ends promptly, with at most a clear error', (t) =>
   check(
     t,
-    fc.property(fc.oneof({ weight: 3, arbitrary: corruptBatch }, randomBatch), ({ meta, strs, bin }) => {
-      // An app that reads everything in the scope, as soon as it is called.
-      const b = bridge((scope) => {
-        JSON.stringify(scope, (_k, v: unknown) => (v instanceof Uint8Array ? latin1(v) : v));
-        return new Promise(() => undefined);
-      });
-      const memory = [b.bridge.connectMemory(), b.bridge.connectMemory()];
-      try {
-        b.bridge.onEvents(meta, strs, bin);
-      } catch (error) {
-        assert.ok(error instanceof RangeError || error instanceof RuntimeError, String(error));
-        assert.match(error.message, /event batch/);
-      } finally {
-        b.bridge.endMemory();
-        for (const socket of memory) socket.destroy();
-      }
-      for (const error of b.errors) {
-        assert.ok(error instanceof RuntimeError, String(error));
-        assert.match(error.message, /event batch/);
-      }
-    }),
+    fc.property(
+      fc.oneof({ weight: 3, arbitrary: corruptBatch }, randomBatch),
+      ({ meta, strs, bin, texts }) => {
+        // An app that reads everything in the scope, as soon as it is called.
+        const b = bridge((scope) => {
+          JSON.stringify(scope, (_k, v: unknown) => (v instanceof Uint8Array ? latin1(v) : v));
+          return new Promise(() => undefined);
+        });
+        const memory = [b.bridge.connectMemory(), b.bridge.connectMemory()];
+        try {
+          b.bridge.onEvents(meta, strs, bin, undefined, texts);
+        } catch (error) {
+          assert.ok(error instanceof RangeError || error instanceof RuntimeError, String(error));
+          assert.match(error.message, /event batch/);
+        } finally {
+          b.bridge.endMemory();
+          for (const socket of memory) socket.destroy();
+        }
+        for (const error of b.errors) {
+          assert.ok(error instanceof RuntimeError, String(error));
+          assert.match(error.message, /event batch/);
+        }
+      },
+    ),
     runs(500),
   ));
 
@@ -368,21 +381,24 @@ test('a record of an unknown kind, or one cut short, is refused rather than read
         const closed = events.filter((e) => e.kind === 'closed').length;
         // The unknown kind goes in where a record starts; the records before it are decoded.
         const before = events.slice(0, at % (events.length + 1));
-        const { meta, strs, bin } = encode(before);
+        const { meta, strs, bin, texts } = encode(before);
         const b = bridge(() => new Promise(() => undefined));
         const memory = [b.bridge.connectMemory(), b.bridge.connectMemory()];
         try {
-          assert.throws(() => b.bridge.onEvents(Uint32Array.from([...meta, kind, 1]), strs, bin), {
-            name: 'RangeError',
-            message: `Malformed event batch: unknown kind ${kind} at word ${meta.length}.`,
-          });
+          assert.throws(
+            () => b.bridge.onEvents(Uint32Array.from([...meta, kind, 1]), strs, bin, undefined, texts),
+            {
+              name: 'RangeError',
+              message: `Malformed event batch: unknown kind ${kind} at word ${meta.length}.`,
+            },
+          );
           assert.equal(b.closed(), before.filter((e) => e.kind === 'closed').length);
           const whole = encode(events);
           const last = events.at(-1);
           if (last && last.kind !== 'closed' && last.kind !== 'memEnd') {
             const cut = bridge(() => new Promise(() => undefined));
             const words = whole.meta.subarray(0, whole.meta.length - 1);
-            assert.throws(() => cut.bridge.onEvents(words, whole.strs, whole.bin), {
+            assert.throws(() => cut.bridge.onEvents(words, whole.strs, whole.bin, undefined, whole.texts), {
               message: 'Malformed event batch: its last record is cut short.',
             });
             assert.equal(cut.closed(), closed);

@@ -39,7 +39,13 @@ export interface NativeServerOptions {
 
 /** Called on the JS thread once per batch of events (records declared in wire.ts). */
 /** A batch of core events: the first `words` words of `meta` (an array the core reuses). */
-export type NativeEventHandler = (meta: Uint32Array, strs: string, bin: Buffer | null, words: number) => void;
+export type NativeEventHandler = (
+  meta: Uint32Array,
+  strs: string,
+  bin: Buffer | null,
+  words: number,
+  texts: Buffer | null,
+) => void;
 
 /** The calls `fastCalls()` makes cheaper (crates/node/src/fast_calls.rs). */
 export type FastCall =

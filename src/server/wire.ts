@@ -61,7 +61,7 @@ export const enum Closed {
   length = 2,
 }
 
-/** A WebSocket message: its data is a span of the buffer or, for ASCII text, of the string (see `ws_form`). */
+/** A WebSocket message: its data is a span of the buffer or, for short ASCII text, of the text buffer (see `ws_form`). */
 export const enum WsMessage {
   id = 1,
   form = 2,

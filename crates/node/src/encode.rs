@@ -1,5 +1,5 @@
-//! Packs a batch of events into one `Uint32Array`, one latin1 string and at most one buffer.
-//! The record layouts are declared in `wire.rs`.
+//! Packs a batch of events into one `Uint32Array`, one latin1 string, the bytes of short ASCII
+//! WebSocket messages and at most one buffer. The record layouts are declared in `wire.rs`.
 use napi::bindgen_prelude::Buffer;
 use starling_core::Event;
 use std::io::Write;
@@ -8,10 +8,19 @@ use crate::lane::LaneEvent;
 use crate::strings::Latin1;
 use crate::wire::{self, flags, kind};
 
+/// The longest WebSocket text message that travels in the lane's text buffer (longer ones go in the
+/// batch's buffer, decoded by JS as UTF-8): short messages are the common case.
+const ASCII_TEXT_MAX: usize = 1024;
+/// The most text one batch carries in the text buffer, whatever the load.
+const TEXTS_MAX: usize = 1 << 20;
+
 #[derive(Default)]
 pub struct Encoder {
     meta: Vec<u32>,
     strs: Vec<u8>,
+    /// Short ASCII WebSocket messages, copied into the lane's persistent text buffer (a string
+    /// would cost a V8 string per batch, and a request's lazily parsed headers keep `strs` alive).
+    texts: Vec<u8>,
     bin: Vec<u8>,
 }
 
@@ -102,8 +111,12 @@ impl Encoder {
                 });
             }
             LaneEvent::Core(Event::WsMessage { id, data, text }) => {
-                let (form, data) = if text && data.is_ascii() {
-                    (wire::ws_form::ASCII_TEXT, self.str_span(&data))
+                let fits =
+                    data.len() <= ASCII_TEXT_MAX && self.texts.len() + data.len() <= TEXTS_MAX;
+                let (form, data) = if text && fits && data.is_ascii() {
+                    let at = self.texts.len() as u32;
+                    self.texts.extend_from_slice(&data);
+                    (wire::ws_form::ASCII_TEXT, (at, data.len() as u32))
                 } else if text {
                     (wire::ws_form::TEXT, self.bin_span(&data))
                 } else {
@@ -149,6 +162,11 @@ impl Encoder {
         &self.meta
     }
 
+    /// The short ASCII WebSocket messages, to copy into the lane's text buffer.
+    pub fn texts(&self) -> &[u8] {
+        &self.texts
+    }
+
     /// The strings (copied into a JS string) and the bytes (handed over: the app may keep slices
     /// of them) of the batch.
     pub fn take_strings_and_bytes(&mut self) -> (Latin1<'_>, Option<Buffer>) {
@@ -160,6 +178,7 @@ impl Encoder {
     pub fn clear(&mut self) {
         self.meta.clear();
         self.strs.clear();
+        self.texts.clear();
         self.bin.clear();
     }
 }
@@ -177,4 +196,56 @@ fn addresses(conn: &starling_core::ConnInfo) -> Box<[u8]> {
     }
     out.extend_from_slice(conn.scheme.as_bytes());
     out.into_boxed_slice()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use wire::{ws_form, WS_MESSAGE};
+
+    fn message(encoder: &mut Encoder, data: &[u8], text: bool) -> (u32, u32, u32) {
+        let at = encoder.meta.len();
+        encoder.push(LaneEvent::Core(Event::WsMessage {
+            id: 1,
+            data: Bytes::copy_from_slice(data),
+            text,
+        }));
+        let r = &encoder.meta[at..at + WS_MESSAGE::LEN];
+        (
+            r[WS_MESSAGE::FORM],
+            r[WS_MESSAGE::DATA_AT],
+            r[WS_MESSAGE::DATA_LEN],
+        )
+    }
+
+    #[test]
+    fn short_ascii_text_goes_in_the_text_string_and_the_rest_in_the_buffer() {
+        let mut encoder = Encoder::default();
+        assert_eq!(
+            message(&mut encoder, b"hello", true),
+            (ws_form::ASCII_TEXT, 0, 5)
+        );
+        assert_eq!(
+            message(&mut encoder, "κόσμε".as_bytes(), true).0,
+            ws_form::TEXT
+        );
+        assert_eq!(message(&mut encoder, b"bytes", false).0, ws_form::BINARY);
+        let long = vec![b'x'; ASCII_TEXT_MAX + 1];
+        assert_eq!(message(&mut encoder, &long, true).0, ws_form::TEXT);
+        assert_eq!(
+            message(&mut encoder, b"again", true),
+            (ws_form::ASCII_TEXT, 5, 5)
+        );
+        // The text string stops growing at its bound; later text goes in the buffer.
+        let most = vec![b'y'; ASCII_TEXT_MAX];
+        while encoder.texts.len() + most.len() <= TEXTS_MAX {
+            assert_eq!(message(&mut encoder, &most, true).0, ws_form::ASCII_TEXT);
+        }
+        assert_eq!(message(&mut encoder, &most, true).0, ws_form::TEXT);
+        // (Not through `take_strings_and_bytes`: a Buffer needs N-API, which tests run without.)
+        assert!(encoder.texts.len() <= TEXTS_MAX && !encoder.bin.is_empty());
+        encoder.clear();
+        assert!(encoder.texts.is_empty() && encoder.bin.is_empty() && encoder.is_empty());
+    }
 }

@@ -35,19 +35,67 @@ struct Callback(sys::napi_ref);
 // deliveries and the server's JS-called methods all run there); other threads only move it.
 unsafe impl Send for Callback {}
 
-/// The `Uint32Array` each batch's records are copied into, made once per lane (and again, larger,
-/// when a batch outgrows it): an array made per batch costs V8 an external backing store and its
-/// finalizer, about 5,000 instructions, where the copy costs a few dozen.
-struct Records {
+/// A typed array a lane copies each batch's records (a `Uint32Array`) or WebSocket text (a
+/// `Buffer`) into, made once (and again, larger, when a batch outgrows it): an array made per batch
+/// costs V8 an external backing store and its finalizer, about 5,000 instructions, where the copy
+/// costs a few dozen. JS reads it during the call only.
+struct Kept {
     reference: sys::napi_ref,
-    data: *mut u32,
-    words: usize,
+    data: *mut u8,
+    bytes: usize,
 }
 // SAFETY: as `Callback`: made, written and released on its JS thread only.
-unsafe impl Send for Records {}
+unsafe impl Send for Kept {}
 
-/// Words the first records array holds (64 KiB): room for some 1,000 requests.
-const FIRST_RECORDS: usize = 16 * 1024;
+/// The kinds of kept array, and how much the first of each holds.
+#[derive(Clone, Copy)]
+enum KeptKind {
+    /// 64 KiB: room for some 1,000 requests' records.
+    Records,
+    /// 16 KiB of short ASCII messages (up to 1 MiB, `TEXTS_MAX` in encode.rs).
+    Texts,
+}
+
+impl KeptKind {
+    fn first_bytes(self) -> usize {
+        match self {
+            KeptKind::Records => 64 * 1024,
+            KeptKind::Texts => 16 * 1024,
+        }
+    }
+
+    /// A new array of `bytes` bytes and its data.
+    unsafe fn make(self, env: sys::napi_env, bytes: usize) -> Option<(sys::napi_value, *mut u8)> {
+        let mut data = std::ptr::null_mut();
+        let mut value = std::ptr::null_mut();
+        // SAFETY: plain value creations on the live env; V8 owns the backing store, which stays
+        // put while a reference keeps the array alive.
+        let made = unsafe {
+            match self {
+                KeptKind::Records => {
+                    let mut buffer = std::ptr::null_mut();
+                    sys::napi_create_arraybuffer(env, bytes, &mut data, &mut buffer)
+                        == sys::Status::napi_ok
+                        && sys::napi_create_typedarray(
+                            env,
+                            sys::TypedarrayType::uint32_array,
+                            bytes / 4,
+                            buffer,
+                            0,
+                            &mut value,
+                        ) == sys::Status::napi_ok
+                }
+                // A Buffer: JS decodes spans of it with `toString('latin1', at, end)`, each a
+                // string of its own (a slice of one big string would keep all of it alive).
+                KeptKind::Texts => {
+                    sys::napi_create_buffer(env, bytes, &mut data, &mut value)
+                        == sys::Status::napi_ok
+                }
+            }
+        };
+        made.then_some((value, data.cast()))
+    }
+}
 
 pub struct Lane {
     /// The events since the last delivery, encoded as they come: no queue node per event, and a
@@ -56,7 +104,8 @@ pub struct Lane {
     /// Set while the lane sits in the driver's ready list, so it is listed once.
     armed: AtomicBool,
     callback: Mutex<Option<Callback>>,
-    records: Mutex<Option<Records>>,
+    records: Mutex<Option<Kept>>,
+    texts: Mutex<Option<Kept>>,
     ready: Arc<Ready>,
 }
 
@@ -80,6 +129,7 @@ impl Lane {
             armed: AtomicBool::new(false),
             callback: Mutex::new(Some(Callback(reference))),
             records: Mutex::new(None),
+            texts: Mutex::new(None),
             ready,
         }))
     }
@@ -115,50 +165,55 @@ impl Lane {
         }
     }
 
-    /// The records array holding `words` words: this lane's, or a larger one made now.
-    unsafe fn records(
+    /// The lane's array of `kind` holding `bytes` bytes (this lane's, or a larger one made now),
+    /// with `content` copied in.
+    unsafe fn kept(
         &self,
         env: sys::napi_env,
-        words: usize,
-    ) -> Option<(sys::napi_value, *mut u32)> {
-        let mut records = self.records.lock();
+        kind: KeptKind,
+        content: &[u8],
+    ) -> Option<sys::napi_value> {
+        let mut kept = match kind {
+            KeptKind::Records => self.records.lock(),
+            KeptKind::Texts => self.texts.lock(),
+        };
+        let bytes = content.len();
         let mut value = std::ptr::null_mut();
-        if let Some(r) = records.as_ref().filter(|r| r.words >= words) {
-            // SAFETY: a reference this lane made on this thread and still holds.
-            let got = unsafe { sys::napi_get_reference_value(env, r.reference, &mut value) };
-            return (got == sys::Status::napi_ok).then_some((value, r.data));
-        }
-        let words = words.max(FIRST_RECORDS).next_power_of_two();
-        let mut data = std::ptr::null_mut();
-        let mut buffer = std::ptr::null_mut();
-        let mut reference = std::ptr::null_mut();
-        // SAFETY: plain value creation on the live env; V8 owns the backing store, which stays put
-        // while the reference keeps the array alive.
-        unsafe {
-            let made = sys::napi_create_arraybuffer(env, words * 4, &mut data, &mut buffer)
-                == sys::Status::napi_ok
-                && sys::napi_create_typedarray(
-                    env,
-                    sys::TypedarrayType::uint32_array,
-                    words,
-                    buffer,
-                    0,
-                    &mut value,
-                ) == sys::Status::napi_ok
-                && sys::napi_create_reference(env, value, 1, &mut reference)
-                    == sys::Status::napi_ok;
-            if !made {
-                return None;
+        let data = match kept.as_ref().filter(|k| k.bytes >= bytes) {
+            Some(k) => {
+                // SAFETY: a reference this lane made on this thread and still holds.
+                let got = unsafe { sys::napi_get_reference_value(env, k.reference, &mut value) };
+                if got != sys::Status::napi_ok {
+                    return None;
+                }
+                k.data
             }
-            if let Some(old) = records.replace(Records {
-                reference,
-                data: data.cast(),
-                words,
-            }) {
-                sys::napi_delete_reference(env, old.reference);
+            None => {
+                let bytes = bytes.max(kind.first_bytes()).next_power_of_two();
+                let mut reference = std::ptr::null_mut();
+                // SAFETY: value creation and a reference on the live env of this thread.
+                unsafe {
+                    let (made, data) = kind.make(env, bytes)?;
+                    if sys::napi_create_reference(env, made, 1, &mut reference)
+                        != sys::Status::napi_ok
+                    {
+                        return None;
+                    }
+                    if let Some(old) = kept.replace(Kept {
+                        reference,
+                        data,
+                        bytes,
+                    }) {
+                        sys::napi_delete_reference(env, old.reference);
+                    }
+                    value = made;
+                    data
+                }
             }
-        }
-        Some((value, data.cast()))
+        };
+        // SAFETY: `data` has room for `bytes` bytes (checked or made above) and JS is not running.
+        unsafe { std::ptr::copy_nonoverlapping(content.as_ptr(), data, bytes) };
+        Some(value)
     }
 
     /// Drops the JS callback so the function can be collected; later events are discarded.
@@ -167,16 +222,19 @@ impl Lane {
             // SAFETY: called from JS on the thread that made the reference.
             unsafe { sys::napi_delete_reference(env, reference) };
         }
-        if let Some(records) = self.records.lock().take() {
+        for kept in [self.records.lock().take(), self.texts.lock().take()]
+            .into_iter()
+            .flatten()
+        {
             // SAFETY: as above.
-            unsafe { sys::napi_delete_reference(env, records.reference) };
+            unsafe { sys::napi_delete_reference(env, kept.reference) };
         }
     }
 
-    /// `callback(records, strs, bin, words)` through `napi_make_callback`, which also runs the
+    /// `callback(records, strs, bin, words, texts)` through `napi_make_callback`, which also runs the
     /// microtasks the call queued: promise continuations of the handlers answer within the same
-    /// tick. `records` is the lane's array, valid for the call only; its first `words` words are
-    /// this batch's.
+    /// tick. `records` and `texts` (or null) are the lane's arrays, valid for the call only; the
+    /// first `words` words of `records` are this batch's.
     unsafe fn call(
         &self,
         env: sys::napi_env,
@@ -190,16 +248,28 @@ impl Lane {
                 return;
             }
             let words = encoder.records().len();
-            let args = self.records(env, words).and_then(|(records, data)| {
-                std::ptr::copy_nonoverlapping(encoder.records().as_ptr(), data, words);
+            let args = (|| {
+                let records = encoder.records();
+                // SAFETY: the records as bytes, for the copy.
+                let record_bytes = std::slice::from_raw_parts(records.as_ptr().cast(), words * 4);
+                let records = self.kept(env, KeptKind::Records, record_bytes)?;
+                let texts = match encoder.texts() {
+                    [] => {
+                        let mut null = std::ptr::null_mut();
+                        sys::napi_get_null(env, &mut null);
+                        null
+                    }
+                    texts => self.kept(env, KeptKind::Texts, texts)?,
+                };
                 let (strs, bin) = encoder.take_strings_and_bytes();
                 Some([
                     records,
                     ToNapiValue::to_napi_value(env, strs).ok()?,
                     ToNapiValue::to_napi_value(env, bin).ok()?,
                     ToNapiValue::to_napi_value(env, words as u32).ok()?,
+                    texts,
                 ])
-            });
+            })();
             let mut function = std::ptr::null_mut();
             let mut global = std::ptr::null_mut();
             if let Some(args) = args {

@@ -1,7 +1,7 @@
 //! The bridge's wire format, declared once: event kinds, record layouts and flag bits.
 //!
-//! A batch is one `Uint32Array` of records, one latin1 string and at most one buffer (see
-//! `encode.rs`). Each record starts with its kind and an id; the rest of its words are named
+//! A batch is one `Uint32Array` of records, one latin1 string, a buffer of short ASCII WebSocket
+//! messages (or null) and at most one other buffer (see `encode.rs`). Each record starts with its kind and an id; the rest of its words are named
 //! here. `src/server/wire.ts` is generated from these declarations, and a test fails when the
 //! checked-in file differs (`STARLING_WRITE_WIRE=1 cargo test -p starling-node wire` rewrites it),
 //! so a layout change is a change both compilers see.
@@ -59,8 +59,8 @@ records! {
     DRAIN = 4 { }
     /// `close()` finished (the id word is 0).
     CLOSED = 5 { }
-    /// A WebSocket message: its data is a span of the buffer or, for ASCII text, of the string
-    /// (see `ws_form`).
+    /// A WebSocket message: its data is a span of the buffer or, for short ASCII text, of the
+    /// text buffer (see `ws_form`).
     WS_MESSAGE = 6 { FORM, DATA_AT, DATA_LEN }
     /// The WebSocket closed; the reason is a span of the buffer (UTF-8).
     WS_CLOSE = 7 { CODE, REASON_AT, REASON_LEN }
@@ -88,7 +88,8 @@ pub mod ws_form {
     pub const BINARY: u32 = 0;
     /// UTF-8 text, a span of the buffer.
     pub const TEXT: u32 = 1;
-    /// ASCII text, a span of the string: JS slices it, with no buffer to make or bytes to decode.
+    /// ASCII text, a span of the text buffer (the call's fifth argument, the lane's own, reused):
+    /// JS reads it as latin1, with no buffer to make per batch and no UTF-8 to decode.
     pub const ASCII_TEXT: u32 = 2;
 }
 
