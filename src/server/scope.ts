@@ -95,6 +95,17 @@ function methodOf(strs: string, at: number, len: number): string {
   return strs.slice(at, at + len);
 }
 
+/**
+ * `raw` with its text copied out of the batch's string: a WebSocket's scope lives as long as the
+ * socket, and a slice would keep the whole batch's string (every request of that batch) alive with
+ * it. Prefixing a character makes V8 copy the span (it flattens the pair); the final slice views
+ * only that copy.
+ */
+function ownCopy(raw: RawHeaders): RawHeaders {
+  const text = (' ' + raw.strs.slice(raw.at, raw.at + raw.len)).slice(1);
+  return { strs: text, at: 0, len: raw.len };
+}
+
 /** The header span of the request record at `meta[i]`. */
 function headersOf(meta: Uint32Array, i: number, strs: string): RawHeaders {
   return { strs, at: meta[i + Request.headersAt]!, len: meta[i + Request.headersLen]! };
@@ -154,7 +165,7 @@ export function websocketScope(
   const query = strs.slice(queryAt, queryAt + meta[i + Request.queryLen]!);
   const addrs = addressesOf(meta, i, strs);
   const path = unquote(rawPath);
-  const raw = headersOf(meta, i, strs);
+  const raw = ownCopy(headersOf(meta, i, strs));
   const offered = headerValues(raw, 'sec-websocket-protocol')
     .flatMap((v) => v.split(','))
     .map((p) => p.trim())
