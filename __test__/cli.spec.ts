@@ -87,8 +87,8 @@ async function finish(run: Run, ms = 20_000): Promise<number | null> {
 /**
  * The port the CLI says it listens on, once it says so (it must log at info level). Tests that count
  * on every request reaching this server give it `--port 0`: a port picked free beforehand could be
- * taken by a server of another test file meanwhile, and with SO_REUSEPORT (on by default) both would
- * bind it and share its connections.
+ * taken by a server of another test file meanwhile (the CLI would then fail to bind it, or with
+ * `reusePort` share its connections).
  */
 async function listeningPort(run: Run, ms = 20_000): Promise<number> {
   const deadline = Date.now() + ms;

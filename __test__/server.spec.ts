@@ -836,9 +836,13 @@ test('listens on IPv6 loopback', async (t) => {
   });
 });
 
-test('two servers can share a port with SO_REUSEPORT', async (t) => {
-  const a = await serve(text('a'), quiet);
-  const b = await serve(text('b'), { ...quiet, port: a.port });
+test('a second server on a taken port fails, unless both let it share the port', async (t) => {
+  const taken = await serve(text('a'), quiet);
+  await t.throwsAsync(() => serve(text('b'), { ...quiet, port: taken.port }), { message: /in use/i });
+  t.is(await (await fetch(taken.url)).text(), 'a');
+  await taken.close();
+  const a = await serve(text('a'), { ...quiet, reusePort: true });
+  const b = await serve(text('b'), { ...quiet, port: a.port, reusePort: true });
   t.is(b.port, a.port);
   await a.close();
   t.is(await (await fetch(b.url)).text(), 'b');

@@ -38,6 +38,12 @@ export interface ServeOptions {
   /** Close the server after N requests (a crude leak guard, as in uvicorn). */
   limitMaxRequests?: number;
   backlog?: number;
+  /**
+   * Let other sockets bind the same port (SO_REUSEPORT) and the kernel spread connections between
+   * them. Off by default, so that a second server on a taken port fails with EADDRINUSE instead of
+   * silently sharing its connections; `workers` turns it on in its processes.
+   */
+  reusePort?: boolean;
   timeoutKeepAlive?: number;
   timeoutHeaderRead?: number;
   /** How long `close()` waits for in-flight requests (default 30 s). */
@@ -88,7 +94,12 @@ export async function serve(app: ASGIApp, options: ServeOptions = {}): Promise<S
     throw new Error('starling: ssl needs both certFile and keyFile (PEM files).');
   }
   if ((options.workers ?? 1) > 1 && cluster.isPrimary) return supervise(options);
-  options = { ...options, port: workerPort() ?? options.port };
+  const worker = workerPort();
+  options = {
+    ...options,
+    port: worker ?? options.port,
+    reusePort: options.reusePort ?? worker !== undefined,
+  };
   const fn = toASGIFunction(app);
   const mode = options.lifespan ?? 'auto';
   const lifespan = new LifespanRunner(fn, {
@@ -131,6 +142,7 @@ export async function serve(app: ASGIApp, options: ServeOptions = {}): Promise<S
       port: options.port ?? 8000,
       uds: options.uds,
       backlog: options.backlog,
+      reusePort: options.reusePort,
       timeoutKeepAlive: options.timeoutKeepAlive,
       timeoutHeaderRead: options.timeoutHeaderRead,
       maxHeaderSize: options.maxHeaderSize,

@@ -75,7 +75,8 @@ impl Default for Config {
                 port: 8000,
             },
             backlog: 2048,
-            reuse_port: true,
+            // Off: a second server on a taken port must fail, not silently take half its connections.
+            reuse_port: false,
             keep_alive_timeout: Duration::from_secs(5),
             header_read_timeout: Duration::from_secs(30),
             max_header_size: 64 * 1024,
