@@ -167,8 +167,8 @@ export async function serve(app: ASGIApp, options: ServeOptions = {}): Promise<S
   let port: number;
   try {
     port = native.listen();
-    // The calls made per request and per message, as plain functions of this server: cheaper to
-    // call than the class's methods of the same names (crates/node/src/fast_calls.rs).
+    // The calls made per request and per message, as plain functions of this server (cheaper to
+    // call than a class method; crates/node/src/fast_calls.rs): the server has no others.
     Object.assign(native, native.fastCalls());
   } catch (error) {
     native.dispose();

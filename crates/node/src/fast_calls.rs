@@ -8,8 +8,9 @@
 //! `napi_unwrap` of `this` with its type-tag check: measured under callgrind, about 3,500
 //! instructions of a request's ~30,000, and about 4,800 of a WebSocket echo's. These functions
 //! carry their server's [`Exchanges`] as the function's own data, read their arguments directly and
-//! borrow nothing past the call. `NativeServer::fast_calls` makes them once per server; JS installs
-//! them over the methods of the same names, so both sides keep one signature per call.
+//! borrow nothing past the call. `NativeServer::fast_calls` makes them once per server and JS sets
+//! them on the server object, where `src/server/native.ts` declares them beside its methods: they
+//! are the only implementation of these calls.
 #![allow(unsafe_code)]
 
 use bytes::Bytes;

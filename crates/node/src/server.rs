@@ -3,7 +3,7 @@ use bytes::Bytes;
 use napi::bindgen_prelude::{Function, JsValue, Unknown};
 use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
-use starling_core::{Config, Exchanges, HeaderBlock, Server, WriteOutcome};
+use starling_core::{Config, Exchanges, HeaderBlock, Server};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use crate::driver::Driver;
 use crate::lane::{Lane, LaneEvent, LaneSink};
 use crate::options::ServerOptions;
-use crate::strings::{HeaderText, Utf8Text};
+use crate::strings::HeaderText;
 
 /// Writers of the open in-memory connections: `Some(bytes)` to write, `None` to end.
 type MemoryConnections =
@@ -86,8 +86,8 @@ impl NativeServer {
     }
 
     /// The per-request and per-message calls (`respondText`, `write`, `wsSendText`, …) as plain
-    /// functions of this server: they act like the methods of the same names at a fraction of their
-    /// call cost (see `fast_calls.rs`); JS sets them on this object.
+    /// functions of this server, without a `#[napi]` method's per-call cost (see `fast_calls.rs`):
+    /// their only implementation, which JS sets on this object once it listens.
     #[napi(
         ts_return_type = "Pick<NativeServer, 'respondText' | 'respondBytes' | 'write' | 'writeText' | 'wsSendText' | 'wsSendBytes' | 'wsCredit'>"
     )]
@@ -95,40 +95,6 @@ impl NativeServer {
         let value = crate::fast_calls::functions(env.raw(), self.ex()?)?;
         // SAFETY: a live object made on this env just now.
         Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), value) })
-    }
-
-    /// Start + body + end in one call, with a string body (sent as UTF-8).
-    #[napi]
-    pub fn respond_text(
-        &self,
-        id: u32,
-        status: u32,
-        header_block: Option<HeaderText>,
-        body: Utf8Text,
-    ) -> Result<bool> {
-        Ok(self.ex()?.respond(
-            id,
-            status as u16,
-            headers(header_block),
-            Bytes::from(body.0),
-        ))
-    }
-
-    /// Start + body + end in one call, with a bytes body.
-    #[napi]
-    pub fn respond_bytes(
-        &self,
-        id: u32,
-        status: u32,
-        header_block: Option<HeaderText>,
-        body: &[u8],
-    ) -> Result<bool> {
-        Ok(self.ex()?.respond(
-            id,
-            status as u16,
-            headers(header_block),
-            Bytes::copy_from_slice(body),
-        ))
     }
 
     /// Answers with the status's reason phrase as plain text (the canned 500 and 403).
@@ -155,18 +121,6 @@ impl NativeServer {
     #[napi]
     pub fn start(&self, id: u32, status: u32, header_block: Option<HeaderText>) -> Result<bool> {
         Ok(self.ex()?.start(id, status as u16, headers(header_block)))
-    }
-
-    /// Writes a chunk: 1 = write more, 0 = buffer full (wait for a drain event), -1 = closed.
-    #[napi]
-    pub fn write(&self, id: u32, chunk: &[u8]) -> Result<i32> {
-        Ok(outcome(self.ex()?.write(id, Bytes::copy_from_slice(chunk))))
-    }
-
-    /// Writes a string chunk (UTF-8): same answers as `write`.
-    #[napi]
-    pub fn write_text(&self, id: u32, chunk: Utf8Text) -> Result<i32> {
-        Ok(outcome(self.ex()?.write(id, Bytes::from(chunk.0))))
     }
 
     /// Ends a streamed response.
@@ -198,34 +152,12 @@ impl NativeServer {
         Ok(self.ex()?.ws_accept(id, subprotocol, headers(header_block)))
     }
 
-    /// Sends a text message: 1 = send more, 0 = wait for a drain event, -1 = closed.
-    #[napi]
-    pub fn ws_send_text(&self, id: u32, text: Utf8Text) -> Result<i32> {
-        Ok(outcome(self.ex()?.ws_send(id, Bytes::from(text.0), true)))
-    }
-
-    /// Sends a binary message: same answers as `wsSendText`.
-    #[napi]
-    pub fn ws_send_bytes(&self, id: u32, data: &[u8]) -> Result<i32> {
-        Ok(outcome(self.ex()?.ws_send(
-            id,
-            Bytes::copy_from_slice(data),
-            false,
-        )))
-    }
-
     /// Starts the close handshake.
     #[napi]
     pub fn ws_close(&self, id: u32, code: u32, reason: Option<String>) -> Result<bool> {
         Ok(self
             .ex()?
             .ws_close(id, code as u16, reason.unwrap_or_default()))
-    }
-
-    /// Lets the core deliver `n` more messages (the app consumed that many).
-    #[napi]
-    pub fn ws_credit(&self, id: u32, n: u32) -> Result<bool> {
-        Ok(self.ex()?.ws_credit(id, n as usize))
     }
 
     /// Opens an in-memory connection served like a socket; its output arrives as `MEM_DATA` events.
@@ -318,13 +250,5 @@ impl NativeServer {
     #[napi]
     pub fn dispose(&mut self) {
         self.lane.dispose(self.driver.env);
-    }
-}
-
-fn outcome(o: WriteOutcome) -> i32 {
-    match o {
-        WriteOutcome::Ready => 1,
-        WriteOutcome::Full => 0,
-        WriteOutcome::Closed => -1,
     }
 }

@@ -115,17 +115,14 @@ impl FromNapiValue for Utf8Text {
     }
 }
 
-macro_rules! string_arg {
-    ($($name:ident),*) => {$(
-        impl TypeName for $name {
-            fn type_name() -> &'static str {
-                "string"
-            }
-            fn value_type() -> ValueType {
-                ValueType::String
-            }
-        }
-        impl ValidateNapiValue for $name {}
-    )*};
+// What napi-rs needs to take `HeaderText` as a `#[napi]` argument (`Utf8Text` is read only by
+// the raw functions of `fast_calls.rs`).
+impl TypeName for HeaderText {
+    fn type_name() -> &'static str {
+        "string"
+    }
+    fn value_type() -> ValueType {
+        ValueType::String
+    }
 }
-string_arg!(HeaderText, Utf8Text);
+impl ValidateNapiValue for HeaderText {}
