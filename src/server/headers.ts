@@ -13,6 +13,15 @@ export interface RawHeaders {
   len: number;
 }
 
+/**
+ * `s` as a string of its own. V8 makes a slice of 13 or more characters a view that keeps its whole
+ * parent alive (here, a batch's string); prefixing a character makes V8 copy the text (it flattens
+ * the pair), and the final slice views only that copy.
+ */
+export function ownCopy(s: string): string {
+  return (' ' + s).slice(1);
+}
+
 /** Calls `each` with the name and value of every field of `raw`, in order, as latin1 text. */
 function eachField(raw: RawHeaders, each: (name: string, value: string) => void): void {
   const { strs } = raw;
@@ -112,9 +121,9 @@ const validNames = new Set<string>();
 const validValues = new Set<string>();
 const VALID_MAX = 512;
 
-/** Remembers a valid string by a flat copy: a slice of some big string must not keep it alive. */
+/** Remembers a valid string by a copy of its own: a slice of some big string must not keep it alive. */
 function remember(valid: Set<string>, s: string): void {
-  if (valid.size < VALID_MAX && s.length <= 256) valid.add(Buffer.from(s, 'latin1').toString('latin1'));
+  if (valid.size < VALID_MAX && s.length <= 256) valid.add(ownCopy(s));
 }
 
 /**

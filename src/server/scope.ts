@@ -4,7 +4,7 @@
  */
 import type { HTTPScope, WebSocketScope } from '../asgi.ts';
 import { ASGI_VERSIONS, latin1Encode, unquote } from '../_utils.ts';
-import { headerValues, lazyHeaders, type RawHeaders } from './headers.ts';
+import { headerValues, lazyHeaders, ownCopy, type RawHeaders } from './headers.ts';
 import { Request, RequestFlag } from './wire.ts';
 
 const EMPTY = new Uint8Array(0);
@@ -97,13 +97,10 @@ function methodOf(strs: string, at: number, len: number): string {
 
 /**
  * `raw` with its text copied out of the batch's string: a WebSocket's scope lives as long as the
- * socket, and a slice would keep the whole batch's string (every request of that batch) alive with
- * it. Prefixing a character makes V8 copy the span (it flattens the pair); the final slice views
- * only that copy.
+ * socket, and a slice would keep the whole batch's string (every request of that batch) alive.
  */
-function ownCopy(raw: RawHeaders): RawHeaders {
-  const text = (' ' + raw.strs.slice(raw.at, raw.at + raw.len)).slice(1);
-  return { strs: text, at: 0, len: raw.len };
+function ownHeaders(raw: RawHeaders): RawHeaders {
+  return { strs: ownCopy(raw.strs.slice(raw.at, raw.at + raw.len)), at: 0, len: raw.len };
 }
 
 /** The header span of the request record at `meta[i]`. */
@@ -165,7 +162,7 @@ export function websocketScope(
   const query = strs.slice(queryAt, queryAt + meta[i + Request.queryLen]!);
   const addrs = addressesOf(meta, i, strs);
   const path = unquote(rawPath);
-  const raw = ownCopy(headersOf(meta, i, strs));
+  const raw = ownHeaders(headersOf(meta, i, strs));
   const offered = headerValues(raw, 'sec-websocket-protocol')
     .flatMap((v) => v.split(','))
     .map((p) => p.trim())

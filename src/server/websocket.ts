@@ -3,8 +3,8 @@
  * `websocket.*` messages with synchronous native calls. Internal; created by `Bridge`.
  */
 import type { SendMessage, WebSocketReceiveMessage } from '../asgi.ts';
-import { ClientDisconnected, RuntimeError, type ExchangeHost } from './exchange.ts';
 import { RESOLVED } from '../_utils.ts';
+import { ClientDisconnected, RuntimeError, type ExchangeHost } from './exchange.ts';
 import { packHeaders } from './headers.ts';
 
 const enum State {

@@ -220,7 +220,7 @@ mod tests {
     }
 
     #[test]
-    fn short_ascii_text_goes_in_the_text_string_and_the_rest_in_the_buffer() {
+    fn short_ascii_text_goes_in_the_text_buffer_and_the_rest_in_the_batch_buffer() {
         let mut encoder = Encoder::default();
         assert_eq!(
             message(&mut encoder, b"hello", true),
@@ -237,7 +237,7 @@ mod tests {
             message(&mut encoder, b"again", true),
             (ws_form::ASCII_TEXT, 5, 5)
         );
-        // The text string stops growing at its bound; later text goes in the buffer.
+        // The text buffer stops growing at its bound; later text goes in the batch buffer.
         let most = vec![b'y'; ASCII_TEXT_MAX];
         while encoder.texts.len() + most.len() <= TEXTS_MAX {
             assert_eq!(message(&mut encoder, &most, true).0, ws_form::ASCII_TEXT);

@@ -85,8 +85,8 @@ impl KeptKind {
                             &mut value,
                         ) == sys::Status::napi_ok
                 }
-                // A Buffer: JS decodes spans of it with `toString('latin1', at, end)`, each a
-                // string of its own (a slice of one big string would keep all of it alive).
+                // A Buffer: JS decodes each message from it with `latin1Slice`, a string of its
+                // own (a slice of one batch-wide string would keep all of it alive).
                 KeptKind::Texts => {
                     sys::napi_create_buffer(env, bytes, &mut data, &mut value)
                         == sys::Status::napi_ok
