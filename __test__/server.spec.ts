@@ -8,6 +8,7 @@ import type { ASGIFunction, HTTPScope, Receive, Scope, Send } from '../src/asgi.
 import { Request } from '../src/requests.ts';
 import { serve, type ServeOptions, type Server } from '../src/server/index.ts';
 import { packHeaders } from '../src/server/headers.ts';
+import { loadAddon } from '../src/server/native.ts';
 import { trustedProxy } from '../src/server/proxy.ts';
 import { httpScope } from '../src/server/scope.ts';
 import { Kind, Request as Rec } from '../src/server/wire.ts';
@@ -1032,4 +1033,45 @@ test('two receive() calls in flight each get a message of their own (neither is 
     t.is(await res.text(), 'http.request');
   });
   t.is(second, 'http.request');
+});
+
+test('the per-request calls refuse arguments of the wrong type with a TypeError naming them', async (t) => {
+  let closed!: () => void;
+  const done = new Promise<void>((resolve) => (closed = resolve));
+  // A server with no connections: its only event is the `Closed` that ends `close()`.
+  const native = new (loadAddon().NativeServer)({ memory: true }, (meta) => {
+    if (meta[0] === Kind.Closed) closed();
+  });
+  native.listen();
+  const calls = native.fastCalls();
+  const wrong = (call: () => unknown, message: string) => t.throws(call, { instanceOf: TypeError, message });
+  const no = undefined as unknown as string & Uint8Array;
+  wrong(() => calls.respondText(1, 200, null, no), 'respondText: the body must be a string');
+  wrong(() => calls.respondBytes(1, 200, null, no), 'respondBytes: the body must be a Uint8Array');
+  wrong(
+    () => calls.respondText(1, 200, 5 as unknown as string, 'x'),
+    'respond: the headers must be a string or null',
+  );
+  wrong(() => calls.write(1, no), 'write: the chunk must be a Uint8Array');
+  wrong(() => calls.writeText(1, no), 'writeText: the chunk must be a string');
+  wrong(() => calls.wsSendText(1, no), 'wsSendText: the message must be a string');
+  wrong(() => calls.wsSendBytes(1, no), 'wsSendBytes: the data must be a Uint8Array');
+  wrong(
+    () => calls.wsCredit(no as unknown as number, 1),
+    'the id, status and count arguments must be numbers',
+  );
+  // Right types for an exchange that does not exist: answered as gone, not thrown.
+  t.false(calls.respondText(99, 200, null, 'x'));
+  t.false(calls.respondBytes(99, 200, 'a\0b\0', new Uint8Array(1)));
+  t.is(calls.write(99, new Uint8Array(1)), -1);
+  t.is(calls.writeText(99, 'x'), -1);
+  t.is(calls.wsSendText(99, 'x'), -1);
+  t.is(calls.wsSendBytes(99, new Uint8Array(1)), -1);
+  t.false(calls.wsCredit(99, 1));
+  // The core holds the event loop only weakly (`serve()` holds it while closing): so does this test.
+  const hold = setInterval(() => undefined, 1000);
+  native.close(0);
+  await done;
+  clearInterval(hold);
+  native.dispose();
 });
