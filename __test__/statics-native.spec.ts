@@ -12,6 +12,7 @@ import { GZipMiddleware } from '../src/middleware/gzip.ts';
 import { nativeStatics } from '../src/server/statics.ts';
 import { serve } from '../src/server/index.ts';
 import type { ASGIApp } from '../src/asgi.ts';
+import { counting } from './_counting.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'starling-native-static-'));
 writeFileSync(join(dir, 'app.css'), 'body { color: red }');
@@ -23,19 +24,6 @@ writeFileSync(join(dir, 'sub', 'index.html'), '<p>index</p>');
 const outside = mkdtempSync(join(tmpdir(), 'starling-outside-'));
 writeFileSync(join(outside, 'secret.txt'), 'secret');
 symlinkSync(join(outside, 'secret.txt'), join(dir, 'link.txt'));
-
-/** Counts requests that reach JS, so a test can tell the core answered alone. */
-function counting(app: Starling): { app: Starling; hits: () => number } {
-  let hits = 0;
-  const original = app.asgi;
-  Object.defineProperty(app, 'asgi', {
-    value: (...args: Parameters<typeof original>) => {
-      if (args[0].type === 'http') hits++;
-      return original(...args);
-    },
-  });
-  return { app, hits: () => hits };
-}
 
 async function withApp(app: ASGIApp, run: (url: string) => Promise<void>) {
   const server = await serve(app, { port: 0, accessLog: false, lifespan: 'off' });

@@ -3,7 +3,10 @@
 //!
 //! - File reads: served inline when the page cache has the bytes (`preadv2(RWF_NOWAIT)` says so
 //!   without waiting); a read that would go to the disk goes to the pool. Platforms without that
-//!   call read inline, as nginx does without aio.
+//!   call read inline, as nginx does without aio. A chunk sent with `sendfile` (see `sendfile.rs`)
+//!   is checked at both ends with a one-byte read of the same kind: the page cache evicts in runs,
+//!   so a chunk whose ends are cached and whose middle is not is rare, and that one `sendfile` then
+//!   waits for the disk, as nginx's does.
 //! - Compression of a whole body: inline up to [`INLINE_COMPRESS`] bytes (tens of microseconds),
 //!   on the pool above it (a megabyte of JSON at gzip level 6 is several milliseconds).
 use bytes::{Bytes, BytesMut};
@@ -43,6 +46,24 @@ pub(crate) fn read_cached(file: &File, offset: u64, len: usize) -> Option<io::Re
         Err(Errno::AGAIN | Errno::OPNOTSUPP | Errno::NOSYS) => None,
         Err(e) => Some(Err(e.into())),
     }
+}
+
+/// Whether the page cache holds the first and the last byte of `len` bytes at `offset`.
+#[cfg(target_os = "linux")]
+pub(crate) fn ends_cached(file: &File, offset: u64, len: usize) -> bool {
+    use rustix::io::{preadv2, ReadWriteFlags};
+    let mut byte = [0u8; 1];
+    let mut cached = |at: u64| {
+        let slices = &mut [io::IoSliceMut::new(&mut byte)];
+        matches!(preadv2(file, slices, at, ReadWriteFlags::NOWAIT), Ok(1))
+    };
+    len > 0 && cached(offset) && cached(offset + len as u64 - 1)
+}
+
+/// No `sendfile` stand-ins elsewhere, so nothing to check.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn ends_cached(_file: &File, _offset: u64, _len: usize) -> bool {
+    false
 }
 
 #[cfg(not(target_os = "linux"))]

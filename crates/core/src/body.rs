@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 use crate::blocking;
 use crate::compress::Encoder;
 use crate::exchange::StreamShared;
+use crate::sendfile::FileSpans;
 
 /// One item of a streamed body: bytes, or an order to abort the response mid-way.
 #[derive(Debug)]
@@ -45,6 +46,9 @@ enum Kind {
         remaining: u64,
         /// A read the page cache could not answer, running on the blocking pool.
         reading: Option<tokio::task::JoinHandle<io::Result<Bytes>>>,
+        /// Where cached chunks go as stand-ins for `sendfile`, on a connection that can (see
+        /// `sendfile.rs`); read and yielded as bytes otherwise.
+        spans: Option<Arc<FileSpans>>,
     },
     Compressed {
         inner: Box<ResponseBody>,
@@ -52,7 +56,7 @@ enum Kind {
     },
 }
 
-const FILE_CHUNK: usize = 256 * 1024;
+const FILE_CHUNK: usize = crate::sendfile::REGION_LEN;
 /// Files up to this size are read in one go when the response is built.
 const WHOLE_FILE: usize = 64 * 1024;
 
@@ -123,7 +127,16 @@ impl ResponseBody {
             offset: 0,
             remaining: len,
             reading: None,
+            spans: None,
         }))
+    }
+
+    /// Lets a file body send its cached chunks through `spans`, a plain HTTP/1.1 socket's (see
+    /// `sendfile.rs`). Any other body is left as it is: a compressed file is read and compressed.
+    pub(crate) fn send_file_through(&mut self, spans: &Arc<FileSpans>) {
+        if let Kind::File { spans: slot, .. } = &mut self.kind {
+            *slot = Some(spans.clone());
+        }
     }
 }
 
@@ -204,11 +217,20 @@ impl Body for ResponseBody {
                 offset,
                 remaining,
                 reading,
+                spans,
             } => {
                 if *remaining == 0 {
                     return Poll::Ready(None);
                 }
                 let want = (*remaining).min(FILE_CHUNK as u64) as usize;
+                if let Some(spans) = spans.as_ref().filter(|_| reading.is_none()) {
+                    if blocking::ends_cached(file, *offset, want) {
+                        let stand_in = spans.stand_in(file, *offset, want);
+                        *remaining -= want as u64;
+                        *offset += want as u64;
+                        return Poll::Ready(Some(Ok(Frame::data(stand_in))));
+                    }
+                }
                 let read = loop {
                     if let Some(job) = reading.as_mut() {
                         let Poll::Ready(done) = Pin::new(job).poll(cx) else {

@@ -14,6 +14,8 @@ use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Wake, Waker};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use crate::sendfile::{region_offset, FileSpans, SendFile};
+
 /// A write at least this big, with nothing pending before it, goes straight to the socket.
 const WRITE_THROUGH: usize = 16 * 1024;
 /// A write buffer up to this size is kept between answers (one allocation per connection, not per
@@ -88,6 +90,9 @@ struct State<I> {
     error: Option<io::Error>,
     /// Bytes read ahead to tell the protocol apart, given back to the first reads.
     replay: Option<Box<Replay>>,
+    /// The file spans whose stand-ins this stream sends with `sendfile`; `None` where the stream
+    /// cannot (see `sendfile.rs`).
+    spans: Option<Arc<FileSpans>>,
 }
 
 /// What [`Corked::sniff_h2_preface`] read: a request line or an HTTP/2 preface fits in it.
@@ -166,22 +171,42 @@ impl<I: AsyncWrite + Unpin> State<I> {
     }
 }
 
-impl<I: AsyncWrite + Unpin> State<I> {
+/// How [`State::write_through`] writes: as it is, or as the start of a longer message.
+#[derive(Clone, Copy, PartialEq)]
+enum Then {
+    Done,
+    FileFollows,
+}
+
+impl<I: AsyncWrite + SendFile + Unpin> State<I> {
+    fn write_vectored(
+        io: &mut I,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+        then: Then,
+    ) -> Poll<io::Result<usize>> {
+        match then {
+            Then::Done => Pin::new(io).poll_write_vectored(cx, bufs),
+            Then::FileFollows => io.poll_write_more(cx, bufs),
+        }
+    }
+
     /// Writes pending bytes and `bufs` in one vectored write; reports how much of `bufs` went.
     fn write_through(
         &mut self,
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
+        then: Then,
     ) -> Poll<io::Result<usize>> {
         loop {
             let pending = self.out.len();
             if pending == 0 {
-                return Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+                return Self::write_vectored(&mut self.io, cx, bufs, then);
             }
             let mut all = Vec::with_capacity(bufs.len() + 1);
             all.push(IoSlice::new(&self.out));
             all.extend_from_slice(bufs);
-            let n = std::task::ready!(Pin::new(&mut self.io).poll_write_vectored(cx, &all))?;
+            let n = std::task::ready!(Self::write_vectored(&mut self.io, cx, &all, then))?;
             if n == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
@@ -193,6 +218,40 @@ impl<I: AsyncWrite + Unpin> State<I> {
             if n > pending {
                 return Poll::Ready(Ok(n - pending));
             }
+        }
+    }
+}
+
+impl<I: AsyncWrite + SendFile + Unpin> State<I> {
+    /// Writes `before` (after what is pending), then sends the file bytes `stand_in` stands for;
+    /// reports how much of both went.
+    fn write_with_file(
+        &mut self,
+        cx: &mut Context<'_>,
+        spans: &FileSpans,
+        before: &[IoSlice<'_>],
+        stand_in: &[u8],
+        at: usize,
+    ) -> Poll<io::Result<usize>> {
+        let before_len: usize = before.iter().map(|b| b.len()).sum();
+        if before_len > 0 {
+            // The head (and any answers pending before it) in one vectored write.
+            let written = std::task::ready!(self.write_through(cx, before, Then::FileFollows))?;
+            if written < before_len {
+                return Poll::Ready(Ok(written));
+            }
+        } else if !self.out.is_empty() {
+            let drained = self.drain(cx);
+            std::task::ready!(self.noting_blocked(cx, drained))?;
+        }
+        let io = &mut self.io;
+        let sent = spans.send_front(at, stand_in.len(), |file, offset, len| {
+            io.poll_send_file(cx, file, offset, len)
+        });
+        match sent {
+            Poll::Pending if before_len > 0 => Poll::Ready(Ok(before_len)),
+            Poll::Pending => self.noting_blocked(cx, Poll::Pending),
+            Poll::Ready(sent) => Poll::Ready(sent.map(|n| before_len + n)),
         }
     }
 }
@@ -256,11 +315,13 @@ fn push(conn: Arc<dyn Flush>) {
     });
 }
 
-impl<I: AsyncWrite + Unpin + Send + 'static> Corked<I> {
+impl<I: AsyncWrite + SendFile + Unpin + Send + 'static> Corked<I> {
     pub(crate) fn new(io: I) -> Self {
+        let spans = io.zero_copy().then(Arc::default);
         Corked {
             state: Arc::new(Mutex::new(State {
                 io,
+                spans,
                 out: Vec::new(),
                 listed: false,
                 fresh: false,
@@ -339,19 +400,34 @@ impl<I: AsyncWrite + Unpin + Send + 'static> Corked<I> {
         Ok(h2)
     }
 
+    /// Where file bodies can send their chunks as `sendfile` stand-ins; `None` if this stream
+    /// cannot take them.
+    pub(crate) fn file_spans(&self) -> Option<Arc<FileSpans>> {
+        self.state.lock().spans.clone()
+    }
+
     fn gather(&self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
-        let len: usize = bufs.iter().map(|b| b.len()).sum();
         let mut state = self.state.lock();
         if let Some(err) = state.error.take() {
             return Poll::Ready(Err(err));
         }
+        if let Some(spans) = state.spans.clone() {
+            let stand_in = bufs
+                .iter()
+                .enumerate()
+                .find_map(|(i, b)| Some((i, region_offset(b)?)));
+            if let Some((i, at)) = stand_in {
+                return state.write_with_file(cx, &spans, &bufs[..i], &bufs[i], at);
+            }
+        }
+        let len: usize = bufs.iter().map(|b| b.len()).sum();
         if !corking() {
             return Pin::new(&mut state.io).poll_write_vectored(cx, bufs);
         }
         if len >= WRITE_THROUGH {
             // A big chunk (a file, a large body) is not copied: what is pending goes first, in
             // the same `writev`.
-            let written = state.write_through(cx, bufs);
+            let written = state.write_through(cx, bufs, Then::Done);
             return state.noting_blocked(cx, written);
         }
         if state.out.len() + len > MAX_PENDING {
@@ -366,7 +442,7 @@ impl<I: AsyncWrite + Unpin + Send + 'static> Corked<I> {
     }
 }
 
-impl<I: AsyncWrite + Unpin + Send + 'static> AsyncWrite for Corked<I> {
+impl<I: AsyncWrite + SendFile + Unpin + Send + 'static> AsyncWrite for Corked<I> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,

@@ -17,6 +17,7 @@ mod headers;
 mod listener;
 mod log;
 mod on_wake;
+mod sendfile;
 mod server;
 mod statics;
 mod task;

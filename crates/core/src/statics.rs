@@ -77,6 +77,89 @@ fn mtime_ms(meta: &Metadata) -> Option<u64> {
     Some(since.as_millis() as u64)
 }
 
+/// One root directory, for the lookups of one request: files beneath it are opened, and without
+/// `follow_symlink` only if their real path stays beneath it (Starlette's rule).
+struct Beneath<'a> {
+    root: &'a Path,
+    follow_symlink: bool,
+    /// The root, opened for `openat2(RESOLVE_BENEATH)`: the kernel checks the rule while it walks the
+    /// path, where resolving the real path first costs a `readlink` per component and a second
+    /// walk. Opened per request, not kept: a root replaced on disk (a deploy's rename) is seen at once.
+    #[cfg(target_os = "linux")]
+    dir: Option<rustix::fd::OwnedFd>,
+}
+
+impl<'a> Beneath<'a> {
+    fn new(root: &'a Path, follow_symlink: bool) -> Self {
+        #[cfg(target_os = "linux")]
+        let dir = (!follow_symlink)
+            .then(|| {
+                use rustix::fs::{Mode, OFlags};
+                let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+                rustix::fs::open(root, flags, Mode::empty()).ok()
+            })
+            .flatten();
+        Beneath {
+            root,
+            follow_symlink,
+            #[cfg(target_os = "linux")]
+            dir,
+        }
+    }
+
+    /// What is at `rel` (already free of `..`): a regular file, opened, with its metadata, or
+    /// something else; `None` if nothing is there or it lies outside the root.
+    fn find(&self, rel: &str) -> Option<Found> {
+        #[cfg(target_os = "linux")]
+        if let Some(dir) = &self.dir {
+            use rustix::fs::{openat2, Mode, OFlags, ResolveFlags};
+            let how = ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS;
+            // Non-blocking, or a FIFO under the root would hold the thread until a writer came.
+            let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK;
+            match openat2(dir, rel, flags, Mode::empty(), how) {
+                Ok(fd) => {
+                    let file = File::from(fd);
+                    let meta = file.metadata().ok()?;
+                    return Some(Found::of(file, meta));
+                }
+                // A kernel before 5.6 has no openat2: resolve the real path instead.
+                Err(rustix::io::Errno::NOSYS) => {}
+                Err(_) => return None,
+            }
+        }
+        let candidate = self.root.join(rel);
+        let full = if self.follow_symlink {
+            candidate
+        } else {
+            let full = std::fs::canonicalize(&candidate).ok()?;
+            full.starts_with(self.root).then_some(full)?
+        };
+        // Looked at before it is opened: opening a FIFO would wait for a writer.
+        let meta = std::fs::metadata(&full).ok()?;
+        if !meta.is_file() {
+            return Some(Found::Other);
+        }
+        Some(Found::File(File::open(full).ok()?, meta))
+    }
+}
+
+/// What a name beneath a root turned out to be.
+enum Found {
+    File(File, Metadata),
+    /// A directory, a device, a FIFO: not for the core to send.
+    Other,
+}
+
+impl Found {
+    fn of(file: File, meta: Metadata) -> Found {
+        if meta.is_file() {
+            Found::File(file, meta)
+        } else {
+            Found::Other
+        }
+    }
+}
+
 impl Statics {
     /// The answer for `parts`, or `None` to let the app handle the request.
     pub(crate) fn serve(&self, parts: &http::request::Parts) -> Option<Response<ResponseBody>> {
@@ -100,55 +183,45 @@ impl Statics {
             .split(['/', '\\'])
             .filter(|s| !s.is_empty() && *s != ".")
             .collect();
-        if segments.contains(&"..") {
+        if segments.is_empty() || segments.contains(&"..") {
             return None;
         }
-        let (full, meta) = mount.roots.iter().find_map(|root| {
-            let candidate = segments.iter().fold(root.clone(), |p, s| p.join(s));
-            let full = if mount.follow_symlink {
-                candidate
-            } else {
-                std::fs::canonicalize(&candidate).ok()?
-            };
-            if !mount.follow_symlink && !full.starts_with(root) {
-                return None;
-            }
-            let meta = std::fs::metadata(&full).ok()?;
-            Some((full, meta))
+        let rel = segments.join("/");
+        // The first root holding the name decides, as in Starlette, even when it is no file.
+        let (beneath, found) = mount.roots.iter().find_map(|root| {
+            let beneath = Beneath::new(root, mount.follow_symlink);
+            let found = beneath.find(&rel)?;
+            Some((beneath, found))
         })?;
-        if !meta.is_file() {
+        let Found::File(file, meta) = found else {
             return None;
-        }
-        self.respond(parts, mount, &full, &meta)
+        };
+        self.respond(parts, mount, &beneath, &rel, file, meta)
     }
 
     fn respond(
         &self,
         parts: &http::request::Parts,
         mount: &StaticMount,
-        found: &Path,
-        found_meta: &Metadata,
+        beneath: &Beneath,
+        rel: &str,
+        file: File,
+        meta: Metadata,
     ) -> Option<Response<ResponseBody>> {
-        let mut path = found.to_path_buf();
-        let mut meta = found_meta.clone();
+        let mut chosen = (file, meta);
         let mut encoding = None;
         let mut vary = false;
         for (suffix, coding) in VARIANTS {
-            let mut variant = found.as_os_str().to_owned();
-            variant.push(suffix);
-            let Ok(variant_meta) = std::fs::metadata(&variant) else {
+            let Some(Found::File(file, meta)) = beneath.find(&format!("{rel}{suffix}")) else {
                 continue;
             };
-            if !variant_meta.is_file() {
-                continue;
-            }
             vary = true;
             if encoding.is_none() && accepted(&parts.headers, coding) {
-                path = PathBuf::from(variant);
-                meta = variant_meta;
+                chosen = (file, meta);
                 encoding = Some(coding);
             }
         }
+        let (file, meta) = chosen;
         let size = meta.len();
         let ms = mtime_ms(&meta)?;
         let etag = HeaderValue::from_str(&format!("\"{ms:x}-{size:x}\"")).ok()?;
@@ -173,8 +246,7 @@ impl Statics {
             return Some(res);
         }
 
-        let file = File::open(&path).ok()?;
-        let media = self.media_type(found);
+        let media = self.media_type(Path::new(rel));
         let mut res = Response::new(ResponseBody::file(file, size).ok()?);
         let headers = res.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_str(&media).ok()?);

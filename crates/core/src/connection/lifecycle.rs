@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use crate::body::ResponseBody;
 use crate::cork::Corked;
 use crate::log;
+use crate::sendfile::SendFile;
 
 use crate::on_wake::OnWake;
 
@@ -90,7 +91,7 @@ impl Protocol {
         graceful: &mut watch::Receiver<bool>,
     ) -> Option<Protocol>
     where
-        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        I: AsyncRead + AsyncWrite + SendFile + Unpin + Send + 'static,
     {
         if self != Protocol::Detect {
             return Some(self);
@@ -154,7 +155,7 @@ pub(super) struct Lifecycle<I> {
 
 impl<I> Lifecycle<I>
 where
-    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    I: AsyncRead + AsyncWrite + SendFile + Unpin + Send + 'static,
 {
     pub(super) async fn run(mut self, connection: impl Connection) {
         tokio::pin!(connection);

@@ -22,6 +22,7 @@ use crate::cork::Corked;
 use crate::event::{ConnInfo, Event, RequestHead};
 use crate::exchange::{Exchanges, Reply};
 use crate::log;
+use crate::sendfile::{FileSpans, SendFile};
 use crate::server::Live;
 use crate::websocket::{self, Handshake, WsEnds, WsSettings};
 
@@ -62,7 +63,7 @@ pub(crate) async fn serve<I>(
     mut graceful: watch::Receiver<bool>,
     force: watch::Receiver<bool>,
 ) where
-    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    I: AsyncRead + AsyncWrite + SendFile + Unpin + Send + 'static,
 {
     let io = Corked::new(io);
     let config = &shared.config;
@@ -77,7 +78,11 @@ pub(crate) async fn serve<I>(
         last: Mutex::new(Instant::now()),
         refused: AtomicBool::new(false),
     });
-    let service = service(&activity, conn, &shared);
+    // File bodies go out with `sendfile` on HTTP/1.1 over a plain socket; HTTP/2 frames their bytes.
+    let spans = (protocol != Protocol::Http2)
+        .then(|| io.file_spans())
+        .flatten();
+    let service = service(&activity, conn, &shared, spans);
     let lifecycle = Lifecycle {
         socket: io.clone(),
         activity: activity.clone(),
@@ -128,6 +133,7 @@ fn service(
     activity: &Arc<Activity>,
     conn: Arc<ConnInfo>,
     shared: &Arc<Shared>,
+    spans: Option<Arc<FileSpans>>,
 ) -> impl hyper::service::Service<
     Request<Incoming>,
     Response = Response<ResponseBody>,
@@ -142,6 +148,7 @@ fn service(
         let (begun, in_flight) = begin(req, &conn, &shared);
         let shared = shared.clone();
         let conn = conn.clone();
+        let spans = spans.clone();
         Box::pin(async move {
             let response = match begun {
                 Begun::Answered(response) => response,
@@ -149,7 +156,8 @@ fn service(
                 Begun::Reading(reading) => Box::pin(reading.dispatch(&conn, &shared)).await,
             };
             drop(in_flight);
-            Ok::<_, Infallible>(finish(response, guard, started, &conn, &shared))
+            let response = finish(response, guard, started, &conn, &shared);
+            Ok::<_, Infallible>(with_spans(response, spans.as_ref()))
         }) as _
     })
 }
@@ -182,6 +190,17 @@ fn finish(
     }
     // The connection stays in use until the body is written (a long stream is not idle).
     guard.hand_to(response.body_mut());
+    response
+}
+
+/// A file body sends its chunks through the connection's `sendfile` spans where there are some.
+fn with_spans(
+    mut response: Response<ResponseBody>,
+    spans: Option<&Arc<FileSpans>>,
+) -> Response<ResponseBody> {
+    if let Some(spans) = spans {
+        response.body_mut().send_file_through(spans);
+    }
     response
 }
 
