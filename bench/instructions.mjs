@@ -12,7 +12,9 @@
 //
 // Usage: node bench/instructions.mjs [--server starling-app|starling-asgi|<path to a .mjs>]
 //          [--path /plaintext] [--requests 20000] [--warmup 20000] [--connections 16] [--top 25]
-//          [--ws]
+//          [--ws] [--pipeline 1]
+// --pipeline N keeps N requests in flight on each connection (sent together, the next N once all N
+// are answered), as `npm run bench`'s pipelined case does with 16.
 // --ws counts WebSocket echo round trips instead (32-byte text messages to --path, one in flight on
 // each connection): `--server ws-starling --path /echo --ws`, or `--server ws-ws` for the `ws` package.
 // Needs valgrind (Debian's package). Serves dist/: `npm run build:ts` first (the npm script does).
@@ -36,6 +38,7 @@ const { values: opts } = parseArgs({
     connections: { type: 'string', default: '16' },
     top: { type: 'string', default: '25' },
     ws: { type: 'boolean', default: false },
+    pipeline: { type: 'string', default: '1' },
   },
 });
 const requests = Number(opts.requests);
@@ -53,16 +56,21 @@ if (spawnSync('valgrind', ['--version']).status !== 0) {
 /** Sends exactly `total` GET requests over `conns` keep-alive connections, one in flight on each. */
 async function load(port, total, conns) {
   const request = Buffer.from(`GET ${opts.path} HTTP/1.1\r\nHost: bench\r\n\r\n`);
+  const depth = Number(opts.pipeline);
   let sent = 0;
   let answered = 0;
   const one = () =>
     new Promise((done, fail) => {
       const socket = net.connect(port, '127.0.0.1');
       let pending = Buffer.alloc(0);
+      let inFlight = 0;
       const next = () => {
+        if (inFlight > 0) return;
         if (sent >= total) return void socket.end();
-        sent++;
-        socket.write(request);
+        const n = Math.min(depth, total - sent);
+        sent += n;
+        inFlight = n;
+        socket.write(n === 1 ? request : Buffer.concat(Array.from({ length: n }, () => request)));
       };
       socket.on('connect', next);
       socket.on('data', (data) => {
@@ -76,6 +84,7 @@ async function load(port, total, conns) {
           if (!head.startsWith('HTTP/1.1 200')) fail(new Error(`unexpected answer: ${head}`));
           pending = pending.subarray(end + 4 + length);
           answered++;
+          inFlight--;
           next();
         }
       });
