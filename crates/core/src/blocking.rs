@@ -4,9 +4,9 @@
 //! - File reads: served inline when the page cache has the bytes (`preadv2(RWF_NOWAIT)` says so
 //!   without waiting); a read that would go to the disk goes to the pool. Platforms without that
 //!   call read inline, as nginx does without aio. A chunk sent with `sendfile` (see `sendfile.rs`)
-//!   is checked at both ends with a one-byte read of the same kind: the page cache evicts in runs,
-//!   so a chunk whose ends are cached and whose middle is not is rare, and that one `sendfile` then
-//!   waits for the disk, as nginx's does.
+//!   is checked by one-byte reads of the same kind, every 256 KiB and at its last byte: the page
+//!   cache evicts in runs, so a chunk whose probes hit and whose pages between them are gone is
+//!   rare, and that one `sendfile` then waits for the disk, as nginx's does.
 //! - Compression of a whole body: inline up to [`INLINE_COMPRESS`] bytes (tens of microseconds),
 //!   on the pool above it (a megabyte of JSON at gzip level 6 is several milliseconds).
 use bytes::{Bytes, BytesMut};
@@ -48,21 +48,22 @@ pub(crate) fn read_cached(file: &File, offset: u64, len: usize) -> Option<io::Re
     }
 }
 
-/// Whether the page cache holds the first and the last byte of `len` bytes at `offset`.
+/// Whether the page cache holds a byte every `step` bytes of the `len` at `offset`, and the last.
 #[cfg(target_os = "linux")]
-pub(crate) fn ends_cached(file: &File, offset: u64, len: usize) -> bool {
+pub(crate) fn cached(file: &File, offset: u64, len: usize, step: usize) -> bool {
     use rustix::io::{preadv2, ReadWriteFlags};
     let mut byte = [0u8; 1];
     let mut cached = |at: u64| {
         let slices = &mut [io::IoSliceMut::new(&mut byte)];
         matches!(preadv2(file, slices, at, ReadWriteFlags::NOWAIT), Ok(1))
     };
-    len > 0 && cached(offset) && cached(offset + len as u64 - 1)
+    let last = offset + len as u64 - 1;
+    len > 0 && (offset..last).step_by(step).all(&mut cached) && cached(last)
 }
 
 /// No `sendfile` stand-ins elsewhere, so nothing to check.
 #[cfg(not(target_os = "linux"))]
-pub(crate) fn ends_cached(_file: &File, _offset: u64, _len: usize) -> bool {
+pub(crate) fn cached(_file: &File, _offset: u64, _len: usize, _step: usize) -> bool {
     false
 }
 

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use crate::blocking;
 use crate::compress::Encoder;
 use crate::exchange::StreamShared;
-use crate::sendfile::FileSpans;
+use crate::sendfile::{FileSpans, REGION_LEN};
 
 /// One item of a streamed body: bytes, or an order to abort the response mid-way.
 #[derive(Debug)]
@@ -56,7 +56,8 @@ enum Kind {
     },
 }
 
-const FILE_CHUNK: usize = crate::sendfile::REGION_LEN;
+/// A read of a file body: 256 KiB, a buffer each (sent with `sendfile`, a chunk is up to 2 MiB).
+const FILE_CHUNK: usize = 256 * 1024;
 /// Files up to this size are read in one go when the response is built.
 const WHOLE_FILE: usize = 64 * 1024;
 
@@ -222,15 +223,16 @@ impl Body for ResponseBody {
                 if *remaining == 0 {
                     return Poll::Ready(None);
                 }
-                let want = (*remaining).min(FILE_CHUNK as u64) as usize;
                 if let Some(spans) = spans.as_ref().filter(|_| reading.is_none()) {
-                    if blocking::ends_cached(file, *offset, want) {
-                        let stand_in = spans.stand_in(file, *offset, want);
-                        *remaining -= want as u64;
-                        *offset += want as u64;
+                    let len = (*remaining).min(REGION_LEN as u64) as usize;
+                    if blocking::cached(file, *offset, len, FILE_CHUNK) {
+                        let stand_in = spans.stand_in(file, *offset, len);
+                        *remaining -= len as u64;
+                        *offset += len as u64;
                         return Poll::Ready(Some(Ok(Frame::data(stand_in))));
                     }
                 }
+                let want = (*remaining).min(FILE_CHUNK as u64) as usize;
                 let read = loop {
                     if let Some(job) = reading.as_mut() {
                         let Poll::Ready(done) = Pin::new(job).poll(cx) else {

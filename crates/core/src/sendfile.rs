@@ -20,8 +20,9 @@ use std::io;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
-/// The longest stand-in: a file body yields chunks of at most this many bytes.
-pub(crate) const REGION_LEN: usize = 256 * 1024;
+/// The longest stand-in: one `sendfile` call sends at most this much (nginx's `sendfile_max_chunk`
+/// default), so a socket with room takes a big file in few calls.
+pub(crate) const REGION_LEN: usize = 2 * 1024 * 1024;
 
 /// The memory every stand-in points into. Allocated zeroed and never written, so its pages stay
 /// unbacked; nothing reads it either, as the module note explains.
