@@ -157,8 +157,13 @@ export function latin1Encode(s: string): Uint8Array {
 // shared; `latin1Decode` knows their text without decoding them. Bounded, so that an app inventing
 // header strings cannot grow them: past the bound, strings are encoded afresh each time.
 const interned = new Map<string, Uint8Array>();
-const textOfInterned = new WeakMap<Uint8Array, string>();
 const INTERNED_MAX = 2048;
+/**
+ * The text an interned array came from, kept on the array itself: every response header passes through
+ * here, and a property load costs a fraction of a `WeakMap` lookup.
+ */
+const INTERNED_TEXT = Symbol('starling.internedText');
+type Interned = Uint8Array & { [INTERNED_TEXT]?: string };
 
 /**
  * The latin-1 bytes of a header string, shared by every caller asking for the same string (while the
@@ -171,7 +176,7 @@ export function internLatin1(s: string): Uint8Array {
     // Only strings that survive the round trip: a code point above 0xFF is truncated by latin1Encode.
     if (interned.size < INTERNED_MAX && !/[^\x00-\xff]/.test(s)) {
       interned.set(s, bytes);
-      textOfInterned.set(bytes, s);
+      (bytes as Interned)[INTERNED_TEXT] = s;
     }
   }
   return bytes;
@@ -179,12 +184,12 @@ export function internLatin1(s: string): Uint8Array {
 
 /** The string an array came from if `internLatin1` made it (such an array is never written to). */
 export function internedText(bytes: Uint8Array): string | undefined {
-  return textOfInterned.get(bytes);
+  return (bytes as Interned)[INTERNED_TEXT];
 }
 
 /** Decodes bytes as latin-1: every byte maps to the code point of the same value. */
 export function latin1Decode(bytes: Uint8Array): string {
-  const known = textOfInterned.get(bytes);
+  const known = (bytes as Interned)[INTERNED_TEXT];
   if (known !== undefined) return known;
   let out = '';
   if (bytes.length <= SHORT) {

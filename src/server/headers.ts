@@ -158,31 +158,35 @@ interface FieldRule {
   error: (s: string, name: string) => string;
   /** Strings found valid before (see `remember`). */
   valid: Set<string>;
-  /**
-   * Interned arrays (see `internLatin1`: never written to) found valid before, with their packed text
-   * (`text\0`): the headers a `Response` makes are such arrays, so each of a response's fields costs
-   * one lookup, without decoding or checking it again.
-   */
-  checked: WeakMap<Uint8Array, string>;
+  /** This rule's slot in an interned array's `PACKED` pair. */
+  slot: 0 | 1;
 }
+/**
+ * An interned array (see `internLatin1`: never written to) found valid before keeps its packed text
+ * (`text\0`) under this key, as a name in slot 0 and as a value in slot 1: the headers a `Response`
+ * makes are such arrays, so each of a response's fields costs one property load (one key for both
+ * rules, so the load site stays monomorphic), without decoding or checking it again.
+ */
+const PACKED = Symbol('starling.packedField');
+type Packed = Uint8Array & { [PACKED]?: [string | undefined, string | undefined] };
 const NAME_RULE: FieldRule = {
   invalid: (s) => !NAME.test(s),
   error: (s) => `Invalid HTTP header name: ${JSON.stringify(s)}.`,
   valid: validNames,
-  checked: new WeakMap(),
+  slot: 0,
 };
 const VALUE_RULE: FieldRule = {
   invalid: (s) => BAD_VALUE.test(s),
   error: (_, name) => `Invalid HTTP header value for '${name.slice(0, -1)}'.`,
   valid: validValues,
-  checked: new WeakMap(),
+  slot: 1,
 };
 
 /** `field\0`, once it passed `rule` (`name` is the packed name a value goes with, for the error). */
 function packField(field: BytesLike, rule: FieldRule, name = ''): string {
   const bytes = field instanceof Uint8Array;
   if (bytes) {
-    const known = rule.checked.get(field);
+    const known = (field as Packed)[PACKED]?.[rule.slot];
     if (known !== undefined) return known;
   }
   const s = text(field);
@@ -191,7 +195,8 @@ function packField(field: BytesLike, rule: FieldRule, name = ''): string {
     remember(rule.valid, s);
   }
   const packed = s + '\0';
-  if (bytes && internedText(field) !== undefined) rule.checked.set(field, packed);
+  if (bytes && internedText(field) !== undefined)
+    ((field as Packed)[PACKED] ??= [undefined, undefined])[rule.slot] = packed;
   return packed;
 }
 

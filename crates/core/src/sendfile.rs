@@ -24,16 +24,17 @@ use std::task::{Context, Poll};
 /// default), so a socket with room takes a big file in few calls.
 pub(crate) const REGION_LEN: usize = 2 * 1024 * 1024;
 
-/// The memory every stand-in points into. Allocated zeroed and never written, so its pages stay
-/// unbacked; nothing reads it either, as the module note explains.
+/// The memory every stand-in points into: allocated zeroed at the first stand-in and never written,
+/// so its pages stay unbacked; nothing reads it either, as the module note explains.
+static REGION: OnceLock<&'static [u8]> = OnceLock::new();
+
 fn region() -> &'static [u8] {
-    static REGION: OnceLock<&'static [u8]> = OnceLock::new();
     REGION.get_or_init(|| Box::leak(vec![0u8; REGION_LEN].into_boxed_slice()))
 }
 
-/// Where `buf` starts inside the stand-in region, if it lies there.
+/// Where `buf` starts inside the stand-in region, if it lies there (never, before a first stand-in).
 pub(crate) fn region_offset(buf: &[u8]) -> Option<usize> {
-    let start = region().as_ptr() as usize;
+    let start = REGION.get()?.as_ptr() as usize;
     let at = (buf.as_ptr() as usize).checked_sub(start)?;
     (at < REGION_LEN && !buf.is_empty()).then_some(at)
 }
