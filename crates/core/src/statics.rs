@@ -77,6 +77,10 @@ fn mtime_ms(meta: &Metadata) -> Option<u64> {
     Some(since.as_millis() as u64)
 }
 
+/// Whether `openat2` works here (see [`Beneath::find`]).
+#[cfg(target_os = "linux")]
+static OPENAT2: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
 /// One root directory, for the lookups of one request: files beneath it are opened, and without
 /// `follow_symlink` only if their real path stays beneath it (Starlette's rule).
 struct Beneath<'a> {
@@ -92,7 +96,7 @@ struct Beneath<'a> {
 impl<'a> Beneath<'a> {
     fn new(root: &'a Path, follow_symlink: bool) -> Self {
         #[cfg(target_os = "linux")]
-        let dir = (!follow_symlink)
+        let dir = (!follow_symlink && OPENAT2.load(std::sync::atomic::Ordering::Relaxed))
             .then(|| {
                 use rustix::fs::{Mode, OFlags};
                 let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
@@ -122,8 +126,12 @@ impl<'a> Beneath<'a> {
                     let meta = file.metadata().ok()?;
                     return Some(Found::of(file, meta));
                 }
-                // A kernel before 5.6 has no openat2: resolve the real path instead.
-                Err(rustix::io::Errno::NOSYS) => {}
+                // A kernel before 5.6 has no openat2, and a seccomp filter that does not know it
+                // (older container runtimes) refuses it with EPERM: resolve the real path instead,
+                // from now on.
+                Err(rustix::io::Errno::NOSYS | rustix::io::Errno::PERM) => {
+                    OPENAT2.store(false, std::sync::atomic::Ordering::Relaxed);
+                }
                 Err(_) => return None,
             }
         }
@@ -311,6 +319,31 @@ mod tests {
         );
         assert_eq!(percent_decode("/bad%zz"), None);
         assert_eq!(percent_decode("/cut%2"), None);
+    }
+
+    #[test]
+    fn without_openat2_the_real_path_must_stay_beneath_the_root() {
+        let base = std::env::temp_dir().join(format!("starling-beneath-{}", std::process::id()));
+        let root = base.join("root");
+        std::fs::create_dir_all(root.join("dir")).unwrap();
+        std::fs::write(root.join("file.txt"), "inside").unwrap();
+        std::fs::write(base.join("secret.txt"), "outside").unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(base.join("secret.txt"), root.join("escape.txt")).unwrap();
+        let root = std::fs::canonicalize(&root).unwrap();
+        // As on a kernel without openat2 (or where a seccomp filter refuses it).
+        let beneath = Beneath {
+            root: &root,
+            follow_symlink: false,
+            #[cfg(target_os = "linux")]
+            dir: None,
+        };
+        assert!(matches!(beneath.find("file.txt"), Some(Found::File(_, meta)) if meta.len() == 6));
+        assert!(matches!(beneath.find("dir"), Some(Found::Other)));
+        assert!(beneath.find("missing.txt").is_none());
+        #[cfg(unix)]
+        assert!(beneath.find("escape.txt").is_none());
+        std::fs::remove_dir_all(base).unwrap();
     }
 
     #[test]
