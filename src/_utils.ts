@@ -129,9 +129,13 @@ function slabBytes(n: number): Uint8Array {
 export function utf8Encode(s: string): Uint8Array {
   const n = s.length;
   if (n > SHORT) return encoder.encode(s);
-  for (let i = 0; i < n; i++) if (s.charCodeAt(i) > 0x7f) return encoder.encode(s);
+  // One pass, copying while the text is ASCII; past it, the slab's few bytes are left unused.
   const out = slabBytes(n);
-  for (let i = 0; i < n; i++) out[i] = s.charCodeAt(i);
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) return encoder.encode(s);
+    out[i] = c;
+  }
   return out;
 }
 
