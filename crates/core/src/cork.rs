@@ -411,13 +411,13 @@ impl<I: AsyncWrite + SendFile + Unpin + Send + 'static> Corked<I> {
         if let Some(err) = state.error.take() {
             return Poll::Ready(Err(err));
         }
-        if state.spans.is_some() {
+        if let Some(spans) = &state.spans {
             let stand_in = bufs
                 .iter()
                 .enumerate()
                 .find_map(|(i, b)| Some((i, region_offset(b)?)));
             if let Some((i, at)) = stand_in {
-                let spans = state.spans.clone().unwrap_or_default();
+                let spans = spans.clone();
                 return state.write_with_file(cx, &spans, &bufs[..i], &bufs[i], at);
             }
         }
