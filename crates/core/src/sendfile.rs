@@ -24,8 +24,9 @@ use std::task::{Context, Poll};
 /// default), so a socket with room takes a big file in few calls.
 pub(crate) const REGION_LEN: usize = 2 * 1024 * 1024;
 
-/// The memory every stand-in points into: allocated zeroed at the first stand-in and never written,
-/// so its pages stay unbacked; nothing reads it either, as the module note explains.
+/// The memory every stand-in points into: allocated zeroed at the first stand-in and never written
+/// (an allocation this big is mapped fresh, so its pages usually stay unbacked); nothing reads it
+/// either, as the module note explains.
 static REGION: OnceLock<&'static [u8]> = OnceLock::new();
 
 fn region() -> &'static [u8] {
@@ -227,6 +228,8 @@ $(
     };
 }
 
+// TCP also holds a head back for the file's first segment; a Unix socket has no segments to fill, so
+// its head is written as it is.
 #[cfg(target_os = "linux")]
 zero_copy_socket!(tokio::net::TcpStream, poll_write_more);
 #[cfg(target_os = "linux")]
