@@ -6,7 +6,7 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -26,6 +26,9 @@ const files: Record<string, Buffer> = {
   'small.txt': Buffer.from('small file\n'),
 };
 for (const [name, bytes] of Object.entries(files)) writeFileSync(join(dir, name), bytes);
+// The shrinking file alone is tens of megabytes: nothing is left behind in the temporary directory.
+const made = [dir];
+test.after.always(() => made.forEach((path) => rmSync(path, { recursive: true, force: true })));
 
 const app = new Starling({
   routes: [
@@ -88,7 +91,9 @@ async function withServer(
 
 for (const uds of [false, true]) {
   test(`pipelined GETs and HEADs of big and small files arrive whole and in order (${uds ? 'Unix socket' : 'TCP'})`, async (t) => {
-    const options = uds ? { uds: join(mkdtempSync(join(tmpdir(), 'starling-sf-uds-')), 's') } : {};
+    const sockets = mkdtempSync(join(tmpdir(), 'starling-sf-uds-'));
+    made.push(sockets);
+    const options = uds ? { uds: join(sockets, 's') } : {};
     await withServer(options, async (connect) => {
       const socket = connect();
       const asked: [string, string][] = [
@@ -174,6 +179,7 @@ test('a file that shrinks while it is sent cuts the connection short; the server
 
 test('a link inside the directory is served by the core; a FIFO and an absolute link back inside go to the app', async (t) => {
   const root = mkdtempSync(join(tmpdir(), 'starling-sf-links-'));
+  made.push(root);
   writeFileSync(join(root, 'real.bin'), files['a.bin']!);
   symlinkSync('real.bin', join(root, 'relative.bin'));
   symlinkSync(join(root, 'real.bin'), join(root, 'absolute.bin'));
