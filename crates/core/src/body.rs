@@ -58,8 +58,13 @@ enum Kind {
 
 /// A read of a file body: 256 KiB, a buffer each (sent with `sendfile`, a chunk is up to 2 MiB).
 const FILE_CHUNK: usize = 256 * 1024;
-/// Files up to this size are read in one go when the response is built.
-const WHOLE_FILE: usize = 64 * 1024;
+/// Files up to this size are read whole when the response is built: one read, and the head and the
+/// body leave in one write. A bigger one goes by `sendfile` where the connection can: at 32 and 64 KiB
+/// the two copies cost more than `sendfile`'s extra call (bench/RESULTS.md).
+const READ_WHOLE: usize = 16 * 1024;
+/// A file body up to this size is compressed whole, with a Content-Length, when the page cache holds
+/// it (see `into_full`).
+const COMPRESS_WHOLE: usize = 64 * 1024;
 
 impl ResponseBody {
     fn of(kind: Kind) -> Self {
@@ -98,8 +103,19 @@ impl ResponseBody {
     // Called once per compressed response and moved straight on: boxing would only add an allocation.
     #[allow(clippy::result_large_err)]
     pub(crate) fn into_full(mut self) -> Result<Bytes, ResponseBody> {
-        match &mut self.kind {
-            Kind::Full(bytes) => Ok(bytes.take().unwrap_or_default()),
+        let whole = match &mut self.kind {
+            Kind::Full(bytes) => return Ok(bytes.take().unwrap_or_default()),
+            Kind::File {
+                file,
+                offset: 0,
+                remaining,
+                reading: None,
+                ..
+            } if *remaining <= COMPRESS_WHOLE as u64 => read_whole(file, *remaining),
+            _ => None,
+        };
+        match whole {
+            Some(Ok(bytes)) => Ok(bytes),
             _ => Err(self),
         }
     }
@@ -112,15 +128,12 @@ impl ResponseBody {
         })
     }
 
-    /// A file body of `len` bytes, read chunk by chunk (see `blocking.rs` for where). A small file
-    /// the page cache holds is read whole at once.
+    /// A file body of `len` bytes, read chunk by chunk (see `blocking.rs` for where) or sent with
+    /// `sendfile`. A small file the page cache holds is read whole at once.
     pub(crate) fn file(file: std::fs::File, len: u64) -> std::io::Result<Self> {
-        if len <= WHOLE_FILE as u64 {
-            if let Some(read) = blocking::read_cached(&file, 0, len as usize) {
-                let bytes = read?;
-                if bytes.len() as u64 == len {
-                    return Ok(ResponseBody::full(bytes));
-                }
+        if len <= READ_WHOLE as u64 {
+            if let Some(bytes) = read_whole(&file, len).transpose()? {
+                return Ok(ResponseBody::full(bytes));
             }
         }
         Ok(ResponseBody::of(Kind::File {
@@ -138,6 +151,16 @@ impl ResponseBody {
         if let Kind::File { spans: slot, .. } = &mut self.kind {
             *slot = Some(spans.clone());
         }
+    }
+}
+
+/// All `len` bytes of `file` if the page cache holds them; `None` if it does not (or the file is
+/// shorter now), so the caller reads it the slow way.
+fn read_whole(file: &std::fs::File, len: u64) -> Option<io::Result<Bytes>> {
+    match blocking::read_cached(file, 0, len as usize)? {
+        Ok(bytes) if bytes.len() as u64 == len => Some(Ok(bytes)),
+        Ok(_) => None,
+        Err(e) => Some(Err(e)),
     }
 }
 
@@ -347,6 +370,17 @@ mod tests {
     }
 
     #[tokio::test(flavor = "current_thread")]
+    async fn a_mid_sized_file_stays_a_file_yet_compresses_whole() {
+        let (path, content) = file_of(40 * 1024);
+        let file = std::fs::File::open(&path).unwrap();
+        let body = ResponseBody::file(file, content.len() as u64).unwrap();
+        assert!(matches!(body.kind, Kind::File { .. }));
+        let whole = body.into_full().ok().unwrap();
+        assert_eq!(&whole[..], &content[..]);
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[tokio::test]
     async fn a_small_file_is_read_whole_when_cached() {
         let (path, content) = file_of(1000);
         let file = std::fs::File::open(&path).unwrap();
