@@ -59,8 +59,8 @@ enum Kind {
 /// A read of a file body: 256 KiB, a buffer each (sent with `sendfile`, a chunk is up to 2 MiB).
 const FILE_CHUNK: usize = 256 * 1024;
 /// Files up to this size are read whole when the response is built: one read, and the head and the
-/// body leave in one write. A bigger one goes by `sendfile` where the connection can: at 32 and 64 KiB
-/// the two copies cost more than `sendfile`'s extra call (bench/RESULTS.md).
+/// body leave in one write. A bigger one goes by `sendfile` where the connection can: at 20, 32 and
+/// 64 KiB the two copies cost more than `sendfile`'s extra call (bench/RESULTS.md).
 const READ_WHOLE: usize = 16 * 1024;
 /// A file body up to this size is compressed whole, with a Content-Length, when the page cache holds
 /// it (see `into_full`).
