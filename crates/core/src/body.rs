@@ -154,6 +154,12 @@ impl ResponseBody {
     }
 }
 
+/// A file that ended before the length its response announced: the body fails, so that the
+/// connection is cut rather than left with a client waiting for bytes that will never come.
+pub(crate) fn file_shrank() -> io::Error {
+    io::Error::new(io::ErrorKind::UnexpectedEof, "file shorter than announced")
+}
+
 /// All `len` bytes of `file` if the page cache holds them; `None` if it does not (or the file is
 /// shorter now), so the caller reads it the slow way.
 fn read_whole(file: &std::fs::File, len: u64) -> Option<io::Result<Bytes>> {
@@ -274,10 +280,7 @@ impl Body for ResponseBody {
                     // short body the client would wait on.
                     Ok(chunk) if chunk.is_empty() => {
                         *remaining = 0;
-                        Poll::Ready(Some(Err(io::Error::new(
-                            io::ErrorKind::UnexpectedEof,
-                            "file shorter than announced",
-                        ))))
+                        Poll::Ready(Some(Err(file_shrank())))
                     }
                     Ok(chunk) => {
                         let n = (chunk.len() as u64).min(*remaining);

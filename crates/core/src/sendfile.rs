@@ -127,11 +127,7 @@ impl FileSpans {
         };
         let sent = std::task::ready!(send(&file, offset, len))?;
         if sent == 0 {
-            // The file shrank after its length was announced: the client must not wait for the rest.
-            return Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "file shorter than announced",
-            )));
+            return Poll::Ready(Err(crate::body::file_shrank()));
         }
         let mut queue = self.queue.lock();
         if let Some(span) = queue.spans.front_mut() {

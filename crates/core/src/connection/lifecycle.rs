@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use crate::body::ResponseBody;
 use crate::cork::Corked;
 use crate::log;
-use crate::sendfile::SendFile;
+use crate::sendfile::{FileSpans, SendFile};
 
 use crate::on_wake::OnWake;
 
@@ -22,6 +22,9 @@ pub(super) struct Activity {
     pub(super) last: Mutex<Instant>,
     /// The core refused a request and closes: let the client finish sending first (see `linger`).
     pub(super) refused: AtomicBool,
+    /// Where this connection's file bodies send their chunks with `sendfile`; `None` where they
+    /// cannot (see `sendfile.rs`).
+    pub(super) file_spans: Option<Arc<FileSpans>>,
 }
 
 impl crate::body::Release for Activity {
@@ -48,8 +51,13 @@ impl ActiveGuard {
         }
     }
 
+    /// Gives `body` the connection's part in it: the activity it releases when written, and the
+    /// `sendfile` spans a file body sends through.
     pub(super) fn hand_to(mut self, body: &mut ResponseBody) {
         if let Some(activity) = self.0.take() {
+            if let Some(spans) = &activity.file_spans {
+                body.send_file_through(spans);
+            }
             body.on_release(activity);
         }
     }

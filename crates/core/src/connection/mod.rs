@@ -22,7 +22,7 @@ use crate::cork::Corked;
 use crate::event::{ConnInfo, Event, RequestHead};
 use crate::exchange::{Exchanges, Reply};
 use crate::log;
-use crate::sendfile::{FileSpans, SendFile};
+use crate::sendfile::SendFile;
 use crate::server::Live;
 use crate::websocket::{self, Handshake, WsEnds, WsSettings};
 
@@ -77,12 +77,12 @@ pub(crate) async fn serve<I>(
         active: AtomicUsize::new(0),
         last: Mutex::new(Instant::now()),
         refused: AtomicBool::new(false),
+        // File bodies go out with `sendfile` on HTTP/1.1 over a plain socket; HTTP/2 frames their bytes.
+        file_spans: (protocol != Protocol::Http2)
+            .then(|| io.file_spans())
+            .flatten(),
     });
-    // File bodies go out with `sendfile` on HTTP/1.1 over a plain socket; HTTP/2 frames their bytes.
-    let spans = (protocol != Protocol::Http2)
-        .then(|| io.file_spans())
-        .flatten();
-    let service = service(&activity, conn, &shared, spans);
+    let service = service(&activity, conn, &shared);
     let lifecycle = Lifecycle {
         socket: io.clone(),
         activity: activity.clone(),
@@ -133,7 +133,6 @@ fn service(
     activity: &Arc<Activity>,
     conn: Arc<ConnInfo>,
     shared: &Arc<Shared>,
-    spans: Option<Arc<FileSpans>>,
 ) -> impl hyper::service::Service<
     Request<Incoming>,
     Response = Response<ResponseBody>,
@@ -148,7 +147,6 @@ fn service(
         let (begun, in_flight) = begin(req, &conn, &shared);
         let shared = shared.clone();
         let conn = conn.clone();
-        let spans = spans.clone();
         Box::pin(async move {
             let response = match begun {
                 Begun::Answered(response) => response,
@@ -156,8 +154,7 @@ fn service(
                 Begun::Reading(reading) => Box::pin(reading.dispatch(&conn, &shared)).await,
             };
             drop(in_flight);
-            let response = finish(response, guard, started, &conn, &shared);
-            Ok::<_, Infallible>(with_spans(response, spans.as_ref()))
+            Ok::<_, Infallible>(finish(response, guard, started, &conn, &shared))
         }) as _
     })
 }
@@ -188,19 +185,9 @@ fn finish(
     {
         guard.refuse();
     }
-    // The connection stays in use until the body is written (a long stream is not idle).
+    // The connection stays in use until the body is written (a long stream is not idle), and a file
+    // body sends through the connection's `sendfile` spans where it has some.
     guard.hand_to(response.body_mut());
-    response
-}
-
-/// A file body sends its chunks through the connection's `sendfile` spans where there are some.
-fn with_spans(
-    mut response: Response<ResponseBody>,
-    spans: Option<&Arc<FileSpans>>,
-) -> Response<ResponseBody> {
-    if let Some(spans) = spans {
-        response.body_mut().send_file_through(spans);
-    }
     response
 }
 
