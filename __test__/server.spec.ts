@@ -347,6 +347,28 @@ test('150 ordinary headers are served; the count bound is 2000 by default and co
   });
 });
 
+test('heads arriving together past what one event batch carries (16 MiB) are each answered with their own headers', async (t) => {
+  const app: ASGIFunction = async (scope, _r, send) => {
+    if (scope.type !== 'http') return;
+    const got = (name: string) => scope.headers.find(([n]) => Buffer.from(n).toString() === name)?.[1];
+    const body = `${Buffer.from(got('x-id') ?? '').toString()}:${got('x-big')?.length ?? 0}`;
+    await send({ type: 'http.response.start', status: 200, headers: [] });
+    await send({ type: 'http.response.body', body });
+  };
+  await withServer(app, { maxHeaderSize: 1 << 20 }, async (server) => {
+    const big = 'b'.repeat(512 * 1024);
+    const sockets = await Promise.all(Array.from({ length: 48 }, () => connect(server.port)));
+    const replies = sockets.map((socket) => readAll(socket, 10_000));
+    // Written in one turn, so that the server finds them all readable together.
+    sockets.forEach((socket, i) =>
+      socket.write(`GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Id: ${i}\r\nX-Big: ${big}\r\n\r\n`),
+    );
+    const texts = await Promise.all(replies);
+    texts.forEach((text, i) => t.true(text.endsWith(`\r\n\r\n${i}:${big.length}`), text.slice(0, 200)));
+    sockets.forEach((socket) => socket.destroy());
+  });
+});
+
 test('a 1 MiB head, a 1 MiB body and a malformed head with 1 MiB after it get their 431, 413 and 400 and a clean close, not a reset', async (t) => {
   // The server answers while the client is still writing. Closing then, with unread input, makes
   // the kernel reset the connection (and a client that reads late loses the answer); the core

@@ -13,6 +13,10 @@ use crate::wire::{self, flags, kind};
 const ASCII_TEXT_MAX: usize = 1024;
 /// The most text one batch carries in the text buffer, whatever the load.
 const TEXTS_MAX: usize = 1 << 20;
+/// Once an encoder holds this many bytes of strings and bytes, the next event starts another: a
+/// tick in which thousands of connections each send a 64 KiB head (or a large WebSocket message)
+/// would otherwise pass V8's longest string (~512 MiB) or the `u32` offsets of the records.
+const SEGMENT_BYTES: usize = 16 << 20;
 
 #[derive(Default)]
 pub struct Encoder {
@@ -157,6 +161,11 @@ impl Encoder {
         self.meta.is_empty()
     }
 
+    /// The bytes its strings and byte buffer hold.
+    fn weight(&self) -> usize {
+        self.strs.len() + self.bin.len()
+    }
+
     /// The records, to copy into the lane's array.
     pub fn records(&self) -> &[u32] {
         &self.meta
@@ -183,6 +192,38 @@ impl Encoder {
     }
 }
 
+/// A delivery's events: one encoder, or several in order when they outweigh `SEGMENT_BYTES`, each
+/// delivered to JS by a call of its own.
+#[derive(Default)]
+pub struct Batch {
+    sealed: Vec<Encoder>,
+    open: Encoder,
+}
+
+impl Batch {
+    pub fn push(&mut self, event: LaneEvent) {
+        if self.open.weight() >= SEGMENT_BYTES {
+            self.sealed.push(std::mem::take(&mut self.open));
+        }
+        self.open.push(event);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.open.is_empty() && self.sealed.is_empty()
+    }
+
+    /// The encoders, oldest first.
+    pub fn encoders(&mut self) -> impl Iterator<Item = &mut Encoder> {
+        self.sealed.iter_mut().chain(std::iter::once(&mut self.open))
+    }
+
+    /// Empties the batch, keeping the last encoder's buffers (the others were a burst's).
+    pub fn clear(&mut self) {
+        self.sealed.clear();
+        self.open.clear();
+    }
+}
+
 /// `client-ip\0port\0server-ip\0port\0scheme`, empty fields for a Unix socket.
 fn addresses(conn: &starling_core::ConnInfo) -> Box<[u8]> {
     let mut out = Vec::with_capacity(48);
@@ -202,7 +243,7 @@ fn addresses(conn: &starling_core::ConnInfo) -> Box<[u8]> {
 mod tests {
     use super::*;
     use bytes::Bytes;
-    use wire::{ws_form, WS_MESSAGE};
+    use wire::{ws_form, MEM_DATA, WS_MESSAGE};
 
     fn message(encoder: &mut Encoder, data: &[u8], text: bool) -> (u32, u32, u32) {
         let at = encoder.meta.len();
@@ -247,5 +288,30 @@ mod tests {
         assert!(encoder.texts.len() <= TEXTS_MAX && !encoder.bin.is_empty());
         encoder.clear();
         assert!(encoder.texts.is_empty() && encoder.bin.is_empty() && encoder.is_empty());
+    }
+
+    #[test]
+    fn a_heavy_batch_is_cut_into_encoders_in_order() {
+        let mut batch = Batch::default();
+        assert!(batch.is_empty());
+        let chunk = Bytes::from(vec![b'x'; SEGMENT_BYTES / 2]);
+        for id in 0..5 {
+            batch.push(LaneEvent::MemData {
+                conn: id,
+                data: chunk.clone(),
+            });
+        }
+        assert!(!batch.is_empty());
+        // Two chunks fill an encoder; the fifth starts a third one.
+        let ids: Vec<Vec<u32>> = batch
+            .encoders()
+            .map(|e| {
+                assert!(e.weight() <= SEGMENT_BYTES);
+                e.records().chunks(MEM_DATA::LEN).map(|r| r[1]).collect()
+            })
+            .collect();
+        assert_eq!(ids, [vec![0, 1], vec![2, 3], vec![4]]);
+        batch.clear();
+        assert!(batch.is_empty() && batch.encoders().count() == 1);
     }
 }

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::driver::Ready;
-use crate::encode::Encoder;
+use crate::encode::{Batch, Encoder};
 
 /// What the binding tells JS: the core's events, plus its own.
 // `Closed` happens once per server; boxing `Core` would cost an allocation per request.
@@ -100,7 +100,7 @@ impl KeptKind {
 pub struct Lane {
     /// The events since the last delivery, encoded as they come: no queue node per event, and a
     /// request's head (its header map, its URI) is dropped where it was made, not moved twice.
-    batch: Mutex<Encoder>,
+    batch: Mutex<Batch>,
     /// Set while the lane sits in the driver's ready list, so it is listed once.
     armed: AtomicBool,
     callback: Mutex<Option<Callback>>,
@@ -125,7 +125,7 @@ impl Lane {
             ));
         }
         Ok(Arc::new(Lane {
-            batch: Mutex::new(Encoder::default()),
+            batch: Mutex::new(Batch::default()),
             armed: AtomicBool::new(false),
             callback: Mutex::new(Some(Callback(reference))),
             records: Mutex::new(None),
@@ -143,25 +143,29 @@ impl Lane {
 
     /// Calls JS with the events encoded since the last delivery: one pass's worth, bounded by the
     /// connections (one request head each in flight) and by the credit that lets request bodies and
-    /// WebSocket messages through; the records array grows to fit.
+    /// WebSocket messages through; the records array grows to fit. A heavy pass (see `Batch`) takes
+    /// one call per encoder.
     pub fn deliver(self: &Arc<Self>, env: sys::napi_env, context: sys::napi_async_context) {
         self.armed.store(false, Ordering::Release);
-        let mut encoder = std::mem::take(&mut *self.batch.lock());
-        if encoder.is_empty() {
+        let mut batch = std::mem::take(&mut *self.batch.lock());
+        if batch.is_empty() {
             return;
         }
-        // Not held across the call: JS may dispose of the lane from inside it.
-        let Some(reference) = self.callback.lock().as_ref().map(|c| c.0) else {
-            return;
-        };
-        // SAFETY: on the JS thread (a libuv callback of its loop), with `env` its live env; every
-        // value made here lives in the handle scope opened here.
-        unsafe { self.call(env, context, reference, &mut encoder) };
-        // The emptied encoder keeps its buffers for the next batch, unless events came meanwhile.
-        encoder.clear();
-        let mut batch = self.batch.lock();
-        if batch.is_empty() {
-            *batch = encoder;
+        for encoder in batch.encoders() {
+            // Looked up for each call and not held across it: JS may dispose of the lane from
+            // inside one, and the later events are then discarded.
+            let Some(reference) = self.callback.lock().as_ref().map(|c| c.0) else {
+                return;
+            };
+            // SAFETY: on the JS thread (a libuv callback of its loop), with `env` its live env;
+            // every value made here lives in the handle scope opened here.
+            unsafe { self.call(env, context, reference, encoder) };
+        }
+        // The emptied batch keeps its buffers for the next one, unless events came meanwhile.
+        batch.clear();
+        let mut current = self.batch.lock();
+        if current.is_empty() {
+            *current = batch;
         }
     }
 
