@@ -34,10 +34,21 @@ try {
     await new Promise((resolve) => socket.once('data', resolve));
     sockets.push(socket);
   }
-  await sleep(1000);
+  // Right after the last request the newest connections still hold hyper's session; past the park
+  // delay (1 s idle, crates/core/src/connection/lifecycle.rs) every connection has parked.
+  const perConnection = (kib) =>
+    `RSS +${kib - before} KiB, ${((kib - before) / connections).toFixed(2)} KiB each`;
+  await sleep(200);
+  const fresh = rssKiB(child.pid);
+  await sleep(1800);
   const idle = rssKiB(child.pid);
   for (const s of sockets) s.destroy();
-  console.log(`idle keep-alive connections: ${connections}, RSS +${idle - before} KiB, ${((idle - before) / connections).toFixed(2)} KiB each`);
+  console.log(
+    `idle keep-alive connections: ${connections}, 0.2 s after the last request ${perConnection(fresh)}`,
+  );
+  console.log(
+    `idle keep-alive connections: ${connections}, 2 s after the last request (parked) ${perConnection(idle)}`,
+  );
 
   const samples = [];
   let total = 0;
@@ -48,7 +59,9 @@ try {
     total += Number(/(\d+) requests in/.exec(out)[1]);
     samples.push(rssKiB(child.pid));
   }
-  console.log(`RSS after each third of ${total} requests: ${samples.map((k) => `${(k / 1024).toFixed(1)} MiB`).join(', ')}`);
+  console.log(
+    `RSS after each third of ${total} requests: ${samples.map((k) => `${(k / 1024).toFixed(1)} MiB`).join(', ')}`,
+  );
 } finally {
   child.kill('SIGKILL');
 }

@@ -6,6 +6,7 @@
 //! `pipeline_flush` does the same but drops a buffered answer when a parse error closes the
 //! connection with unread input, so the core corks below hyper instead, where a shutdown always
 //! writes what is pending first. Threads that never call [`cork_writes`] write straight through.
+use bytes::Bytes;
 use parking_lot::Mutex;
 use std::cell::RefCell;
 use std::io::{self, IoSlice};
@@ -14,7 +15,8 @@ use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Wake, Waker};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use crate::sendfile::{region_offset, FileSpans, SendFile};
+use crate::sendfile::{region_offset, FileSpans};
+use crate::socket::Socket;
 
 /// A write at least this big, with nothing pending before it, goes straight to the socket.
 const WRITE_THROUGH: usize = 16 * 1024;
@@ -88,20 +90,18 @@ struct State<I> {
     blocked: Option<Waker>,
     /// A slice-end write failed; the next write reports it.
     error: Option<io::Error>,
-    /// Bytes read ahead to tell the protocol apart, given back to the first reads.
-    replay: Option<Box<Replay>>,
+    /// Bytes read but not yet taken, given back to the next reads: what was read ahead to tell the
+    /// protocol apart, or what hyper had buffered when its session was parked.
+    replay: Bytes,
+    /// hyper is closing its session to park the connection (see `connection/lifecycle.rs`): its
+    /// shutdown must flush but leave the socket open.
+    parking: bool,
     /// The file spans whose stand-ins this stream sends with `sendfile`; `None` where the stream
     /// cannot (see `sendfile.rs`).
     spans: Option<Arc<FileSpans>>,
 }
 
-/// What [`Corked::sniff_h2_preface`] read: a request line or an HTTP/2 preface fits in it.
-struct Replay {
-    bytes: [u8; SNIFF_BYTES],
-    start: usize,
-    end: usize,
-}
-
+/// How much [`Corked::sniff_h2_preface`] reads at most: a request line or an HTTP/2 preface fits.
 const SNIFF_BYTES: usize = 512;
 /// How every HTTP/2 connection opens (RFC 9113 §3.4).
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -178,7 +178,7 @@ enum Then {
     FileFollows,
 }
 
-impl<I: AsyncWrite + SendFile + Unpin> State<I> {
+impl<I: AsyncWrite + Socket + Unpin> State<I> {
     fn write_vectored(
         io: &mut I,
         cx: &mut Context<'_>,
@@ -222,7 +222,7 @@ impl<I: AsyncWrite + SendFile + Unpin> State<I> {
     }
 }
 
-impl<I: AsyncWrite + SendFile + Unpin> State<I> {
+impl<I: AsyncWrite + Socket + Unpin> State<I> {
     /// Writes `before` (after what is pending), then sends the file bytes `stand_in` stands for;
     /// reports how much of both went.
     fn write_with_file(
@@ -315,7 +315,7 @@ fn push(conn: Arc<dyn Flush>) {
     });
 }
 
-impl<I: AsyncWrite + SendFile + Unpin + Send + 'static> Corked<I> {
+impl<I: AsyncWrite + Socket + Unpin + Send + 'static> Corked<I> {
     pub(crate) fn new(io: I) -> Self {
         let spans = io.zero_copy().then(Arc::default);
         Corked {
@@ -328,7 +328,8 @@ impl<I: AsyncWrite + SendFile + Unpin + Send + 'static> Corked<I> {
                 waker: None,
                 blocked: None,
                 error: None,
-                replay: None,
+                replay: Bytes::new(),
+                parking: false,
             })),
         }
     }
@@ -369,35 +370,65 @@ impl<I: AsyncWrite + SendFile + Unpin + Send + 'static> Corked<I> {
     where
         I: AsyncRead,
     {
-        let mut replay = Box::new(Replay {
-            bytes: [0; SNIFF_BYTES],
-            start: 0,
-            end: 0,
-        });
+        let mut seen = vec![0u8; SNIFF_BYTES];
+        let mut end = 0;
         let h2 = std::future::poll_fn(|cx| loop {
-            let seen = &replay.bytes[..replay.end];
-            let common = seen.len().min(H2_PREFACE.len());
+            let common = end.min(H2_PREFACE.len());
             if seen[..common] != H2_PREFACE[..common] {
                 return Poll::Ready(Ok::<bool, io::Error>(false));
             }
             if common == H2_PREFACE.len() {
                 return Poll::Ready(Ok(true));
             }
-            let end = replay.end;
-            let mut buf = ReadBuf::new(&mut replay.bytes[end..]);
+            let mut buf = ReadBuf::new(&mut seen[end..]);
             std::task::ready!(Pin::new(&mut self.state.lock().io).poll_read(cx, &mut buf))?;
             let read = buf.filled().len();
             if read == 0 {
                 // Closed before it said anything that decides: HTTP/1.1 sees the end.
                 return Poll::Ready(Ok(false));
             }
-            replay.end += read;
+            end += read;
         })
         .await?;
-        if replay.end > 0 {
-            self.state.lock().replay = Some(replay);
-        }
+        seen.truncate(end);
+        self.replay(seen.into());
         Ok(h2)
+    }
+
+    /// Gives `bytes` back: the next reads take them before anything new.
+    pub(crate) fn replay(&self, bytes: Bytes) {
+        if !bytes.is_empty() {
+            let mut state = self.state.lock();
+            debug_assert!(state.replay.is_empty());
+            state.replay = bytes;
+        }
+    }
+
+    /// While set, a shutdown flushes what is pending and leaves the socket open.
+    pub(crate) fn set_parking(&self, parking: bool) {
+        self.state.lock().parking = parking;
+    }
+
+    /// hyper's session closed for the park, leaving `unread` (bytes of a next head it had read):
+    /// they go to the next session, and the write buffer kept for the next answer is let go.
+    pub(crate) fn parked(&self, unread: Bytes) {
+        let mut state = self.state.lock();
+        state.parking = false;
+        if state.out.is_empty() {
+            state.out = Vec::new();
+        }
+        drop(state);
+        self.replay(unread);
+    }
+
+    /// Ready once the client sent something (or closed), with nothing read; see [`Socket`].
+    pub(crate) fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.state.lock().io.poll_read_ready(cx)
+    }
+
+    /// True where [`Corked::poll_read_ready`] works.
+    pub(crate) fn waits_readable(&self) -> bool {
+        self.state.lock().io.waits_readable()
     }
 
     /// Where file bodies can send their chunks as `sendfile` stand-ins; `None` if this stream
@@ -443,7 +474,7 @@ impl<I: AsyncWrite + SendFile + Unpin + Send + 'static> Corked<I> {
     }
 }
 
-impl<I: AsyncWrite + SendFile + Unpin + Send + 'static> AsyncWrite for Corked<I> {
+impl<I: AsyncWrite + Socket + Unpin + Send + 'static> AsyncWrite for Corked<I> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -488,6 +519,9 @@ impl<I: AsyncWrite + SendFile + Unpin + Send + 'static> AsyncWrite for Corked<I>
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let mut state = self.state.lock();
         std::task::ready!(state.drain(cx))?;
+        if state.parking {
+            return Pin::new(&mut state.io).poll_flush(cx);
+        }
         Pin::new(&mut state.io).poll_shutdown(cx)
     }
 }
@@ -499,13 +533,9 @@ impl<I: AsyncRead + Unpin> AsyncRead for Corked<I> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let mut state = self.state.lock();
-        if let Some(replay) = &mut state.replay {
-            let n = buf.remaining().min(replay.end - replay.start);
-            buf.put_slice(&replay.bytes[replay.start..replay.start + n]);
-            replay.start += n;
-            if replay.start == replay.end {
-                state.replay = None;
-            }
+        if !state.replay.is_empty() {
+            let n = buf.remaining().min(state.replay.len());
+            buf.put_slice(&state.replay.split_to(n));
             return Poll::Ready(Ok(()));
         }
         Pin::new(&mut state.io).poll_read(cx, buf)

@@ -19,6 +19,7 @@ mod log;
 mod on_wake;
 mod sendfile;
 mod server;
+mod socket;
 mod statics;
 mod task;
 #[cfg(test)]

@@ -18,7 +18,7 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::io;
 use std::sync::{Arc, OnceLock};
-use std::task::{Context, Poll};
+use std::task::Poll;
 
 /// The longest stand-in: one `sendfile` call sends at most this much (nginx's `sendfile_max_chunk`
 /// default), so a socket with room takes a big file in few calls.
@@ -139,103 +139,6 @@ impl FileSpans {
         Poll::Ready(Ok(sent))
     }
 }
-
-/// A connection's byte stream, as far as file bodies care: whether file bytes can go to it
-/// straight from the page cache, and the call that sends them.
-pub(crate) trait SendFile {
-    /// True where [`SendFile::poll_send_file`] works.
-    fn zero_copy(&self) -> bool {
-        false
-    }
-
-    /// Writes `bufs` as the start of a longer message (a head a file follows): TCP holds them for
-    /// the file's first segment instead of sending a packet of their own (`MSG_MORE`).
-    fn poll_write_more(
-        &mut self,
-        cx: &mut Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>>
-    where
-        Self: tokio::io::AsyncWrite + Unpin,
-    {
-        std::pin::Pin::new(self).poll_write_vectored(cx, bufs)
-    }
-
-    /// Sends up to `len` bytes of `file` at `offset`; how many went.
-    fn poll_send_file(
-        &mut self,
-        _cx: &mut Context<'_>,
-        _file: &File,
-        _offset: u64,
-        _len: usize,
-    ) -> Poll<io::Result<usize>> {
-        Poll::Ready(Err(io::ErrorKind::Unsupported.into()))
-    }
-}
-
-/// Runs a non-blocking write `op` on `stream` once it has room, the way tokio's own writes wait.
-#[cfg(target_os = "linux")]
-macro_rules! when_writable {
-    ($stream:expr, $cx:expr, $op:expr) => {
-        loop {
-            std::task::ready!($stream.poll_write_ready($cx))?;
-            match $stream.try_io(tokio::io::Interest::WRITABLE, $op) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                done => return Poll::Ready(done),
-            }
-        }
-    };
-}
-
-/// `sendfile` on a non-blocking socket (and, on TCP, `MSG_MORE` for what precedes the file).
-#[cfg(target_os = "linux")]
-macro_rules! zero_copy_socket {
-    ($stream:ty $(, $more:ident)?) => {
-        impl SendFile for $stream {
-            fn zero_copy(&self) -> bool {
-                true
-            }
-$(
-            fn $more(
-                &mut self,
-                cx: &mut Context<'_>,
-                bufs: &[std::io::IoSlice<'_>],
-            ) -> Poll<io::Result<usize>> {
-                use rustix::net::{sendmsg, SendAncillaryBuffer, SendFlags};
-                when_writable!(self, cx, || {
-                    let mut control = SendAncillaryBuffer::default();
-                    Ok(sendmsg(&*self, bufs, &mut control, SendFlags::MORE)?)
-                })
-            }
-)?
-
-            fn poll_send_file(
-                &mut self,
-                cx: &mut Context<'_>,
-                file: &File,
-                offset: u64,
-                len: usize,
-            ) -> Poll<io::Result<usize>> {
-                when_writable!(self, cx, || {
-                    Ok(rustix::fs::sendfile(&*self, file, Some(&mut offset.clone()), len)?)
-                })
-            }
-        }
-    };
-}
-
-// TCP also holds a head back for the file's first segment; a Unix socket has no segments to fill, so
-// its head is written as it is.
-#[cfg(target_os = "linux")]
-zero_copy_socket!(tokio::net::TcpStream, poll_write_more);
-#[cfg(target_os = "linux")]
-zero_copy_socket!(tokio::net::UnixStream);
-#[cfg(not(target_os = "linux"))]
-impl SendFile for tokio::net::TcpStream {}
-#[cfg(all(unix, not(target_os = "linux")))]
-impl SendFile for tokio::net::UnixStream {}
-impl SendFile for tokio_rustls::server::TlsStream<tokio::net::TcpStream> {}
-impl SendFile for tokio::io::DuplexStream {}
 
 #[cfg(test)]
 mod tests {

@@ -214,7 +214,9 @@ impl Batch {
 
     /// The encoders, oldest first.
     pub fn encoders(&mut self) -> impl Iterator<Item = &mut Encoder> {
-        self.sealed.iter_mut().chain(std::iter::once(&mut self.open))
+        self.sealed
+            .iter_mut()
+            .chain(std::iter::once(&mut self.open))
     }
 
     /// Empties the batch, keeping the last encoder's buffers (the others were a burst's).

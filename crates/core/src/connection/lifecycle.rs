@@ -1,8 +1,11 @@
 //! What a connection lives by besides hyper: which protocol it speaks, when it counts as in use,
 //! the one timer that bounds its wait for a request head, graceful and forced shutdown, and the
 //! lingering close after a refusal.
+use bytes::Bytes;
 use hyper::body::{Body, Incoming};
 use parking_lot::Mutex;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -12,7 +15,8 @@ use tokio::sync::watch;
 use crate::body::ResponseBody;
 use crate::cork::Corked;
 use crate::log;
-use crate::sendfile::{FileSpans, SendFile};
+use crate::sendfile::FileSpans;
+use crate::socket::Socket;
 
 use crate::on_wake::OnWake;
 
@@ -99,7 +103,7 @@ impl Protocol {
         graceful: &mut watch::Receiver<bool>,
     ) -> Option<Protocol>
     where
-        I: AsyncRead + AsyncWrite + SendFile + Unpin + Send + 'static,
+        I: AsyncRead + AsyncWrite + Socket + Unpin + Send + 'static,
     {
         if self != Protocol::Detect {
             return Some(self);
@@ -118,95 +122,160 @@ impl Protocol {
 }
 
 /// hyper's connections of either protocol: they finish, or shut down gracefully when asked.
-pub(super) trait Connection: std::future::Future<Output = Result<(), hyper::Error>> {
-    fn graceful_shutdown(self: std::pin::Pin<&mut Self>);
+pub(super) trait Connection:
+    std::future::Future<Output = Result<(), hyper::Error>> + Unpin
+{
+    fn graceful_shutdown(&mut self);
+    /// What hyper had read but not yet parsed when the connection finished (nothing after an
+    /// upgrade, which takes it along).
+    fn into_unread(self) -> Bytes;
 }
 
 impl<I, S, B> Connection for hyper::server::conn::http1::UpgradeableConnection<I, S>
 where
-    Self: std::future::Future<Output = Result<(), hyper::Error>>,
+    Self: std::future::Future<Output = Result<(), hyper::Error>> + Unpin,
     S: hyper::service::HttpService<Incoming, ResBody = B>,
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
     B: Body + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    fn graceful_shutdown(self: std::pin::Pin<&mut Self>) {
-        hyper::server::conn::http1::UpgradeableConnection::graceful_shutdown(self)
+    fn graceful_shutdown(&mut self) {
+        hyper::server::conn::http1::UpgradeableConnection::graceful_shutdown(Pin::new(self))
+    }
+
+    fn into_unread(self) -> Bytes {
+        self.into_parts()
+            .map(|parts| parts.read_buf)
+            .unwrap_or_default()
     }
 }
 
-impl<I, S, E, B> Connection for hyper::server::conn::http2::Connection<I, S, E>
+/// HTTP/2 is boxed on its own (its state is several kilobytes) and never parks.
+impl<I, S, E, B> Connection for Pin<Box<hyper::server::conn::http2::Connection<I, S, E>>>
 where
-    Self: std::future::Future<Output = Result<(), hyper::Error>>,
+    hyper::server::conn::http2::Connection<I, S, E>:
+        std::future::Future<Output = Result<(), hyper::Error>>,
     S: hyper::service::HttpService<Incoming, ResBody = B>,
     I: hyper::rt::Read + hyper::rt::Write + Unpin,
     B: Body + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     E: hyper::rt::bounds::Http2ServerConnExec<S::Future, B>,
 {
-    fn graceful_shutdown(self: std::pin::Pin<&mut Self>) {
-        hyper::server::conn::http2::Connection::graceful_shutdown(self)
+    fn graceful_shutdown(&mut self) {
+        self.as_mut().graceful_shutdown()
+    }
+
+    fn into_unread(self) -> Bytes {
+        Bytes::new()
     }
 }
 
-/// What a connection lives by besides hyper: the keep-alive timer, graceful and forced shutdown,
-/// and the lingering close after a refusal.
+/// How long an HTTP/1.1 connection waits for its next request before it parks (at most; half its
+/// idle limit if that is shorter): hyper's session (its 8 KiB read and write buffers, its parsed
+/// header cache and dispatcher, some 18 KiB in all) is freed, and a new one is made when the client
+/// speaks again. A busy connection never waits this long, so it never pays for the new session.
+const PARK_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// What a connection lives by besides hyper: the keep-alive timer, parking when idle, graceful and
+/// forced shutdown, and the lingering close after a refusal.
 pub(super) struct Lifecycle<I> {
     pub(super) socket: Corked<I>,
     pub(super) activity: Arc<Activity>,
     /// How long a connection may wait for its next request head, whole (keep-alive and head-read
     /// bound in one).
     pub(super) idle_limit: std::time::Duration,
+    /// Whether the connection may park when idle: HTTP/1.1 on a socket that can wait for the
+    /// client without reading (see [`Socket::poll_read_ready`]).
+    pub(super) parks: bool,
     pub(super) graceful: watch::Receiver<bool>,
     pub(super) force: watch::Receiver<bool>,
 }
 
+/// hyper's session on a connection, if it has one: none while parked.
+type Session<C> = Option<Box<C>>;
+
 impl<I> Lifecycle<I>
 where
-    I: AsyncRead + AsyncWrite + SendFile + Unpin + Send + 'static,
+    I: AsyncRead + AsyncWrite + Socket + Unpin + Send + 'static,
 {
-    pub(super) async fn run(mut self, connection: impl Connection) {
-        tokio::pin!(connection);
-        // Until shutdown begins: serve, and close gracefully when the connection waits for a head
-        // past its idle limit or the server starts to shut down. Every future here lives across
-        // requests, so a wake-up costs polls, not new timer or channel registrations.
+    /// Serves the connection with sessions `open` makes: one for its whole life, or one per spell
+    /// of activity if it parks.
+    pub(super) async fn run<C: Connection>(mut self, mut open: impl FnMut() -> C) {
+        let mut session: Session<C> = Some(Box::new(open()));
+        // Until shutdown begins: serve, park when idle, and close gracefully when the connection
+        // waits for a head past its idle limit or the server starts to shut down. Every future here
+        // lives across requests, so a wake-up costs polls, not new timer or channel registrations.
         let (limit, activity) = (self.idle_limit, &self.activity);
+        let park_after = self.parks.then(|| PARK_AFTER.min(limit / 2));
         // Polled only when they fire (see `OnWake`), not on every read and reply of the connection.
-        let idle = OnWake::new(tokio::time::sleep(limit));
+        let idle = OnWake::new(tokio::time::sleep(park_after.unwrap_or(limit)));
         tokio::pin!(idle);
-        let open = !*self.graceful.borrow();
+        let open_now = !*self.graceful.borrow();
         let draining = OnWake::new(self.graceful.changed());
         tokio::pin!(draining);
         let mut waited_out = false;
-        if open {
+        let mut parking = false;
+        if open_now {
             loop {
                 tokio::select! {
                     biased;
-                    result = connection.as_mut() => {
-                        // hyper answered a malformed or oversized head itself (400, 431), or the
-                        // core refused the request (413, 400): the client may still be sending.
-                        if result.is_err() || activity.refused.load(Ordering::Acquire) {
-                            self.socket.linger().await;
+                    turn = serving(&mut session, &self.socket) => match turn {
+                        // Parked, and the client spoke again or closed: a new session reads what came.
+                        Turn::Spoke => session = Some(Box::new(open())),
+                        Turn::Done(Ok(())) if parking => {
+                            // hyper closed its idle session for the park: the socket stays open,
+                            // with whatever hyper had read of a next head given back for the next
+                            // session.
+                            parking = false;
+                            let unread = session.take().map(|closed| closed.into_unread());
+                            self.socket.parked(unread.unwrap_or_default());
                         }
-                        return finished(result);
-                    }
+                        Turn::Done(result) => {
+                            // hyper answered a malformed or oversized head itself (400, 431), or
+                            // the core refused the request (413, 400): the client may still be
+                            // sending.
+                            if result.is_err() || activity.refused.load(Ordering::Acquire) {
+                                self.socket.linger().await;
+                            }
+                            return finished(result);
+                        }
+                    },
                     _ = idle.as_mut() => {
                         let last = *activity.last.lock();
                         let busy = activity.active.load(Ordering::Acquire) > 0;
-                        if !busy && last.elapsed() >= limit {
+                        let quiet = last.elapsed();
+                        if !busy && quiet >= limit {
                             waited_out = true;
                             break;
                         }
-                        // In use: look again a whole bound later (never at a deadline already
-                        // past, which would spin). Idle: when the bound runs out.
-                        let next = if busy { Instant::now() } else { last } + limit;
+                        // The park, once a session has served nothing for its delay.
+                        let park = park_after.filter(|_| !parking && session.is_some());
+                        if park.is_some_and(|after| !busy && quiet >= after) {
+                            parking = true;
+                            self.socket.set_parking(true);
+                            if let Some(session) = session.as_mut() {
+                                session.graceful_shutdown();
+                            }
+                        }
+                        // Look again when the park or the idle bound is due (never at a deadline
+                        // already past, which would spin): a whole step on from now if in use.
+                        let step = match park {
+                            Some(after) if busy || quiet < after => after,
+                            _ => limit,
+                        };
+                        let next = if busy { Instant::now() } else { last } + step;
                         idle.as_mut().rearm().reset(tokio::time::Instant::from_std(next));
                     }
                     _ = draining.as_mut() => break,
                 }
             }
         }
-        connection.as_mut().graceful_shutdown();
+        // Parked: nothing to say to the client; the socket closes as it drops.
+        let Some(mut session) = session else {
+            return;
+        };
+        self.socket.set_parking(false);
+        session.graceful_shutdown();
         // Nothing is in flight when the wait ran out, so only a head still arriving (a client
         // trickling it, or stalled half-way) can keep hyper waiting: it gets no longer.
         let cut_short = async {
@@ -217,11 +286,32 @@ where
             }
         };
         tokio::select! {
-            result = connection.as_mut() => finished(result),
+            result = session.as_mut() => finished(result),
             _ = self.force.changed() => {}
             _ = cut_short => {}
         }
     }
+}
+
+/// What a connection's session did, or its socket while parked.
+enum Turn {
+    Done(Result<(), hyper::Error>),
+    Spoke,
+}
+
+/// The session's end, or while parked the client's next bytes (or close).
+fn serving<'a, C, I>(
+    session: &'a mut Session<C>,
+    socket: &'a Corked<I>,
+) -> impl Future<Output = Turn> + 'a
+where
+    C: Connection,
+    I: AsyncWrite + Socket + Unpin + Send + 'static,
+{
+    std::future::poll_fn(move |cx| match session {
+        Some(session) => Pin::new(&mut **session).poll(cx).map(Turn::Done),
+        None => socket.poll_read_ready(cx).map(|_| Turn::Spoke),
+    })
 }
 
 fn finished(result: Result<(), hyper::Error>) {

@@ -22,8 +22,8 @@ use crate::cork::Corked;
 use crate::event::{ConnInfo, Event, RequestHead};
 use crate::exchange::{Exchanges, Reply};
 use crate::log;
-use crate::sendfile::SendFile;
 use crate::server::Live;
+use crate::socket::Socket;
 use crate::websocket::{self, Handshake, WsEnds, WsSettings};
 
 mod lifecycle;
@@ -63,7 +63,7 @@ pub(crate) async fn serve<I>(
     mut graceful: watch::Receiver<bool>,
     force: watch::Receiver<bool>,
 ) where
-    I: AsyncRead + AsyncWrite + SendFile + Unpin + Send + 'static,
+    I: AsyncRead + AsyncWrite + Socket + Unpin + Send + 'static,
 {
     let io = Corked::new(io);
     let config = &shared.config;
@@ -82,38 +82,46 @@ pub(crate) async fn serve<I>(
             .then(|| io.file_spans())
             .flatten(),
     });
-    let service = service(&activity, conn, &shared);
     let lifecycle = Lifecycle {
         socket: io.clone(),
         activity: activity.clone(),
         // hyper's own head-read timer would cost a timer per request; it runs from the moment a
         // head is awaited, as the keep-alive timer does, so one timer with the smaller bound serves.
         idle_limit: config.keep_alive_timeout.min(config.header_read_timeout),
+        parks: protocol != Protocol::Http2 && io.waits_readable(),
         graceful,
         force,
     };
-    // Each protocol's connection state is boxed on its own, so a connection holds only the state
-    // of the protocol it speaks (HTTP/2's is several kilobytes).
     if protocol == Protocol::Http2 {
-        let connection = hyper::server::conn::http2::Builder::new(crate::task::Executor)
+        let mut builder = hyper::server::conn::http2::Builder::new(crate::task::Executor);
+        builder
             .timer(TokioTimer::new())
-            .max_header_list_size(config.max_header_size.min(u32::MAX as usize) as u32)
-            .serve_connection(TokioIo::new(io), service);
-        Box::pin(lifecycle.run(connection)).await;
+            .max_header_list_size(config.max_header_size.min(u32::MAX as usize) as u32);
+        let service = service(&activity, conn, &shared);
+        let mut connection = Some(Box::pin(
+            builder.serve_connection(TokioIo::new(io), service),
+        ));
+        // Made once: HTTP/2 never parks.
+        Box::pin(lifecycle.run(move || connection.take().expect("one HTTP/2 session"))).await;
     } else {
         // No timer: hyper's only HTTP/1.1 timer is its head-read bound, which would arm (and
         // allocate) a sleep for every request; the lifecycle's idle timer bounds head reads instead.
-        let connection = hyper::server::conn::http1::Builder::new()
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder
             .header_read_timeout(None)
             .keep_alive(true)
             // Pipelined responses leave in one write, not one per response (see `cork`).
             .pipeline_flush(false)
             // The head must fit in the read buffer, so its size bounds the head: past it, 431.
             .max_buf_size(config.max_header_size.max(8192))
-            .max_headers(config.max_header_count)
-            .serve_connection(TokioIo::new(io), service)
-            .with_upgrades();
-        Box::pin(lifecycle.run(connection)).await;
+            .max_headers(config.max_header_count);
+        let open = move || {
+            let service = service(&activity, conn.clone(), &shared);
+            builder
+                .serve_connection(TokioIo::new(io.clone()), service)
+                .with_upgrades()
+        };
+        Box::pin(lifecycle.run(open)).await;
     }
 }
 
