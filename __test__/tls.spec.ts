@@ -2,11 +2,13 @@ import test from 'ava';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
+import tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocketClient from 'ws';
 import type { ASGIFunction, HTTPScope } from '../src/asgi.ts';
 import { serve } from '../src/server/index.ts';
+import { sleep } from './_net.ts';
 
 // A throwaway self-signed certificate for localhost, made by the openssl command line; a machine
 // without that command skips these tests, and says so, rather than failing them.
@@ -84,6 +86,49 @@ tlsTest('serves HTTPS and WSS when given a certificate and key', async (t) => {
     await server.close();
   }
 });
+
+tlsTest(
+  'an idle HTTPS keep-alive connection parks and serves on, a head split across the park included',
+  async (t) => {
+    // Parks after 0.5 s idle (half the 1 s keep-alive limit); see __test__/parking.spec.ts.
+    const server = await serve(app, {
+      port: 0,
+      accessLog: false,
+      lifespan: 'off',
+      ssl: { certFile, keyFile },
+      timeoutKeepAlive: 1,
+    });
+    try {
+      const socket = tls.connect({ port: server.port!, host: '127.0.0.1', rejectUnauthorized: false });
+      await new Promise<void>((resolve, reject) =>
+        socket.once('secureConnect', resolve).once('error', reject),
+      );
+      let closed = false;
+      socket.once('close', () => (closed = true));
+      let text = '';
+      socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+      const until = async (body: string) => {
+        for (let i = 0; i < 300 && !text.includes(body); i++) await sleep(10);
+        return text;
+      };
+      socket.write('GET /first HTTP/1.1\r\nHost: x\r\n\r\n');
+      t.regex(await until('https /first'), /^HTTP\/1\.1 200/);
+      await sleep(700);
+      socket.write('GET /second HTTP/1.1\r\nHost: x\r\n\r\n');
+      t.true((await until('https /second')).includes('https /second'));
+      // Half a head before the park (0.5 s after the last answer), the rest after it.
+      await sleep(300);
+      socket.write('GET /third HTTP/1.1\r\nHo');
+      await sleep(400);
+      socket.write('st: x\r\n\r\n');
+      t.true((await until('https /third')).includes('https /third'));
+      t.false(closed);
+      socket.destroy();
+    } finally {
+      await server.close();
+    }
+  },
+);
 
 tlsTest('a certificate that cannot be read is a clear error at serve()', async (t) => {
   const bogus = join(dir, 'bogus.pem');

@@ -1,8 +1,8 @@
 //! What the core asks of a connection's byte stream beyond reading and writing: sending file bytes
 //! straight from the page cache (`sendfile.rs`), holding a head back for the file that follows it,
 //! and waiting until the client sends more without reading it (a parked connection, see
-//! `connection/lifecycle.rs`). Plain TCP and Unix sockets can; TLS and in-memory streams cannot, and
-//! take the defaults.
+//! `connection/lifecycle.rs`). Plain TCP and Unix sockets can do all three; TLS can wait; in-memory
+//! streams take the defaults.
 use std::fs::File;
 use std::io;
 use std::task::{Context, Poll};
@@ -115,5 +115,16 @@ $(
 plain_socket!(tokio::net::TcpStream, poll_write_more);
 #[cfg(unix)]
 plain_socket!(tokio::net::UnixStream);
-impl Socket for tokio_rustls::server::TlsStream<tokio::net::TcpStream> {}
+/// TLS waits on its TCP socket. A parked session had read until rustls had no plaintext left and
+/// the socket nothing more (tokio-rustls returns `Pending` only then), so what comes next arrives on
+/// the socket; a partial record it holds completes with bytes that make the socket ready too.
+impl Socket for tokio_rustls::server::TlsStream<tokio::net::TcpStream> {
+    fn waits_readable(&self) -> bool {
+        true
+    }
+
+    fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_ref().0.poll_read_ready(cx)
+    }
+}
 impl Socket for tokio::io::DuplexStream {}
