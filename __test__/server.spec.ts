@@ -8,6 +8,7 @@ import type { ASGIFunction, HTTPScope, Receive, Scope, Send } from '../src/asgi.
 import { Request } from '../src/requests.ts';
 import { serve, type ServeOptions, type Server } from '../src/server/index.ts';
 import { packHeaders } from '../src/server/headers.ts';
+import { internLatin1 } from '../src/_utils.ts';
 import { loadAddon } from '../src/server/native.ts';
 import { trustedProxy } from '../src/server/proxy.ts';
 import { httpScope } from '../src/server/scope.ts';
@@ -109,6 +110,51 @@ test('response headers are packed as latin-1 text from strings, bytes and any it
   t.is(packHeaders([pair('a', 'é'), pair('b', '\xff')]), packed);
   const long = 'v'.repeat(300);
   t.is(packHeaders([[Buffer.from('x'), Buffer.from(long, 'latin1')]]), `x\0${long}\0`);
+});
+
+test('a list of interned header arrays is packed once; any other pair or order is packed afresh', (t) => {
+  const [name, value, other, type] = ['x-memo', '42', 'x-other', 'memo'].map(internLatin1) as Uint8Array[];
+  const first = packHeaders([
+    [name!, value!],
+    [other!, type!],
+  ]);
+  t.is(first, 'x-memo\x0042\0x-other\0memo\0');
+  // The very same string again, from new lists of the same arrays.
+  t.is(
+    packHeaders([
+      [name!, value!],
+      [other!, type!],
+    ]),
+    first,
+  );
+  t.is(packHeaders([[name!, value!]]), 'x-memo\x0042\0');
+  t.is(
+    packHeaders([
+      [name!, value!],
+      [type!, other!],
+    ]),
+    'x-memo\x0042\0memo\0x-other\0',
+  );
+  t.is(
+    packHeaders([
+      [name!, value!],
+      [other!, Buffer.from('memo')],
+    ]),
+    first,
+  );
+  t.is(
+    packHeaders([
+      [name!, value!],
+      ['x-other', 'text/else'],
+    ]),
+    'x-memo\x0042\0x-other\0text/else\0',
+  );
+  // A pair given as another iterable is read as a pair, never mistaken for the kept list.
+  const pairs = [
+    [name!, value!] as [Uint8Array, Uint8Array],
+    new Set([other!, type!]) as unknown as [Uint8Array, Uint8Array],
+  ];
+  t.is(packHeaders(pairs), first);
 });
 
 test('packing refuses CR, LF, NUL and other controls in values, and names that are not tokens', (t) => {
