@@ -205,6 +205,30 @@ test('scope addresses are read from the record, unknown ones as null, once per c
   t.deepEqual(scope('10.0.0.7\x0065535\0::1\x008000\0https', 7).client, ['10.0.0.7', 65535]);
 });
 
+test("a path's raw bytes are made once and shared by its requests; long paths each get their own", (t) => {
+  const rawPath = (path: string) => {
+    const strs = 'GET' + path;
+    const meta = new Uint32Array(Rec.length);
+    meta[0] = Kind.Request;
+    meta[Rec.flags] = 1 << 2;
+    [meta[Rec.methodAt], meta[Rec.methodLen], meta[Rec.pathAt], meta[Rec.pathLen]] = [0, 3, 3, path.length];
+    [meta[Rec.queryAt], meta[Rec.headersAt], meta[Rec.addrsAt]] = [strs.length, strs.length, strs.length];
+    return httpScope(meta, 0, strs, '', {}).raw_path;
+  };
+  const first = rawPath('/shared%20path');
+  t.deepEqual(first, Buffer.from('/shared%20path'));
+  t.true(Buffer.isBuffer(first));
+  t.is(rawPath('/shared%20path'), first);
+  const long = '/' + 'l'.repeat(300);
+  t.deepEqual(rawPath(long), Buffer.from(long));
+  t.not(rawPath(long), rawPath(long));
+  // A thousand other paths fill the table, which then starts afresh: the first path is made again.
+  for (let i = 0; i < 1024; i++) rawPath(`/p${i}`);
+  const remade = rawPath('/shared%20path');
+  t.not(remade, first);
+  t.deepEqual(remade, first);
+});
+
 test('a lazily parsed scope survives spreading and reassignment', async (t) => {
   const app: ASGIFunction = async (scope, receive, send) => {
     const copy = { ...scope } as HTTPScope;

@@ -103,6 +103,31 @@ function ownHeaders(raw: RawHeaders): RawHeaders {
   return { strs: ownCopy(raw.strs.slice(raw.at, raw.at + raw.len)), at: 0, len: raw.len };
 }
 
+/**
+ * The raw paths of recent requests as bytes, by their text: most requests go to a few paths, and a
+ * Buffer costs some 500 instructions to make (Node's pool, its argument checks, the subclass
+ * constructor) where the lookup costs about 100. The bytes are shared by the requests of a path, as
+ * Python's immutable `bytes` would be: `raw_path` is read, or replaced, never written into. Emptied
+ * when full, so that a stream of distinct paths cannot grow it and the busy paths come back at once.
+ */
+const rawPaths = new Map<string, Uint8Array>();
+const RAW_PATHS_MAX = 1024;
+/** Longer paths are encoded each time (the key would hold their text). */
+const RAW_PATH_KEPT = 256;
+
+function rawPathBytes(rawPath: string): Uint8Array {
+  let bytes = rawPaths.get(rawPath);
+  if (bytes === undefined) {
+    bytes = latin1Encode(rawPath);
+    if (rawPath.length <= RAW_PATH_KEPT) {
+      if (rawPaths.size >= RAW_PATHS_MAX) rawPaths.clear();
+      // A key of its own: a slice would keep the whole batch string alive.
+      rawPaths.set(ownCopy(rawPath), bytes);
+    }
+  }
+  return bytes;
+}
+
 /** The header span of the request record at `meta[i]`. */
 function headersOf(meta: Uint32Array, i: number, strs: string): RawHeaders {
   return { strs, at: meta[i + Request.headersAt]!, len: meta[i + Request.headersLen]! };
@@ -131,7 +156,7 @@ export function httpScope(
     method: methodOf(strs, methodAt, meta[i + Request.methodLen]!),
     scheme: addrs.scheme || 'http',
     path: rootPath ? rootPath + path : path,
-    raw_path: latin1Encode(rawPath),
+    raw_path: rawPathBytes(rawPath),
     query_string: query ? latin1Encode(query) : EMPTY,
     root_path: rootPath,
     headers: lazyHeaders(headersOf(meta, i, strs)),
@@ -173,7 +198,7 @@ export function websocketScope(
     http_version: '1.1',
     scheme: addrs.scheme === 'https' ? 'wss' : 'ws',
     path: rootPath ? rootPath + path : path,
-    raw_path: latin1Encode(rawPath),
+    raw_path: rawPathBytes(rawPath),
     query_string: query ? latin1Encode(query) : EMPTY,
     root_path: rootPath,
     // Kept lazy for the socket's whole life: an idle WebSocket that never reads its headers holds
