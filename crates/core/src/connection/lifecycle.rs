@@ -176,6 +176,9 @@ where
 /// speaks again. A busy connection never waits this long, so it never pays for the new session.
 const PARK_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// The soonest a connection in use looks at its idle timer again.
+const BUSY_LOOK: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// What a connection lives by besides hyper: the keep-alive timer, parking when idle, graceful and
 /// forced shutdown, and the lingering close after a refusal.
 pub(super) struct Lifecycle<I> {
@@ -258,12 +261,17 @@ where
                             }
                         }
                         // Look again when the park or the idle bound is due (never at a deadline
-                        // already past, which would spin): a whole step on from now if in use.
+                        // already past, which would spin): a whole step on from now if in use, and
+                        // not sooner than `BUSY_LOOK` (with `timeoutKeepAlive: 0` a step is nothing).
                         let step = match park {
                             Some(after) if busy || quiet < after => after,
                             _ => limit,
                         };
-                        let next = if busy { Instant::now() } else { last } + step;
+                        let next = if busy {
+                            Instant::now() + step.max(BUSY_LOOK)
+                        } else {
+                            last + step
+                        };
                         idle.as_mut().rearm().reset(tokio::time::Instant::from_std(next));
                     }
                     _ = draining.as_mut() => break,
