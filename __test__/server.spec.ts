@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { ASGIFunction, HTTPScope, Receive, Scope, Send } from '../src/asgi.ts';
 import { Request } from '../src/requests.ts';
 import { serve, type ServeOptions, type Server } from '../src/server/index.ts';
-import { packHeaders } from '../src/server/headers.ts';
+import { answerHeaders, headersText, packHeaders } from '../src/server/headers.ts';
 import { internLatin1 } from '../src/_utils.ts';
 import { loadAddon } from '../src/server/native.ts';
 import { trustedProxy } from '../src/server/proxy.ts';
@@ -157,6 +157,29 @@ test('a list of interned header arrays is packed once; any other pair or order i
   t.is(packHeaders(pairs), first);
 });
 
+test('a list packed once before answers by the id the addon files it under; the text where no id is given', (t) => {
+  const [name, value] = ['x-answer', 'filed'].map((s) => internLatin1(s)) as [Uint8Array, Uint8Array];
+  const filed: string[] = [];
+  const register = (text: string) => (filed.push(text), 7000 + filed.length);
+  const list = () => [[name, value] as [Uint8Array, Uint8Array]];
+  // First seen: packed as text (and kept); second: filed once, then the same id every time.
+  t.is(answerHeaders(list(), register), 'x-answer\0filed\0');
+  t.is(answerHeaders(list(), register), 7001);
+  t.is(answerHeaders(list(), register), 7001);
+  t.deepEqual(filed, ['x-answer\0filed\0']);
+  t.is(headersText(7001), 'x-answer\0filed\0');
+  t.is(headersText('a\0b\0'), 'a\0b\0');
+  t.is(headersText(null), null);
+  // Lists of strings, and a list the addon's full table refused, travel as text.
+  t.is(answerHeaders([['x-plain', 'text']], register), 'x-plain\0text\0');
+  const [other] = ['x-refused'].map((s) => internLatin1(s)) as [Uint8Array];
+  const full = () => -1;
+  t.is(answerHeaders([[other, value]], full), 'x-refused\0filed\0');
+  t.is(answerHeaders([[other, value]], full), 'x-refused\0filed\0');
+  t.is(answerHeaders(undefined, full), null);
+  t.true(loadAddon().registerHeaderList('x-real\0yes\0') >= 0);
+});
+
 test('packing refuses CR, LF, NUL and other controls in values, and names that are not tokens', (t) => {
   for (const value of ['a\r\nx-injected: yes', 'a\nb', 'a\rb', 'a\0b', '\x01', '\x7f', '\u0100']) {
     t.throws(
@@ -176,6 +199,8 @@ test('packing refuses CR, LF, NUL and other controls in values, and names that a
 });
 
 test('scope addresses are read from the record, unknown ones as null, once per connection', (t) => {
+  // Serials no real connection of this process reaches: the addresses are kept by serial.
+  const FAKE = 0xfff00000;
   const scope = (addrs: string, conn: number) => {
     const strs = 'GET/' + addrs;
     const meta = new Uint32Array(Rec.length);
@@ -186,23 +211,23 @@ test('scope addresses are read from the record, unknown ones as null, once per c
     meta[Rec.conn] = conn;
     return httpScope(meta, 0, strs, '', {});
   };
-  const known = scope('10.0.0.7\x0065535\0::1\x008000\0https', 7);
+  const known = scope('10.0.0.7\x0065535\0::1\x008000\0https', FAKE + 7);
   t.deepEqual(known.client, ['10.0.0.7', 65535]);
   t.deepEqual(known.server, ['::1', 8000]);
   t.is(known.scheme, 'https');
   t.true(Buffer.isBuffer(known.raw_path));
-  const unknown = scope('\0\0\0\0', 8);
+  const unknown = scope('\0\0\0\0', FAKE + 8);
   t.is(unknown.client, null);
   t.is(unknown.server, null);
   t.is(unknown.scheme, 'http');
   // The next request of connection 7 shares its first request's addresses, frozen so no scope can
   // change another's; a connection whose serial lands on the same slot has its own parsed.
-  const again = scope('10.0.0.7\x0065535\0::1\x008000\0https', 7);
+  const again = scope('10.0.0.7\x0065535\0::1\x008000\0https', FAKE + 7);
   t.is(again.client, known.client);
   t.true(Object.isFrozen(again.client));
-  const collided = scope('10.0.0.9\x001\0::1\x008000\0http', 7 + 1024);
+  const collided = scope('10.0.0.9\x001\0::1\x008000\0http', FAKE + 7 + 1024);
   t.deepEqual(collided.client, ['10.0.0.9', 1]);
-  t.deepEqual(scope('10.0.0.7\x0065535\0::1\x008000\0https', 7).client, ['10.0.0.7', 65535]);
+  t.deepEqual(scope('10.0.0.7\x0065535\0::1\x008000\0https', FAKE + 7).client, ['10.0.0.7', 65535]);
 });
 
 test("a path's raw bytes are made once and shared by its requests; long paths each get their own", (t) => {
@@ -213,6 +238,8 @@ test("a path's raw bytes are made once and shared by its requests; long paths ea
     meta[Rec.flags] = 1 << 2;
     [meta[Rec.methodAt], meta[Rec.methodLen], meta[Rec.pathAt], meta[Rec.pathLen]] = [0, 3, 3, path.length];
     [meta[Rec.queryAt], meta[Rec.headersAt], meta[Rec.addrsAt]] = [strs.length, strs.length, strs.length];
+    // A serial no real connection reaches (addresses are kept by serial).
+    meta[Rec.conn] = 0xfff10000;
     return httpScope(meta, 0, strs, '', {}).raw_path;
   };
   const first = rawPath('/shared%20path');
@@ -1149,9 +1176,10 @@ test('the per-request calls refuse arguments of the wrong type with a TypeError 
   wrong(() => calls.respondText(1, 200, null, no), 'respondText: the body must be a string');
   wrong(() => calls.respondBytes(1, 200, null, no), 'respondBytes: the body must be a Uint8Array');
   wrong(
-    () => calls.respondText(1, 200, 5 as unknown as string, 'x'),
-    'respond: the headers must be a string or null',
+    () => calls.respondText(1, 200, {} as unknown as string, 'x'),
+    'respond: the headers must be a string, a list id or null',
   );
+  wrong(() => calls.respondText(1, 200, 4_000_000, 'x'), 'respond: no header list has that id');
   wrong(() => calls.write(1, no), 'write: the chunk must be a Uint8Array');
   wrong(() => calls.writeText(1, no), 'writeText: the chunk must be a string');
   wrong(() => calls.wsSendText(1, no), 'wsSendText: the message must be a string');

@@ -135,8 +135,8 @@ export function packHeaders(headers: Iterable<HeaderLike> | undefined): string |
   if (!headers) return null;
   let out = '';
   if (Array.isArray(headers)) {
-    const known = packedBefore(headers as HeaderLike[]);
-    if (known !== undefined) return known;
+    const known = joinedFor(headers as HeaderLike[]);
+    if (known !== undefined) return known.text;
     // Indexing, not `for...of` with destructuring: no iterator objects on every response.
     let interned = headers.length > 0;
     for (let i = 0; i < headers.length; i++) {
@@ -171,15 +171,18 @@ interface Joined {
   /** Name, value, name, value...: the arrays of the list. */
   fields: BytesLike[];
   text: string;
+  /** Its id in the addon's table of lists (`answerHeaders`), `NOT_ASKED`, or -1 if the table was full. */
+  id: number;
 }
 type Keyed = Uint8Array & { [JOINED]?: Joined };
+const NOT_ASKED = -2;
 
 function isInterned(field: BytesLike): boolean {
   return field instanceof Uint8Array && internedText(field) !== undefined;
 }
 
-/** The packed text of a list packed before from the very same arrays, if it was. */
-function packedBefore(headers: HeaderLike[]): string | undefined {
+/** What was kept for a list packed before from the very same arrays, if it was. */
+function joinedFor(headers: HeaderLike[]): Joined | undefined {
   const key = headers[0]?.[1];
   if (!(key instanceof Uint8Array)) return undefined;
   const joined = (key as Keyed)[JOINED];
@@ -189,14 +192,44 @@ function packedBefore(headers: HeaderLike[]): string | undefined {
     const pair = headers[i]!;
     if (pair[0] !== fields[2 * i] || pair[1] !== fields[2 * i + 1]) return undefined;
   }
-  return joined.text;
+  return joined;
 }
 
 /** Keeps `text` as the packing of `headers` (all interned arrays), replacing any list kept before. */
 function rememberPacked(headers: HeaderLike[], text: string): void {
   const fields: BytesLike[] = [];
   for (let i = 0; i < headers.length; i++) fields.push(headers[i]![0], headers[i]![1]);
-  (headers[0]![1] as Keyed)[JOINED] = { fields, text };
+  (headers[0]![1] as Keyed)[JOINED] = { fields, text, id: NOT_ASKED };
+}
+
+/** The text of every list the addon holds, by id. */
+const registeredTexts: string[] = [];
+
+/**
+ * `packHeaders` for an answer. A list packed once before travels as the id the addon keeps its text
+ * under (crates/node/src/header_lists.rs; `register` files it the second time the list is seen), so
+ * that the core copies bytes it holds instead of reading a string out of V8; any other list as text.
+ */
+export function answerHeaders(
+  headers: Iterable<HeaderLike> | undefined,
+  register: (text: string) => number,
+): string | number | null {
+  if (Array.isArray(headers)) {
+    const joined = joinedFor(headers as HeaderLike[]);
+    if (joined !== undefined) {
+      if (joined.id === NOT_ASKED) {
+        joined.id = register(joined.text);
+        if (joined.id >= 0) registeredTexts[joined.id] = joined.text;
+      }
+      return joined.id >= 0 ? joined.id : joined.text;
+    }
+  }
+  return packHeaders(headers);
+}
+
+/** The text of an answer's headers (see `answerHeaders`), for the calls that take text only. */
+export function headersText(headers: string | number | null): string | null {
+  return typeof headers === 'number' ? registeredTexts[headers]! : headers;
 }
 
 /** What a header name, or a header value, must pass, and the strings and arrays that passed. */

@@ -5,9 +5,11 @@
 import type { HTTPReceiveMessage, SendMessage } from '../asgi.ts';
 import { RESOLVED } from '../_utils.ts';
 import { RuntimeError, type ExchangeHost } from './exchange.ts';
-import { packHeaders } from './headers.ts';
-import type { NativeServer } from './native.ts';
+import { answerHeaders, headersText } from './headers.ts';
+import { loadAddon, type NativeServer } from './native.ts';
 
+/** Files a header list with the addon (see `answerHeaders`); loaded at the first answer. */
+const registerHeaderList = (text: string): number => loadAddon().registerHeaderList(text);
 const EMPTY = new Uint8Array(0);
 const DISCONNECT: HTTPReceiveMessage = Object.freeze({ type: 'http.disconnect' }) as HTTPReceiveMessage;
 
@@ -22,7 +24,8 @@ const enum Phase {
 export class HTTPExchange {
   phase = Phase.Waiting;
   status = 200;
-  headers: string | null = null;
+  /** Packed text, or the id of a registered list (see `answerHeaders`). */
+  headers: string | number | null = null;
   /** Body bytes delivered so far: first the inline body, later chunks from `readMore`. */
   pendingBody: Uint8Array | null;
   moreBody: boolean;
@@ -101,7 +104,7 @@ export class HTTPExchange {
           );
         }
         // Packed first: invalid headers throw while the app can still answer a 500.
-        this.headers = packHeaders(message.headers);
+        this.headers = answerHeaders(message.headers, registerHeaderList);
         this.phase = Phase.Started;
         this.status = message.status;
         return RESOLVED;
@@ -114,7 +117,8 @@ export class HTTPExchange {
           );
         }
         this.complete();
-        if (!this.disconnected) this.native.sendFile(this.id, this.status, this.headers, message.path);
+        if (!this.disconnected)
+          this.native.sendFile(this.id, this.status, headersText(this.headers), message.path);
         return RESOLVED;
       default:
         throw new RuntimeError(`Unexpected ASGI message '${message.type}' sent for an HTTP request.`);
@@ -141,7 +145,7 @@ export class HTTPExchange {
     }
     if (this.phase === Phase.Started) {
       this.phase = Phase.Streaming;
-      if (!this.disconnected) native.start(this.id, this.status, this.headers);
+      if (!this.disconnected) native.start(this.id, this.status, headersText(this.headers));
     }
     if (this.disconnected) {
       if (!more) this.complete();

@@ -56,8 +56,9 @@ export interface NativeServer {
   listen(): number;
   /** The per-request and per-message calls as functions bound to this server (after `listen`). */
   fastCalls(): Pick<NativeServer, FastCall>;
-  respondText(id: number, status: number, headers: string | null, body: string): boolean;
-  respondBytes(id: number, status: number, headers: string | null, body: Uint8Array): boolean;
+  /** `headers`: packed text, or the id of a list `registerHeaderList` filed. */
+  respondText(id: number, status: number, headers: string | number | null, body: string): boolean;
+  respondBytes(id: number, status: number, headers: string | number | null, body: Uint8Array): boolean;
   /** The status's reason phrase as `text/plain; charset=utf-8`; the connection stays open. */
   respondStatus(id: number, status: number): boolean;
   sendFile(id: number, status: number, headers: string | null, path: string): boolean;
@@ -83,6 +84,8 @@ export interface NativeServer {
 
 interface Addon {
   NativeServer: new (options: NativeServerOptions, onEvents: NativeEventHandler) => NativeServer;
+  /** Files a packed header list for this thread's answers: its id, or -1 when the table is full. */
+  registerHeaderList(text: string): number;
 }
 
 /** `<platform>-<arch>[-<abi>]`, as napi-rs names its packages: `linux-x64-gnu`, `darwin-arm64`, `win32-x64-msvc`. */

@@ -20,6 +20,7 @@ use starling_core::{Exchanges, HeaderBlock, WriteOutcome};
 use std::ffi::c_void;
 use std::ptr::null_mut;
 
+use crate::header_lists::header_list;
 use crate::strings::{HeaderText, Utf8Text};
 
 /// What a call answers JS with.
@@ -191,7 +192,8 @@ unsafe fn bytes<'a>(env: sys::napi_env, value: sys::napi_value) -> Option<&'a [u
     Some(unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len) })
 }
 
-/// The packed header text, or none for `null`/`undefined`.
+/// The packed header text, or the id of a registered list (see `header_lists.rs`), or none for
+/// `null`/`undefined`.
 unsafe fn header_block(
     env: sys::napi_env,
     value: sys::napi_value,
@@ -202,10 +204,17 @@ unsafe fn header_block(
     if kind == sys::ValueType::napi_null || kind == sys::ValueType::napi_undefined {
         return Ok(HeaderBlock(Vec::new()));
     }
+    if kind == sys::ValueType::napi_number {
+        // SAFETY: as above.
+        let id = unsafe { uint(env, value)? };
+        return header_list(id)
+            .map(HeaderBlock)
+            .ok_or("respond: no header list has that id");
+    }
     // SAFETY: as above.
     unsafe { HeaderText::from_napi_value(env, value) }
         .map(|h| HeaderBlock(h.0))
-        .map_err(|_| "respond: the headers must be a string or null")
+        .map_err(|_| "respond: the headers must be a string, a list id or null")
 }
 
 unsafe fn throw(env: sys::napi_env, message: &'static str) -> sys::napi_value {

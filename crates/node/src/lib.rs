@@ -9,6 +9,7 @@ mod alloc;
 mod driver;
 mod encode;
 mod fast_calls;
+mod header_lists;
 mod lane;
 mod options;
 mod server;
@@ -16,6 +17,7 @@ mod strings;
 mod uv;
 mod wire;
 
+pub use header_lists::register_header_list;
 pub use server::NativeServer;
 
 /// The core allocates and frees small blocks per request (futures, header maps, buffers); mimalloc's
