@@ -132,11 +132,18 @@ function remember(valid: Set<string>, s: string): void {
  * a NUL, read the pairs shifted), so the app must learn of it while it can still answer a 500.
  */
 export function packHeaders(headers: Iterable<HeaderLike> | undefined): string | null {
-  if (!headers) return null;
-  let out = '';
   if (Array.isArray(headers)) {
     const known = joinedFor(headers as HeaderLike[]);
     if (known !== undefined) return known.text;
+  }
+  return packAfresh(headers);
+}
+
+/** `packHeaders` for a list not packed before. */
+function packAfresh(headers: Iterable<HeaderLike> | undefined): string | null {
+  if (!headers) return null;
+  let out = '';
+  if (Array.isArray(headers)) {
     // Indexing, not `for...of` with destructuring: no iterator objects on every response.
     let interned = headers.length > 0;
     for (let i = 0; i < headers.length; i++) {
@@ -224,7 +231,7 @@ export function answerHeaders(
       return joined.id >= 0 ? joined.id : joined.text;
     }
   }
-  return packHeaders(headers);
+  return packAfresh(headers);
 }
 
 /** The text of an answer's headers (see `answerHeaders`), for the calls that take text only. */

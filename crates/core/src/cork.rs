@@ -535,7 +535,9 @@ impl<I: AsyncRead + Unpin> AsyncRead for Corked<I> {
         let mut state = self.state.lock();
         if !state.replay.is_empty() {
             let n = buf.remaining().min(state.replay.len());
-            buf.put_slice(&state.replay.split_to(n));
+            buf.put_slice(&state.replay[..n]);
+            // Advanced, not split: a split would make the buffer shared (an allocation).
+            bytes::Buf::advance(&mut state.replay, n);
             return Poll::Ready(Ok(()));
         }
         Pin::new(&mut state.io).poll_read(cx, buf)

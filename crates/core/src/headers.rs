@@ -3,6 +3,45 @@ use http::header::{HeaderName, HeaderValue};
 use http::HeaderMap;
 use std::cell::RefCell;
 
+/// Things decoded lately, by the bytes they were decoded from: at most `N`, and once full each new
+/// one replaces the oldest (round-robin). Small enough that a linear search beats hashing.
+struct Kept<T, const N: usize> {
+    entries: Vec<(Box<[u8]>, T)>,
+    /// The slot the next new entry replaces once the table is full.
+    next: usize,
+}
+
+impl<T, const N: usize> Kept<T, N> {
+    const fn new() -> Self {
+        Kept {
+            entries: Vec::new(),
+            next: 0,
+        }
+    }
+
+    fn get(&self, key: &[u8]) -> Option<&T> {
+        self.entries
+            .iter()
+            .find(|(kept, _)| &kept[..] == key)
+            .map(|(_, value)| value)
+    }
+
+    fn keep(&mut self, key: &[u8], value: T) {
+        let entry = (key.into(), value);
+        if self.entries.len() < N {
+            self.entries.push(entry);
+        } else {
+            self.entries[self.next] = entry;
+            self.next = (self.next + 1) % N;
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
 /// How many decoded fields [`RECENT`] keeps.
 const RECENT_FIELDS: usize = 16;
 
@@ -10,32 +49,23 @@ thread_local! {
     /// Fields decoded lately, by their packed bytes (`name\0value`). Responses repeat a few fields
     /// (an endpoint's `content-type` on every answer): a hit clones a name and a shared value, where
     /// decoding parses the name and copies the value into an allocation of its own.
-    static RECENT: RefCell<Recent> = const { RefCell::new(Recent { fields: Vec::new(), next: 0 }) };
+    static RECENT: RefCell<Kept<(HeaderName, HeaderValue), RECENT_FIELDS>> =
+        const { RefCell::new(Kept::new()) };
 }
 
-struct Recent {
-    fields: Vec<(Box<[u8]>, HeaderName, HeaderValue)>,
-    /// The slot the next new field replaces, round-robin, once the table is full.
-    next: usize,
-}
-
-impl Recent {
-    /// The field packed as `packed`, whose name is its first `name_len` bytes; `None` if invalid.
-    fn field(&mut self, packed: &[u8], name_len: usize) -> Option<(HeaderName, HeaderValue)> {
-        if let Some((_, name, value)) = self.fields.iter().find(|(key, ..)| &key[..] == packed) {
-            return Some((name.clone(), value.clone()));
-        }
-        let name = HeaderName::from_bytes(&packed[..name_len]).ok()?;
-        let value = HeaderValue::from_bytes(&packed[name_len + 1..]).ok()?;
-        let kept = (packed.into(), name.clone(), value.clone());
-        if self.fields.len() < RECENT_FIELDS {
-            self.fields.push(kept);
-        } else {
-            self.fields[self.next] = kept;
-            self.next = (self.next + 1) % RECENT_FIELDS;
-        }
-        Some((name, value))
+/// The field packed as `packed`, whose name is its first `name_len` bytes; `None` if invalid.
+fn field(
+    recent: &mut Kept<(HeaderName, HeaderValue), RECENT_FIELDS>,
+    packed: &[u8],
+    name_len: usize,
+) -> Option<(HeaderName, HeaderValue)> {
+    if let Some(field) = recent.get(packed) {
+        return Some(field.clone());
     }
+    let name = HeaderName::from_bytes(&packed[..name_len]).ok()?;
+    let value = HeaderValue::from_bytes(&packed[name_len + 1..]).ok()?;
+    recent.keep(packed, (name.clone(), value.clone()));
+    Some((name, value))
 }
 
 /// A packed header block: alternating names and values separated by NUL bytes.
@@ -62,20 +92,14 @@ impl HeaderBlock {
         }
         BLOCKS.with(|blocks| {
             let mut blocks = blocks.borrow_mut();
-            if let Some(kept) = blocks.kept.iter().find(|kept| &kept.block[..] == block) {
+            if let Some(kept) = blocks.get(block) {
                 return kept.map_for(body_len);
             }
             let Some(kept) = Prepared::of(block) else {
                 return decode(block, body_len);
             };
             let map = kept.map_for(body_len);
-            if blocks.kept.len() < RECENT_BLOCKS {
-                blocks.kept.push(kept);
-            } else {
-                let next = blocks.next;
-                blocks.kept[next] = kept;
-                blocks.next = (next + 1) % RECENT_BLOCKS;
-            }
+            blocks.keep(block, kept);
             map
         })
     }
@@ -89,18 +113,11 @@ thread_local! {
     /// Whole blocks decoded lately, by their bytes: an app answers most requests with a few header
     /// lists (a `Response`'s `content-length` and `content-type`), and cloning a decoded map costs a
     /// fraction of decoding it again (some 970 instructions a response, even with [`RECENT`]).
-    static BLOCKS: RefCell<Blocks> = const { RefCell::new(Blocks { kept: Vec::new(), next: 0 }) };
-}
-
-struct Blocks {
-    kept: Vec<Prepared>,
-    /// The slot the next new block replaces, round-robin, once the table is full.
-    next: usize,
+    static BLOCKS: RefCell<Kept<Prepared, RECENT_BLOCKS>> = const { RefCell::new(Kept::new()) };
 }
 
 /// A block decoded both ways [`HeaderBlock::into_map_for`] may need it.
 struct Prepared {
-    block: Box<[u8]>,
     /// Every valid pair.
     whole: HeaderMap,
     /// The length the block's one `content-length` pair states, and the map without that pair.
@@ -119,7 +136,6 @@ impl Prepared {
             }
         }
         Some(Prepared {
-            block: block.into(),
             whole: decode(block, None),
             without_length: stated.map(|len| (len, decode(block, Some(len)))),
         })
@@ -163,7 +179,7 @@ fn decode(block: &[u8], body_len: Option<usize>) -> HeaderMap {
             {
                 continue;
             }
-            if let Some((name, value)) = recent.field(packed, name_len) {
+            if let Some((name, value)) = field(&mut recent, packed, name_len) {
                 map.append(name, value);
             }
         }
@@ -259,7 +275,7 @@ mod tests {
             let map = HeaderBlock(format!("x-n\0{n}\0").into_bytes()).into_map();
             assert_eq!(map["x-n"], n.to_string().as_str());
         }
-        RECENT.with(|recent| assert_eq!(recent.borrow().fields.len(), RECENT_FIELDS));
+        RECENT.with(|recent| assert_eq!(recent.borrow().len(), RECENT_FIELDS));
         assert_eq!(block().into_map(), first);
     }
 
@@ -305,6 +321,6 @@ mod tests {
             let map = HeaderBlock(format!("x-n\0{n}\0").into_bytes()).into_map();
             assert_eq!(map["x-n"], n.to_string().as_str());
         }
-        assert_eq!(BLOCKS.with(|b| b.borrow().kept.len()), RECENT_BLOCKS);
+        assert_eq!(BLOCKS.with(|b| b.borrow().len()), RECENT_BLOCKS);
     }
 }
