@@ -80,13 +80,17 @@ for (const uds of [false, true]) {
   test(`an idle connection parks and serves on, on the same socket, one request or a pipelined burst (${kind})`, async (t) => {
     const dir = uds ? mkdtempSync(join(tmpdir(), 'starling-park-')) : undefined;
     try {
-      await withServer(dir && join(dir, 's'), async (open) => {
+      await withServer(dir && join(dir, 's'), async (open, server) => {
         const socket = await open();
         let closed = false;
         socket.once('close', () => (closed = true));
         t.regex(await ask(socket, get('/one'), ['GET /one  -']), /^HTTP\/1\.1 200/);
+        t.deepEqual([server.connections, server.parkedConnections], [1, 0]);
         await sleep(PARKED);
+        // Parked now, and no longer once it speaks again.
+        t.deepEqual([server.connections, server.parkedConnections], [1, 1]);
         t.regex(await ask(socket, get('/two', 'X-Test: after\r\n'), ['GET /two  after']), /^HTTP\/1\.1 200/);
+        t.is(server.parkedConnections, 0);
         await sleep(PARKED);
         const post = 'POST /three HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello';
         const burst = await ask(socket, get('/a') + post + get('/b'), [
@@ -172,5 +176,29 @@ test('a WebSocket handshake on a parked connection is upgraded', async (t) => {
     t.regex(reply, /^HTTP\/1\.1 101/);
     t.regex(reply, /sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=/i);
     socket.destroy();
+  });
+});
+
+test('an HTTP/2 connection does not park: its session stays, idle or not', async (t) => {
+  await withServer(undefined, async (_open, server) => {
+    const http2 = await import('node:http2');
+    const session = http2.connect(`http://127.0.0.1:${server.port}`);
+    const fetchH2 = (path: string) =>
+      new Promise<string>((resolve, reject) => {
+        const stream = session.request({ ':path': path });
+        let body = '';
+        stream.on('data', (d: Buffer) => (body += d.toString()));
+        stream.on('end', () => resolve(body));
+        stream.on('error', reject);
+        stream.end();
+      });
+    try {
+      t.is(await fetchH2('/one'), 'GET /one  -');
+      await sleep(PARKED);
+      t.deepEqual([server.connections, server.parkedConnections], [1, 0]);
+      t.is(await fetchH2('/two'), 'GET /two  -');
+    } finally {
+      session.close();
+    }
   });
 });

@@ -114,6 +114,7 @@ tlsTest(
       socket.write('GET /first HTTP/1.1\r\nHost: x\r\n\r\n');
       t.regex(await until('https /first'), /^HTTP\/1\.1 200/);
       await sleep(700);
+      t.is(server.parkedConnections, 1);
       socket.write('GET /second HTTP/1.1\r\nHost: x\r\n\r\n');
       t.true((await until('https /second')).includes('https /second'));
       // Half a head before the park (0.5 s after the last answer), the rest after it.

@@ -19,6 +19,9 @@
 // each connection): `--server ws-starling --path /echo --ws`, or `--server ws-ws` for the `ws` package.
 // Needs valgrind (Debian's package). Serves dist/: `npm run build:ts` first (the npm script does).
 // STARLING_NATIVE_PATH picks the addon (a build with symbols names the Rust functions in --top).
+// CALLGRIND_BUS=1 also counts atomic (bus-locking) instructions, CALLGRIND_SIM=1 simulates the caches and
+// branch prediction; read them in the kept profile (CALLGRIND_KEEP=1) with `callgrind_annotate --show=Ge`
+// (or D1mr, Bcm…).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -127,6 +130,8 @@ const child = spawn(
   'valgrind',
   [
     '--tool=callgrind',
+    ...(process.env.CALLGRIND_BUS ? ['--collect-bus=yes'] : []),
+    ...(process.env.CALLGRIND_SIM ? ['--cache-sim=yes', '--branch-sim=yes'] : []),
     `--callgrind-out-file=${join(dir, 'out')}`,
     // V8 writes and rewrites machine code: valgrind must notice, or it runs stale translations.
     '--smc-check=all-non-file',

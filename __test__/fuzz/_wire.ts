@@ -229,6 +229,7 @@ export class RecordingNative implements NativeServer {
   memoryWrite = () => true;
   memoryEnd = () => true;
   connections = () => 0;
+  parked = () => 0;
   pending = () => 0;
   close = () => undefined;
   dispose = () => undefined;

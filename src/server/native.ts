@@ -77,6 +77,7 @@ export interface NativeServer {
   memoryWrite(conn: number, data: Uint8Array): boolean;
   memoryEnd(conn: number): boolean;
   connections(): number;
+  parked(): number;
   pending(): number;
   close(deadlineSeconds: number): void;
   dispose(): void;

@@ -77,6 +77,10 @@ export interface Server {
   readonly port: number;
   /** Requests the app is still answering. */
   readonly inFlight: number;
+  /** Connections open now (HTTP and WebSocket; 0 in a `workers` primary, which serves none). */
+  readonly connections: number;
+  /** Of those, the ones parked now: idle HTTP/1.1 keep-alive connections that gave up their buffers. */
+  readonly parkedConnections: number;
   /** Graceful shutdown: stop accepting, let in-flight requests finish, run lifespan shutdown. */
   close(): Promise<void>;
   /** An in-memory connection to the core, usable as a socket by node:http and `ws` clients. */
@@ -203,6 +207,12 @@ export async function serve(app: ASGIApp, options: ServeOptions = {}): Promise<S
     port,
     get inFlight() {
       return bridge.inFlight;
+    },
+    get connections() {
+      return native.connections();
+    },
+    get parkedConnections() {
+      return native.parked();
     },
     close,
     connect: () => bridge.connectMemory(),

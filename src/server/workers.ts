@@ -49,6 +49,8 @@ export async function supervise(options: ServeOptions): Promise<Server> {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
     inFlight: 0,
+    connections: 0,
+    parkedConnections: 0,
     connect() {
       throw new Error('connect() needs a single-process server (workers: 1)');
     },

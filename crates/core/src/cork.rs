@@ -54,14 +54,21 @@ pub fn flush_settled() {
 
 fn flush(settled_only: bool) {
     let list = PENDING.with(|p| p.borrow_mut().as_mut().map(std::mem::take));
-    let Some(list) = list else { return };
-    for conn in list {
+    let Some(mut list) = list else { return };
+    for conn in list.drain(..) {
         if settled_only && conn.clone().still_writing() {
             push(conn);
         } else {
             conn.flush_pending();
         }
     }
+    // The emptied list goes back with its room, unless connections were listed meanwhile: a list
+    // grown afresh each slice cost a reallocation or two per request.
+    PENDING.with(|p| {
+        if let Some(pending) = p.borrow_mut().as_mut().filter(|p| p.capacity() == 0) {
+            *pending = list;
+        }
+    });
 }
 
 fn corking() -> bool {

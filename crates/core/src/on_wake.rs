@@ -35,6 +35,10 @@ pin_project_lite::pin_project! {
         inner: F,
         gate: Arc<Gate>,
         waker: Waker,
+        // The task's waker the gate holds, while no wake can have taken it: then a turn that finds
+        // the gate unwoken returns without the three atomic operations of registering and
+        // swapping (a connection's task turns two or three times a request, with two gates).
+        armed: Option<Waker>,
     }
 }
 
@@ -48,6 +52,7 @@ impl<F: Future> OnWake<F> {
             inner,
             waker: Waker::from(gate.clone()),
             gate,
+            armed: None,
         }
     }
 
@@ -64,11 +69,20 @@ impl<F: Future> Future for OnWake<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
+        // A wake stores the flag before it takes the waker: unwoken, the gate still holds it.
+        let unwoken = !this.gate.woken.load(Ordering::Acquire);
+        if unwoken && this.armed.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            return Poll::Pending;
+        }
         // Registered before the flag is read: a wake between the two still reaches the task.
         this.gate.task.register(cx.waker());
         if !this.gate.woken.swap(false, Ordering::AcqRel) {
+            // No wake came since the registration, so the gate holds this waker.
+            *this.armed = Some(cx.waker().clone());
             return Poll::Pending;
         }
+        // A wake (or a rearm) came: it may have taken the waker registered just now.
+        *this.armed = None;
         this.inner.poll(&mut Context::from_waker(this.waker))
     }
 }

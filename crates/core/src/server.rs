@@ -30,21 +30,53 @@ pub struct Server {
 pub(crate) struct Live {
     count: AtomicUsize,
     idle: Notify,
+    /// Of the connections, those parked now (see `connection/lifecycle.rs`).
+    parked: AtomicUsize,
 }
 
-pub(crate) struct LiveGuard(Arc<Live>);
+/// One connection (or WebSocket session) counted in [`Live`] while it lives, or one counted as
+/// parked while it is.
+pub(crate) struct LiveGuard {
+    live: Arc<Live>,
+    parked: bool,
+}
 
 impl LiveGuard {
     pub(crate) fn new(live: &Arc<Live>) -> LiveGuard {
-        live.count.fetch_add(1, Ordering::AcqRel);
-        LiveGuard(live.clone())
+        LiveGuard::counting(live, false)
+    }
+
+    pub(crate) fn parked(live: &Arc<Live>) -> LiveGuard {
+        LiveGuard::counting(live, true)
+    }
+
+    fn counting(live: &Arc<Live>, parked: bool) -> LiveGuard {
+        live.counter(parked).fetch_add(1, Ordering::AcqRel);
+        LiveGuard {
+            live: live.clone(),
+            parked,
+        }
+    }
+}
+
+impl Live {
+    fn counter(&self, parked: bool) -> &AtomicUsize {
+        if parked {
+            &self.parked
+        } else {
+            &self.count
+        }
     }
 }
 
 impl Drop for LiveGuard {
     fn drop(&mut self) {
-        if self.0.count.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.idle.notify_waiters();
+        let was = self
+            .live
+            .counter(self.parked)
+            .fetch_sub(1, Ordering::AcqRel);
+        if !self.parked && was == 1 {
+            self.live.idle.notify_waiters();
         }
     }
 }
@@ -84,6 +116,7 @@ impl Server {
         let live = Arc::new(Live {
             count: AtomicUsize::new(0),
             idle: Notify::new(),
+            parked: AtomicUsize::new(0),
         });
         let shared = Arc::new(Shared {
             config,
@@ -145,6 +178,11 @@ impl Server {
     /// Connections currently open.
     pub fn connections(&self) -> usize {
         self.live.count.load(Ordering::Acquire)
+    }
+
+    /// Connections parked now: idle, without a session of hyper's (see `connection/lifecycle.rs`).
+    pub fn parked(&self) -> usize {
+        self.live.parked.load(Ordering::Acquire)
     }
 
     /// Stops accepting, lets in-flight requests finish within `deadline`, closes idle keep-alive

@@ -224,6 +224,12 @@ impl NativeServer {
         self.server.as_ref().map_or(0, |s| s.connections() as u32)
     }
 
+    /// Of the open connections, those parked now (idle, without an HTTP session).
+    #[napi]
+    pub fn parked(&self) -> u32 {
+        self.server.as_ref().map_or(0, |s| s.parked() as u32)
+    }
+
     /// Requests the application has not finished answering.
     #[napi]
     pub fn pending(&self) -> u32 {

@@ -3,10 +3,9 @@
 //! lingering close after a refusal.
 use bytes::Bytes;
 use hyper::body::{Body, Incoming};
-use parking_lot::Mutex;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -19,11 +18,13 @@ use crate::sendfile::FileSpans;
 use crate::socket::Socket;
 
 use crate::on_wake::OnWake;
+use crate::server::{Live, LiveGuard};
 
 /// Per-connection activity, for the keep-alive timer.
 pub(super) struct Activity {
     pub(super) active: AtomicUsize,
-    pub(super) last: Mutex<Instant>,
+    /// When a request last finished (or the connection opened).
+    pub(super) last: Stamp,
     /// The core refused a request and closes: let the client finish sending first (see `linger`).
     pub(super) refused: AtomicBool,
     /// Where this connection's file bodies send their chunks with `sendfile`; `None` where they
@@ -33,8 +34,35 @@ pub(super) struct Activity {
 
 impl crate::body::Release for Activity {
     fn release(&self) {
-        *self.last.lock() = Instant::now();
+        self.last.set(Instant::now());
         self.active.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// An instant kept as nanoseconds since the first one kept: set on every response and read by the
+/// idle timer, it needs no lock (a lock is two atomic operations a request).
+pub(super) struct Stamp(AtomicU64);
+
+impl Stamp {
+    fn base() -> Instant {
+        static BASE: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+        *BASE.get_or_init(Instant::now)
+    }
+
+    pub(super) fn new(at: Instant) -> Stamp {
+        let stamp = Stamp(AtomicU64::new(0));
+        stamp.set(at);
+        stamp
+    }
+
+    pub(super) fn set(&self, at: Instant) {
+        let nanos = at.saturating_duration_since(Self::base()).as_nanos();
+        self.0
+            .store(u64::try_from(nanos).unwrap_or(u64::MAX), Ordering::Release);
+    }
+
+    pub(super) fn get(&self) -> Instant {
+        Self::base() + std::time::Duration::from_nanos(self.0.load(Ordering::Acquire))
     }
 }
 
@@ -192,6 +220,8 @@ pub(super) struct Lifecycle<I> {
     pub(super) parks: bool,
     pub(super) graceful: watch::Receiver<bool>,
     pub(super) force: watch::Receiver<bool>,
+    /// Where the connection counts itself parked.
+    pub(super) live: Arc<Live>,
 }
 
 /// hyper's session on a connection, if it has one: none while parked.
@@ -218,13 +248,18 @@ where
         tokio::pin!(draining);
         let mut waited_out = false;
         let mut parking = false;
+        // Counts the connection as parked while it is (`Server::parked`).
+        let mut parked: Option<LiveGuard> = None;
         if open_now {
             loop {
                 tokio::select! {
                     biased;
                     turn = serving(&mut session, &self.socket) => match turn {
                         // Parked, and the client spoke again or closed: a new session reads what came.
-                        Turn::Spoke => session = Some(Box::new(open())),
+                        Turn::Spoke => {
+                            drop(parked.take());
+                            session = Some(Box::new(open()));
+                        }
                         Turn::Done(Ok(())) if parking => {
                             // hyper closed its idle session for the park: the socket stays open,
                             // with whatever hyper had read of a next head given back for the next
@@ -232,6 +267,7 @@ where
                             parking = false;
                             let unread = session.take().map(|closed| closed.into_unread());
                             self.socket.parked(unread.unwrap_or_default());
+                            parked.replace(LiveGuard::parked(&self.live));
                         }
                         Turn::Done(result) => {
                             // hyper answered a malformed or oversized head itself (400, 431), or
@@ -244,7 +280,7 @@ where
                         }
                     },
                     _ = idle.as_mut() => {
-                        let last = *activity.last.lock();
+                        let last = activity.last.get();
                         let busy = activity.active.load(Ordering::Acquire) > 0;
                         let quiet = last.elapsed();
                         if !busy && quiet >= limit {

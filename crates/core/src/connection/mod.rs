@@ -7,7 +7,6 @@ use http::header::{
 use http::{Request, Response, StatusCode};
 use hyper::body::{Body, Incoming};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use parking_lot::Mutex;
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -75,7 +74,7 @@ pub(crate) async fn serve<I>(
     };
     let activity = Arc::new(Activity {
         active: AtomicUsize::new(0),
-        last: Mutex::new(Instant::now()),
+        last: lifecycle::Stamp::new(Instant::now()),
         refused: AtomicBool::new(false),
         // File bodies go out with `sendfile` on HTTP/1.1 over a plain socket; HTTP/2 frames their bytes.
         file_spans: (protocol != Protocol::Http2)
@@ -91,6 +90,7 @@ pub(crate) async fn serve<I>(
         parks: protocol != Protocol::Http2 && io.waits_readable(),
         graceful,
         force,
+        live: shared.live.clone(),
     };
     if protocol == Protocol::Http2 {
         let mut builder = hyper::server::conn::http2::Builder::new(crate::task::Executor);
@@ -518,7 +518,11 @@ impl Announced {
             (Some(reply), ..) => {
                 // A denied (or plain HTTP) answer to a handshake ends the exchange.
                 exchanges.ws_forget(id);
-                compress::apply(build(reply), accept_encoding.as_ref()).await
+                compress::apply(
+                    build(reply, shared.server_header.as_ref()),
+                    accept_encoding.as_ref(),
+                )
+                .await
             }
             // The application dropped the request without answering.
             (None, ..) => plain(StatusCode::INTERNAL_SERVER_ERROR, false),
@@ -552,7 +556,9 @@ fn with_log_head(
     res
 }
 
-fn build(reply: Reply) -> Response<ResponseBody> {
+/// The response for the app's `reply`; `server` is the server's own `server` header (see
+/// [`HeaderBlock::into_map_for`](crate::headers::HeaderBlock::into_map_for)).
+fn build(reply: Reply, server: Option<&HeaderValue>) -> Response<ResponseBody> {
     let (status, headers, body) = match reply {
         Reply::Full {
             status,
@@ -561,7 +567,7 @@ fn build(reply: Reply) -> Response<ResponseBody> {
         } => {
             // Statuses without a body keep what the app said (hyper writes no length for them).
             let whole = (200..).contains(&status) && status != 204 && status != 304;
-            let headers = headers.into_map_for(whole.then_some(body.len()));
+            let headers = headers.into_map_for(whole.then_some(body.len()), server);
             return response_with(status, headers, ResponseBody::full(body));
         }
         Reply::Stream {
