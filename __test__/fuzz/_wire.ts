@@ -230,6 +230,7 @@ export class RecordingNative implements NativeServer {
   memoryEnd = () => true;
   connections = () => 0;
   parked = () => 0;
+  answerQueue = () => new ArrayBuffer(0);
   pending = () => 0;
   close = () => undefined;
   dispose = () => undefined;

@@ -59,6 +59,8 @@ export interface NativeServer {
   /** `headers`: packed text, or the id of a list `registerHeaderList` filed. */
   respondText(id: number, status: number, headers: string | number | null, body: string): boolean;
   respondBytes(id: number, status: number, headers: string | number | null, body: Uint8Array): boolean;
+  /** This server's answer queue (answers.ts; layout `AnswerQueue` in wire.ts), after `listen`. */
+  answerQueue(): ArrayBuffer;
   /** The status's reason phrase as `text/plain; charset=utf-8`; the connection stays open. */
   respondStatus(id: number, status: number): boolean;
   sendFile(id: number, status: number, headers: string | null, path: string): boolean;

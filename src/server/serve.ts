@@ -11,6 +11,7 @@
  */
 import type { ASGIApp } from '../asgi.ts';
 import { toASGIFunction } from '../_utils.ts';
+import { answerThroughQueue } from './answers.ts';
 import { Bridge } from './bridge.ts';
 import { LifespanRunner } from '../_lifespan.ts';
 import { LoopRef } from './loop.ts';
@@ -174,6 +175,7 @@ export async function serve(app: ASGIApp, options: ServeOptions = {}): Promise<S
     // The calls made per request and per message, as plain functions of this server (cheaper to
     // call than a class method; crates/node/src/fast_calls.rs): the server has no others.
     Object.assign(native, native.fastCalls());
+    answerThroughQueue(native);
   } catch (error) {
     native.dispose();
     await lifespan.shutdown();

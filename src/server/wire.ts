@@ -107,3 +107,20 @@ export const enum WsForm {
   text = 1,
   asciiText = 2,
 }
+
+/** The answer queue's layout (words, bytes; see answers.ts). */
+export const enum AnswerQueue {
+  open = 0,
+  count = 1,
+  used = 2,
+  first = 4,
+  id = 0,
+  status = 1,
+  list = 2,
+  len = 3,
+  words = 4,
+  most = 1024,
+  arenaBytes = 131072,
+  bodyMost = 8192,
+  bytes = 147472,
+}

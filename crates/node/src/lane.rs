@@ -8,6 +8,7 @@ use starling_core::{Event, EventSink};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use crate::answers::AnswerQueue;
 use crate::driver::Ready;
 use crate::encode::{Batch, Encoder};
 
@@ -106,6 +107,8 @@ pub struct Lane {
     callback: Mutex<Option<Callback>>,
     records: Mutex<Option<Kept>>,
     texts: Mutex<Option<Kept>>,
+    /// Whole answers JS queues during a call (see `answers.rs`), once the server listens.
+    answers: Mutex<Option<AnswerQueue>>,
     ready: Arc<Ready>,
 }
 
@@ -130,6 +133,7 @@ impl Lane {
             callback: Mutex::new(Some(Callback(reference))),
             records: Mutex::new(None),
             texts: Mutex::new(None),
+            answers: Mutex::new(None),
             ready,
         }))
     }
@@ -220,8 +224,20 @@ impl Lane {
         Some(value)
     }
 
+    /// Takes the answers JS queues during this lane's calls from now on.
+    pub fn answer_through(&self, env: sys::napi_env, queue: AnswerQueue) {
+        if let Some(old) = self.answers.lock().replace(queue) {
+            // SAFETY: called from JS on the thread that made the queue.
+            unsafe { old.release(env) };
+        }
+    }
+
     /// Drops the JS callback so the function can be collected; later events are discarded.
     pub fn dispose(&self, env: sys::napi_env) {
+        if let Some(queue) = self.answers.lock().take() {
+            // SAFETY: called from JS on the thread that made the queue.
+            unsafe { queue.release(env) };
+        }
         if let Some(Callback(reference)) = self.callback.lock().take() {
             // SAFETY: called from JS on the thread that made the reference.
             unsafe { sys::napi_delete_reference(env, reference) };
@@ -282,6 +298,9 @@ impl Lane {
                     && sys::napi_get_global(env, &mut global) == sys::Status::napi_ok
                 {
                     let mut result = std::ptr::null_mut();
+                    if let Some(queue) = self.answers.lock().as_ref() {
+                        queue.open();
+                    }
                     let status = sys::napi_make_callback(
                         env,
                         context,
@@ -291,6 +310,10 @@ impl Lane {
                         args.as_ptr(),
                         &mut result,
                     );
+                    // The call and its microtasks are over: what they answered goes to the core.
+                    if let Some(queue) = self.answers.lock().as_ref() {
+                        queue.drain();
+                    }
                     if status == sys::Status::napi_pending_exception {
                         // A throw escaped the bridge: it is an uncaught exception like any other.
                         let mut error = std::ptr::null_mut();

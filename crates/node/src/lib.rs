@@ -6,6 +6,7 @@
 #![deny(clippy::all)]
 
 mod alloc;
+mod answers;
 mod driver;
 mod encode;
 mod fast_calls;

@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
+use crate::answers::AnswerQueue;
 use crate::driver::Driver;
 use crate::lane::{Lane, LaneEvent, LaneSink};
 use crate::options::ServerOptions;
@@ -95,6 +96,17 @@ impl NativeServer {
         let value = crate::fast_calls::functions(env.raw(), self.ex()?)?;
         // SAFETY: a live object made on this env just now.
         Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), value) })
+    }
+
+    /// The buffer of this server's answer queue (see `answers.rs`; layout in `wire.rs`), made
+    /// anew on each call, after `listen`.
+    #[napi(ts_return_type = "ArrayBuffer")]
+    pub fn answer_queue(&self, env: Env) -> Result<Unknown<'_>> {
+        // SAFETY: a JS call on this thread with its live env.
+        let (buffer, queue) = unsafe { AnswerQueue::make(env.raw(), self.ex()?.clone()) }?;
+        self.lane.answer_through(env.raw(), queue);
+        // SAFETY: a live value made on this env just now.
+        Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), buffer) })
     }
 
     /// Answers with the status's reason phrase as plain text (the canned 500 and 403).

@@ -93,6 +93,34 @@ pub mod ws_form {
     pub const ASCII_TEXT: u32 = 2;
 }
 
+/// The answer queue (see `answers.rs`): one buffer of 32-bit words, then an arena of body bytes.
+/// The first words say whether a delivery runs and what is queued; each answer takes `WORDS`
+/// words after them, and its body the next `len` bytes of the arena.
+#[allow(dead_code)] // `BODY_MOST` is JS's rule
+pub mod answers {
+    /// 1 while a delivery's call runs (its microtasks included): only then may JS queue.
+    pub const OPEN: usize = 0;
+    /// Answers queued.
+    pub const COUNT: usize = 1;
+    /// Arena bytes used.
+    pub const USED: usize = 2;
+    /// Words before the first answer.
+    pub const FIRST: usize = 4;
+    /// An answer's words: the exchange, its status, its registered header list, its body's length.
+    pub const ID: usize = 0;
+    pub const STATUS: usize = 1;
+    pub const LIST: usize = 2;
+    pub const LEN: usize = 3;
+    pub const WORDS: usize = 4;
+    /// The most answers one delivery queues; later ones go by call.
+    pub const MOST: usize = 1024;
+    /// The arena's bytes, and the largest body queued (a larger one goes by call, copied once).
+    pub const ARENA_BYTES: usize = 128 * 1024;
+    pub const BODY_MOST: usize = 8 * 1024;
+    /// The whole buffer's bytes.
+    pub const BYTES: usize = (FIRST + MOST * WORDS) * 4 + ARENA_BYTES;
+}
+
 #[cfg(test)]
 fn camel(name: &str) -> String {
     name.split('_')
@@ -116,16 +144,54 @@ mod tests {
              // run `STARLING_WRITE_WIRE=1 cargo test -p starling-node wire` to rewrite this file.\n\n",
         );
         out += &typescript_records();
-        out += "\n/** Bits of `Request.flags`. */\nexport const enum RequestFlag {\n";
-        out += &format!("  moreBody = {},\n", flags::MORE_BODY);
-        out += &format!("  hasQuery = {},\n", flags::HAS_QUERY);
-        out += &format!("  versionShift = {},\n", flags::VERSION_SHIFT);
-        out += &format!("  webSocket = {},\n}}\n", flags::WEBSOCKET);
-        out += "\n/** Values of `WsMessage.form`. */\nexport const enum WsForm {\n";
-        out += &format!("  binary = {},\n", ws_form::BINARY);
-        out += &format!("  text = {},\n", ws_form::TEXT);
-        out += &format!("  asciiText = {},\n}}\n", ws_form::ASCII_TEXT);
+        out += &const_enum(
+            "Bits of `Request.flags`.",
+            "RequestFlag",
+            &[
+                ("moreBody", flags::MORE_BODY as usize),
+                ("hasQuery", flags::HAS_QUERY as usize),
+                ("versionShift", flags::VERSION_SHIFT as usize),
+                ("webSocket", flags::WEBSOCKET as usize),
+            ],
+        );
+        out += &const_enum(
+            "Values of `WsMessage.form`.",
+            "WsForm",
+            &[
+                ("binary", ws_form::BINARY as usize),
+                ("text", ws_form::TEXT as usize),
+                ("asciiText", ws_form::ASCII_TEXT as usize),
+            ],
+        );
+        out += &const_enum(
+            "The answer queue's layout (words, bytes; see answers.ts).",
+            "AnswerQueue",
+            &[
+                ("open", answers::OPEN),
+                ("count", answers::COUNT),
+                ("used", answers::USED),
+                ("first", answers::FIRST),
+                ("id", answers::ID),
+                ("status", answers::STATUS),
+                ("list", answers::LIST),
+                ("len", answers::LEN),
+                ("words", answers::WORDS),
+                ("most", answers::MOST),
+                ("arenaBytes", answers::ARENA_BYTES),
+                ("bodyMost", answers::BODY_MOST),
+                ("bytes", answers::BYTES),
+            ],
+        );
         out
+    }
+
+    /// A TypeScript `const enum` of named values.
+    fn const_enum(doc: &str, name: &str, values: &[(&str, usize)]) -> String {
+        let mut out = format!("\n/** {doc} */\nexport const enum {name} {{\n");
+        for (member, value) in values {
+            out += &format!("  {member} = {value},\n");
+        }
+        out + "}\n"
     }
 
     #[test]
