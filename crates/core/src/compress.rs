@@ -185,16 +185,24 @@ async fn compress_whole(coding: Coding, level: u32, body: Bytes) -> std::io::Res
 }
 
 /// Applies the app's compression hint, if any, to a finished response head and body.
-pub(crate) async fn apply(
+///
+/// `Ok`: the response goes out as it is (no hint on it). `Err`: the future that applies the hint,
+/// boxed so that only hinted responses carry its state (the caller's future stays small).
+pub(crate) fn apply(
     mut res: Response<ResponseBody>,
-    accept: Option<&HeaderValue>,
-) -> Response<ResponseBody> {
+    accept: Option<HeaderValue>,
+) -> Result<Response<ResponseBody>, Compressing> {
     match res.headers_mut().remove(HINT_HEADER) {
-        None => res,
-        // Boxed: only hinted responses carry the compression future's state.
-        Some(hint) => Box::pin(apply_hint(res, hint, accept)).await,
+        None => Ok(res),
+        Some(hint) => Err(Box::pin(async move {
+            apply_hint(res, hint, accept.as_ref()).await
+        })),
     }
 }
+
+/// A hinted response on its way through compression.
+pub(crate) type Compressing =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Response<ResponseBody>> + Send>>;
 
 async fn apply_hint(
     res: Response<ResponseBody>,

@@ -136,7 +136,10 @@ type ResponseFuture = std::pin::Pin<
 /// The future is kept small on purpose: hyper takes it boxed, and boxing moves the whole future (an
 /// `async` block is as large as its largest state). Built around one `async fn` doing all of a
 /// request's steps it was 5 KB, copied into a fresh block for every request; the steps that need no
-/// waiting now run before it is made, and the body-reading path, which is large, is boxed apart.
+/// waiting run before it is made, and each way a request goes has a future of its own (one for all
+/// three, holding any of them, was 1 KB): an answer the core made is ready at once, a request
+/// handed to the app waits for its reply only, and the large body-reading path is the one place
+/// its state is carried.
 fn service(
     activity: &Arc<Activity>,
     conn: Arc<ConnInfo>,
@@ -153,50 +156,82 @@ fn service(
         let guard = ActiveGuard::enter(activity.clone());
         let started = shared.config.access_log.then(Instant::now);
         let (begun, in_flight) = begin(req, &conn, &shared);
-        let shared = shared.clone();
-        let conn = conn.clone();
-        Box::pin(async move {
-            let response = match begun {
-                Begun::Answered(response) => response,
-                Begun::Announced(announced) => announced.response(&shared).await,
-                Begun::Reading(reading) => Box::pin(reading.dispatch(&conn, &shared)).await,
-            };
-            drop(in_flight);
-            Ok::<_, Infallible>(finish(response, guard, started, &conn, &shared))
-        }) as _
+        let closing = Closing {
+            guard,
+            started,
+            in_flight,
+            conn: conn.clone(),
+        };
+        match begun {
+            Begun::Answered(response) => {
+                Box::pin(std::future::ready(Ok(closing.finish(response)))) as ResponseFuture
+            }
+            Begun::Announced(mut announced) => {
+                let shared = shared.clone();
+                // `Announced::response` spelled out: its own future here would hold the request
+                // a second time.
+                Box::pin(async move {
+                    let reply = std::future::poll_fn(|cx| announced.poll_reply(cx)).await;
+                    let response = match announced.answer(reply, &shared) {
+                        Ok(response) => response,
+                        Err(compressing) => compressing.await,
+                    };
+                    Ok(closing.finish(response))
+                })
+            }
+            Begun::Reading(reading) => {
+                let shared = shared.clone();
+                Box::pin(async move {
+                    let response = reading.dispatch(&closing.conn, &shared).await;
+                    Ok(closing.finish(response))
+                })
+            }
+        }
     })
 }
 
-/// The last steps of every response: the `server` header, the access log line, a refusal noted for
-/// the lingering close, and the connection kept in use until the body is written.
-fn finish(
-    mut response: Response<ResponseBody>,
+/// What a request's last step needs, carried from its first.
+struct Closing {
     guard: ActiveGuard,
     started: Option<Instant>,
-    conn: &ConnInfo,
-    shared: &Shared,
-) -> Response<ResponseBody> {
-    if let Some(server) = &shared.server_header {
+    in_flight: InFlight,
+    conn: Arc<ConnInfo>,
+}
+
+impl Closing {
+    /// The last steps of every response: the request stops counting as in flight, the `server`
+    /// header, the access log line, a refusal noted for the lingering close, and the connection
+    /// kept in use until the body is written.
+    fn finish(self, mut response: Response<ResponseBody>) -> Response<ResponseBody> {
+        let Closing {
+            guard,
+            started,
+            in_flight,
+            conn,
+        } = self;
+        let shared = in_flight.end();
+        if let Some(server) = &shared.server_header {
+            response
+                .headers_mut()
+                .entry(SERVER)
+                .or_insert_with(|| server.clone());
+        }
+        if let Some(started) = started {
+            log_access(&conn, &response, started, shared.config.log_colors);
+        }
+        if response.status().is_client_error()
+            && response
+                .headers()
+                .get(CONNECTION)
+                .is_some_and(|v| v == "close")
+        {
+            guard.refuse();
+        }
+        // The connection stays in use until the body is written (a long stream is not idle), and a
+        // file body sends through the connection's `sendfile` spans where it has some.
+        guard.hand_to(response.body_mut());
         response
-            .headers_mut()
-            .entry(SERVER)
-            .or_insert_with(|| server.clone());
     }
-    if let Some(started) = started {
-        log_access(conn, &response, started, shared.config.log_colors);
-    }
-    if response.status().is_client_error()
-        && response
-            .headers()
-            .get(CONNECTION)
-            .is_some_and(|v| v == "close")
-    {
-        guard.refuse();
-    }
-    // The connection stays in use until the body is written (a long stream is not idle), and a file
-    // body sends through the connection's `sendfile` spans where it has some.
-    guard.hand_to(response.body_mut());
-    response
 }
 
 fn plain(status: StatusCode, close: bool) -> Response<ResponseBody> {
@@ -233,10 +268,22 @@ impl Drop for DisconnectGuard {
 }
 
 /// One request counted in `Shared::in_flight` until its response is made.
-struct InFlight(Arc<Shared>);
+struct InFlight(Option<Arc<Shared>>);
+
+impl InFlight {
+    /// The count goes down now; the server's state stays at hand.
+    fn end(mut self) -> Arc<Shared> {
+        let shared = self.0.take().expect("counted until now");
+        shared.in_flight.fetch_sub(1, Ordering::AcqRel);
+        shared
+    }
+}
+
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+        if let Some(shared) = self.0.take() {
+            shared.in_flight.fetch_sub(1, Ordering::AcqRel);
+        }
     }
 }
 
@@ -307,7 +354,7 @@ fn begin(
         .flatten();
     let (parts, body) = req.into_parts();
     let in_flight = shared.in_flight.fetch_add(1, Ordering::AcqRel);
-    let counted = InFlight(shared.clone());
+    let counted = InFlight(Some(shared.clone()));
     let config = &shared.config;
 
     let begun = if config
@@ -435,7 +482,8 @@ struct Announced {
     upgrade: Option<Box<Handshake>>,
     ws_ends: Option<WsEnds>,
     accept_encoding: Option<HeaderValue>,
-    log_head: Option<LogHead>,
+    /// Boxed: kept only with the access log on, it would otherwise widen every request's future.
+    log_head: Option<Box<LogHead>>,
 }
 
 /// Hands a request to the application: registers its exchange (a pump streams the rest of the
@@ -450,7 +498,7 @@ fn announce(
     upgrade: Option<Box<Handshake>>,
 ) -> Announced {
     let config = &shared.config;
-    let log_head = config.access_log.then(|| LogHead::of(&parts));
+    let log_head = config.access_log.then(|| Box::new(LogHead::of(&parts)));
     let exchanges = &shared.exchanges;
     let (reply_tx, reply) = oneshot::channel();
     let id = if first.complete {
@@ -489,18 +537,38 @@ fn announce(
 
 impl Announced {
     /// Waits for the app's reply and turns it into the response.
-    async fn response(self, shared: &Shared) -> Response<ResponseBody> {
+    async fn response(mut self, shared: &Shared) -> Response<ResponseBody> {
+        let reply = std::future::poll_fn(|cx| self.poll_reply(cx)).await;
+        match self.answer(reply, shared) {
+            Ok(response) => response,
+            Err(compressing) => compressing.await,
+        }
+    }
+
+    /// The app's reply once it came; `None`: the app dropped the request without answering. Until
+    /// then, dropping `self` tells the app the client left (see `DisconnectGuard`).
+    fn poll_reply(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<Reply>> {
+        use std::future::Future;
+        let reply = std::task::ready!(std::pin::Pin::new(&mut self.reply).poll(cx)).ok();
+        self.gone.armed = false;
+        std::task::Poll::Ready(reply)
+    }
+
+    /// The response to `reply`: at once, or (`Err`) once the hinted compression is done.
+    fn answer(
+        self,
+        reply: Option<Reply>,
+        shared: &Shared,
+    ) -> Result<Response<ResponseBody>, compress::Compressing> {
         let Announced {
-            reply,
             gone,
             upgrade,
             ws_ends,
             accept_encoding,
             log_head,
+            ..
         } = self;
-        let exchanges = &shared.exchanges;
         let id = gone.id;
-        let reply = wait_for_reply(gone, reply).await;
         let mut response = match (reply, upgrade, ws_ends) {
             (
                 Some(Reply::Accept {
@@ -517,32 +585,18 @@ impl Announced {
             (Some(Reply::Accept { .. }), ..) => plain(StatusCode::BAD_REQUEST, true),
             (Some(reply), ..) => {
                 // A denied (or plain HTTP) answer to a handshake ends the exchange.
-                exchanges.ws_forget(id);
-                compress::apply(
-                    build(reply, shared.server_header.as_ref()),
-                    accept_encoding.as_ref(),
-                )
-                .await
+                shared.exchanges.ws_forget(id);
+                build(reply, shared.server_header.as_ref())
             }
             // The application dropped the request without answering.
             (None, ..) => plain(StatusCode::INTERNAL_SERVER_ERROR, false),
         };
+        // Kept through compression, which rebuilds the response from its parts.
         if let Some(head) = log_head {
-            response.extensions_mut().insert(head);
+            response.extensions_mut().insert(*head);
         }
-        response
+        compress::apply(response, accept_encoding)
     }
-}
-
-/// Waits for the app's reply; if the client leaves first (this future is dropped), the app hears
-/// of it through `gone`. `None`: the app dropped the request without answering.
-async fn wait_for_reply(
-    mut gone: DisconnectGuard,
-    reply: oneshot::Receiver<Reply>,
-) -> Option<Reply> {
-    let reply = reply.await.ok();
-    gone.armed = false;
-    reply
 }
 
 fn with_log_head(
