@@ -389,7 +389,7 @@ fn canned(status: StatusCode, close: bool) -> Reply {
     }
     Reply::Full {
         status: status.as_u16(),
-        headers: HeaderBlock(headers),
+        headers: HeaderBlock::from(headers),
         body: Bytes::from_static(status.canonical_reason().unwrap_or("Error").as_bytes()),
     }
 }

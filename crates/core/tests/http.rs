@@ -48,7 +48,7 @@ fn echo_app(exchanges: Exchanges, mut rx: mpsc::UnboundedReceiver<Event>) {
                 exchanges.respond(
                     id,
                     200,
-                    HeaderBlock(b"content-type\0text/plain\0".to_vec()),
+                    HeaderBlock::from(b"content-type\0text/plain\0".to_vec()),
                     Bytes::from(text),
                 );
             }

@@ -202,7 +202,7 @@ unsafe fn header_block(
     // SAFETY: a type query on a live value.
     unsafe { sys::napi_typeof(env, value, &mut kind) };
     if kind == sys::ValueType::napi_null || kind == sys::ValueType::napi_undefined {
-        return Ok(HeaderBlock(Vec::new()));
+        return Ok(HeaderBlock::default());
     }
     if kind == sys::ValueType::napi_number {
         // SAFETY: as above.
@@ -213,7 +213,7 @@ unsafe fn header_block(
     }
     // SAFETY: as above.
     unsafe { HeaderText::from_napi_value(env, value) }
-        .map(|h| HeaderBlock(h.0))
+        .map(|h| HeaderBlock::from(h.0))
         .map_err(|_| "respond: the headers must be a string, a list id or null")
 }
 

@@ -2,6 +2,7 @@
 //! `src/server/headers.ts`), registered here so that an answer names one by a number: the addon then
 //! copies bytes it already holds instead of reading a string out of V8 (a length query and a copy,
 //! about 700 instructions a response).
+use bytes::Bytes;
 use napi_derive::napi;
 use std::cell::RefCell;
 
@@ -14,7 +15,7 @@ const MOST: usize = 4096;
 thread_local! {
     /// By id. JS keeps one table per thread too (the memo lives in the thread's isolate), so ids
     /// never cross threads.
-    static LISTS: RefCell<Vec<Box<[u8]>>> = const { RefCell::new(Vec::new()) };
+    static LISTS: RefCell<Vec<Bytes>> = const { RefCell::new(Vec::new()) };
 }
 
 fn register(text: &[u8]) -> i32 {
@@ -23,7 +24,7 @@ fn register(text: &[u8]) -> i32 {
         if lists.len() >= MOST {
             return -1;
         }
-        lists.push(text.into());
+        lists.push(Bytes::copy_from_slice(text));
         (lists.len() - 1) as i32
     })
 }
@@ -35,9 +36,9 @@ pub fn register_header_list(text: HeaderText) -> i32 {
     register(&text.0)
 }
 
-/// The packed text of list `id`, copied for an answer; `None` for an id never given.
-pub(crate) fn header_list(id: u32) -> Option<Vec<u8>> {
-    LISTS.with(|lists| lists.borrow().get(id as usize).map(|text| text.to_vec()))
+/// The packed text of list `id`, shared with the answer (no copy); `None` for an id never given.
+pub(crate) fn header_list(id: u32) -> Option<Bytes> {
+    LISTS.with(|lists| lists.borrow().get(id as usize).cloned())
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@ pub struct NativeServer {
 }
 
 fn headers(block: Option<HeaderText>) -> HeaderBlock {
-    HeaderBlock(block.map(|h| h.0).unwrap_or_default())
+    HeaderBlock::from(block.map(|h| h.0).unwrap_or_default())
 }
 
 #[napi]
