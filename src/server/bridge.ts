@@ -12,7 +12,7 @@ import type { LoopRef } from './loop.ts';
 import { MemoryConnections, type MemoryConnection } from './memory.ts';
 import type { NativeServer } from './native.ts';
 import type { ProxyRewrite } from './proxy.ts';
-import { httpScope, websocketScope } from './scope.ts';
+import { httpScope, pathParts, websocketScope, type PathParts } from './scope.ts';
 import { WebSocketExchange } from './websocket.ts';
 import {
   Body,
@@ -59,9 +59,16 @@ export interface BridgeOptions {
   loop: LoopRef;
 }
 
+/** Path slots the core names (crates/node/src/paths.rs); a slot past them is still served. */
+const PATH_SLOTS = 256;
+
 /** Decodes event batches and runs the app for each request. */
 export class Bridge implements ExchangeHost {
   readonly #live = new LiveTable<HTTPExchange | WebSocketExchange>();
+  /** By slot: the parts of the paths the core names (see `PathParts`). */
+  readonly #paths: (PathParts | undefined)[] = new Array<PathParts | undefined>(PATH_SLOTS + 1).fill(
+    undefined,
+  );
   readonly #memory: MemoryConnections;
   native!: NativeServer;
 
@@ -185,15 +192,16 @@ export class Bridge implements ExchangeHost {
     const id = meta[i + Request.id]!;
     const flags = meta[i + Request.flags]!;
     const { rootPath, state } = this.options;
+    const parts = this.#pathParts(meta, i, strs, flags);
     if (flags & RequestFlag.webSocket) {
-      const scope = websocketScope(meta, i, strs, rootPath, state);
+      const scope = websocketScope(meta, i, strs, rootPath, state, parts);
       this.options.proxy?.(scope);
       const exchange = new WebSocketExchange(id, this);
       this.#live.set(id, exchange);
       this.#run(scope, exchange);
       return;
     }
-    const scope = httpScope(meta, i, strs, rootPath, state);
+    const scope = httpScope(meta, i, strs, rootPath, state, parts);
     this.options.proxy?.(scope);
     const bodyAt = meta[i + Request.bodyAt]!;
     const bodyLen = meta[i + Request.bodyLen]!;
@@ -201,6 +209,17 @@ export class Bridge implements ExchangeHost {
     const exchange = new HTTPExchange(id, this.native, this, body, (flags & RequestFlag.moreBody) !== 0);
     this.#live.set(id, exchange);
     this.#run(scope, exchange);
+  }
+
+  /**
+   * The path parts of a request: those of its slot (see `PathParts`), made anew when the core says
+   * the path takes the slot with this request; made for this request alone when it has no slot.
+   */
+  #pathParts(meta: Uint32Array, i: number, strs: string, flags: number): PathParts {
+    const slot = meta[i + Request.pathId]!;
+    if (slot === 0) return pathParts(meta, i, strs);
+    if (flags & RequestFlag.newPath) return (this.#paths[slot] = pathParts(meta, i, strs));
+    return this.#paths[slot] ?? pathParts(meta, i, strs);
   }
 
   /** Runs the app for one exchange; whatever it does, the exchange is settled exactly once. */

@@ -104,28 +104,23 @@ function ownHeaders(raw: RawHeaders): RawHeaders {
 }
 
 /**
- * The raw paths of recent requests as bytes, by their text: most requests go to a few paths, and a
- * Buffer costs some 500 instructions to make (Node's pool, its argument checks, the subclass
- * constructor) where the lookup costs about 100. The bytes are shared by the requests of a path, as
- * Python's immutable `bytes` would be: `raw_path` is read, or replaced, never written into. Emptied
- * when full, so that a stream of distinct paths cannot grow it and the busy paths come back at once.
+ * What a request path gives its scope: the decoded `path` and the `raw_path` bytes. The core names
+ * the paths of recent requests by slot (crates/node/src/paths.rs), and the bridge keeps one of
+ * these per slot, so the requests of a path share them: a Buffer costs some 500 instructions to
+ * make, hashing a fresh path string to look it up some 200. The bytes are shared as Python's
+ * immutable `bytes` would be: `raw_path` is read, or replaced, never written into.
  */
-const rawPaths = new Map<string, Uint8Array>();
-const RAW_PATHS_MAX = 1024;
-/** Longer paths are encoded each time (the key would hold their text). */
-const RAW_PATH_KEPT = 256;
+export interface PathParts {
+  readonly path: string;
+  readonly rawPath: Uint8Array;
+}
 
-function rawPathBytes(rawPath: string): Uint8Array {
-  let bytes = rawPaths.get(rawPath);
-  if (bytes === undefined) {
-    bytes = latin1Encode(rawPath);
-    if (rawPath.length <= RAW_PATH_KEPT) {
-      if (rawPaths.size >= RAW_PATHS_MAX) rawPaths.clear();
-      // A key of its own: a slice would keep the whole batch string alive.
-      rawPaths.set(ownCopy(rawPath), bytes);
-    }
-  }
-  return bytes;
+/** The path parts of the request whose record starts at `meta[i]`, made from its text. */
+export function pathParts(meta: Uint32Array, i: number, strs: string): PathParts {
+  const pathAt = meta[i + Request.pathAt]!;
+  // A string of its own: a slice would keep the whole batch string alive.
+  const rawPath = ownCopy(strs.slice(pathAt, pathAt + meta[i + Request.pathLen]!));
+  return { path: unquote(rawPath), rawPath: latin1Encode(rawPath) };
 }
 
 /** The header span of the request record at `meta[i]`. */
@@ -140,15 +135,13 @@ export function httpScope(
   strs: string,
   rootPath: string,
   state: Record<string, unknown>,
+  { path, rawPath }: PathParts = pathParts(meta, i, strs),
 ): HTTPScope {
   const flags = meta[i + Request.flags]!;
   const methodAt = meta[i + Request.methodAt]!;
-  const pathAt = meta[i + Request.pathAt]!;
   const queryAt = meta[i + Request.queryAt]!;
-  const rawPath = strs.slice(pathAt, pathAt + meta[i + Request.pathLen]!);
   const query = strs.slice(queryAt, queryAt + meta[i + Request.queryLen]!);
   const addrs = addressesOf(meta, i, strs);
-  const path = unquote(rawPath);
   return {
     type: 'http',
     asgi: ASGI_VERSIONS,
@@ -156,7 +149,7 @@ export function httpScope(
     method: methodOf(strs, methodAt, meta[i + Request.methodLen]!),
     scheme: addrs.scheme || 'http',
     path: rootPath ? rootPath + path : path,
-    raw_path: rawPathBytes(rawPath),
+    raw_path: rawPath,
     query_string: query ? latin1Encode(query) : EMPTY,
     root_path: rootPath,
     headers: lazyHeaders(headersOf(meta, i, strs)),
@@ -180,13 +173,11 @@ export function websocketScope(
   strs: string,
   rootPath: string,
   state: Record<string, unknown>,
+  { path, rawPath }: PathParts = pathParts(meta, i, strs),
 ): WebSocketScope {
-  const pathAt = meta[i + Request.pathAt]!;
   const queryAt = meta[i + Request.queryAt]!;
-  const rawPath = strs.slice(pathAt, pathAt + meta[i + Request.pathLen]!);
   const query = strs.slice(queryAt, queryAt + meta[i + Request.queryLen]!);
   const addrs = addressesOf(meta, i, strs);
-  const path = unquote(rawPath);
   const raw = ownHeaders(headersOf(meta, i, strs));
   const offered = headerValues(raw, 'sec-websocket-protocol')
     .flatMap((v) => v.split(','))
@@ -198,7 +189,7 @@ export function websocketScope(
     http_version: '1.1',
     scheme: addrs.scheme === 'https' ? 'wss' : 'ws',
     path: rootPath ? rootPath + path : path,
-    raw_path: rawPathBytes(rawPath),
+    raw_path: rawPath,
     query_string: query ? latin1Encode(query) : EMPTY,
     root_path: rootPath,
     // Kept lazy for the socket's whole life: an idle WebSocket that never reads its headers holds

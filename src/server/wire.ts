@@ -14,7 +14,7 @@ export const enum Kind {
   MemEnd = 9,
 }
 
-/** A new request: method, path, query, headers (`name\0value\0`…) and addresses are spans (offset, length) of the string; the inline body is a span of the buffer. `CONN` names the connection: its requests carry the same addresses, which JS may keep from the first. */
+/** A new request: method, path, query, headers (`name\0value\0`…) and addresses are spans (offset, length) of the string; the inline body is a span of the buffer. `CONN` names the connection: its requests carry the same addresses, which JS may keep from the first. `PATH_ID` names the path's slot in the paths JS holds (see `paths.rs`), 0 for none. */
 export const enum Request {
   id = 1,
   flags = 2,
@@ -31,7 +31,8 @@ export const enum Request {
   conn = 13,
   bodyAt = 14,
   bodyLen = 15,
-  length = 16,
+  pathId = 16,
+  length = 17,
 }
 
 /** A chunk of request body asked for with `readMore`. */
@@ -99,6 +100,7 @@ export const enum RequestFlag {
   hasQuery = 2,
   versionShift = 2,
   webSocket = 16,
+  newPath = 32,
 }
 
 /** Values of `WsMessage.form`. */

@@ -5,6 +5,7 @@ use starling_core::Event;
 use std::io::Write;
 
 use crate::lane::LaneEvent;
+use crate::paths::KnownPaths;
 use crate::strings::Latin1;
 use crate::wire::{self, flags, kind};
 
@@ -50,7 +51,7 @@ impl Encoder {
         self.meta.extend_from_slice(&words);
     }
 
-    pub fn push(&mut self, event: LaneEvent) {
+    pub fn push(&mut self, event: LaneEvent, paths: &mut KnownPaths) {
         use wire::{BODY, MEM_DATA, REQUEST, WS_CLOSE, WS_MESSAGE};
         match event {
             LaneEvent::Core(Event::Request {
@@ -75,6 +76,10 @@ impl Encoder {
                 }
                 if websocket {
                     bits |= flags::WEBSOCKET;
+                }
+                let (path_id, new_path) = paths.id(head.uri.path().as_bytes());
+                if new_path {
+                    bits |= flags::NEW_PATH;
                 }
                 let method = self.str_span(head.method.as_str().as_bytes());
                 let path = self.str_span(head.uri.path().as_bytes());
@@ -101,6 +106,7 @@ impl Encoder {
                     (r[REQUEST::ADDRS_AT], r[REQUEST::ADDRS_LEN]) = addrs;
                     r[REQUEST::CONN] = head.conn.serial;
                     (r[REQUEST::BODY_AT], r[REQUEST::BODY_LEN]) = body;
+                    r[REQUEST::PATH_ID] = path_id;
                 });
             }
             LaneEvent::Core(Event::Body {
@@ -198,6 +204,8 @@ impl Encoder {
 pub struct Batch {
     sealed: Vec<Encoder>,
     open: Encoder,
+    /// Outlives the events: JS holds these paths across deliveries.
+    paths: KnownPaths,
 }
 
 impl Batch {
@@ -205,7 +213,24 @@ impl Batch {
         if self.open.weight() >= SEGMENT_BYTES {
             self.sealed.push(std::mem::take(&mut self.open));
         }
-        self.open.push(event);
+        self.open.push(event, &mut self.paths);
+    }
+
+    /// The events so far, to deliver; the known paths stay.
+    pub fn take_events(&mut self) -> Batch {
+        Batch {
+            sealed: std::mem::take(&mut self.sealed),
+            open: std::mem::take(&mut self.open),
+            paths: KnownPaths::default(),
+        }
+    }
+
+    /// Takes back a delivered (and cleared) batch's buffers, unless events came meanwhile.
+    pub fn reuse(&mut self, delivered: Batch) {
+        if self.is_empty() {
+            self.sealed = delivered.sealed;
+            self.open = delivered.open;
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -249,11 +274,14 @@ mod tests {
 
     fn message(encoder: &mut Encoder, data: &[u8], text: bool) -> (u32, u32, u32) {
         let at = encoder.meta.len();
-        encoder.push(LaneEvent::Core(Event::WsMessage {
-            id: 1,
-            data: Bytes::copy_from_slice(data),
-            text,
-        }));
+        encoder.push(
+            LaneEvent::Core(Event::WsMessage {
+                id: 1,
+                data: Bytes::copy_from_slice(data),
+                text,
+            }),
+            &mut KnownPaths::default(),
+        );
         let r = &encoder.meta[at..at + WS_MESSAGE::LEN];
         (
             r[WS_MESSAGE::FORM],

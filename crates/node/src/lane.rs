@@ -151,7 +151,7 @@ impl Lane {
     /// one call per encoder.
     pub fn deliver(self: &Arc<Self>, env: sys::napi_env, context: sys::napi_async_context) {
         self.armed.store(false, Ordering::Release);
-        let mut batch = std::mem::take(&mut *self.batch.lock());
+        let mut batch = self.batch.lock().take_events();
         if batch.is_empty() {
             return;
         }
@@ -167,10 +167,7 @@ impl Lane {
         }
         // The emptied batch keeps its buffers for the next one, unless events came meanwhile.
         batch.clear();
-        let mut current = self.batch.lock();
-        if current.is_empty() {
-            *current = batch;
-        }
+        self.batch.lock().reuse(batch);
     }
 
     /// The lane's array of `kind` holding `bytes` bytes (this lane's, or a larger one made now),

@@ -13,6 +13,7 @@ mod fast_calls;
 mod header_lists;
 mod lane;
 mod options;
+mod paths;
 mod server;
 mod strings;
 mod uv;

@@ -50,7 +50,8 @@ records! {
     /// A new request: method, path, query, headers (`name\0value\0`…) and addresses are spans
     /// (offset, length) of the string; the inline body is a span of the buffer. `CONN` names the
     /// connection: its requests carry the same addresses, which JS may keep from the first.
-    REQUEST = 1 { FLAGS, METHOD_AT, METHOD_LEN, PATH_AT, PATH_LEN, QUERY_AT, QUERY_LEN, HEADERS_AT, HEADERS_LEN, ADDRS_AT, ADDRS_LEN, CONN, BODY_AT, BODY_LEN }
+    /// `PATH_ID` names the path's slot in the paths JS holds (see `paths.rs`), 0 for none.
+    REQUEST = 1 { FLAGS, METHOD_AT, METHOD_LEN, PATH_AT, PATH_LEN, QUERY_AT, QUERY_LEN, HEADERS_AT, HEADERS_LEN, ADDRS_AT, ADDRS_LEN, CONN, BODY_AT, BODY_LEN, PATH_ID }
     /// A chunk of request body asked for with `readMore`.
     BODY = 2 { MORE_BODY, BODY_AT, BODY_LEN }
     /// The client left, or the request can no longer be answered.
@@ -80,6 +81,8 @@ pub mod flags {
     pub const VERSION_SHIFT: u32 = 2;
     /// A WebSocket handshake: answer with `wsAccept` or an HTTP response.
     pub const WEBSOCKET: u32 = 16;
+    /// The path takes its slot (`PATH_ID`) with this request: JS makes what it holds for it anew.
+    pub const NEW_PATH: u32 = 32;
 }
 
 /// Values of `WS_MESSAGE::FORM`.
@@ -152,6 +155,7 @@ mod tests {
                 ("hasQuery", flags::HAS_QUERY as usize),
                 ("versionShift", flags::VERSION_SHIFT as usize),
                 ("webSocket", flags::WEBSOCKET as usize),
+                ("newPath", flags::NEW_PATH as usize),
             ],
         );
         out += &const_enum(
@@ -210,8 +214,8 @@ mod tests {
 
     #[test]
     fn layouts_count_their_words() {
-        assert_eq!(REQUEST::LEN, 16);
-        assert_eq!(REQUEST::BODY_LEN, 15);
+        assert_eq!(REQUEST::LEN, 17);
+        assert_eq!(REQUEST::PATH_ID, 16);
         assert_eq!(BODY::LEN, 5);
         assert_eq!(DISCONNECT::LEN, 2);
         assert_eq!(MEM_DATA::LEN, 4);
