@@ -15,7 +15,7 @@ import {
 import { BackgroundTask } from '../src/background.ts';
 import { Headers, URL } from '../src/datastructures.ts';
 import { TestClient } from '../src/testclient.ts';
-import type { ASGIFunction, HTTPScope, ReceiveMessage, Scope, SendMessage } from '../src/asgi.ts';
+import type { ASGIFunction, HTTPScope, RawHeader, ReceiveMessage, Scope, SendMessage } from '../src/asgi.ts';
 import { RESOLVED } from '../src/_utils.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'starling-responses-'));
@@ -714,4 +714,26 @@ test('StreamingResponse turns a send failing on a gone peer into ClientDisconnec
     other.asgi(httpScope(), () => new Promise(() => {}), failing(new Error('bug'))),
     { message: 'bug' },
   );
+});
+
+test('responses without given headers share their header pairs, and changing one response leaves the others alone', (t) => {
+  const text = (raw: RawHeader[]) => raw.map(([k, v]) => `${Buffer.from(k)}: ${Buffer.from(v)}`);
+  const a = new PlainTextResponse('same');
+  const b = new PlainTextResponse('same');
+  t.not(a.rawHeaders, b.rawHeaders);
+  t.is(a.rawHeaders[0], b.rawHeaders[0]);
+  t.deepEqual(text(a.rawHeaders), ['content-length: 4', 'content-type: text/plain; charset=utf-8']);
+  a.headers.set('content-type', 'text/csv');
+  a.headers.append('x-extra', '1');
+  a.setCookie('k', 'v');
+  t.deepEqual(text(b.rawHeaders), ['content-length: 4', 'content-type: text/plain; charset=utf-8']);
+  t.deepEqual(text(new PlainTextResponse('same').rawHeaders), text(b.rawHeaders));
+  t.deepEqual(text(a.rawHeaders).slice(0, 3), ['content-length: 4', 'content-type: text/csv', 'x-extra: 1']);
+  // No body, no media type, a status without a length: the other shapes of the list.
+  t.deepEqual(text(new Response(null, { status: 204 }).rawHeaders), []);
+  t.deepEqual(text(new Response('x').rawHeaders), ['content-length: 1']);
+  t.deepEqual(text(new HTMLResponse(null, { status: 304 }).rawHeaders), [
+    'content-type: text/html; charset=utf-8',
+  ]);
+  t.deepEqual(text(new Response('x'.repeat(600)).rawHeaders), ['content-length: 600']);
 });

@@ -47,6 +47,25 @@ function contentType(mediaType: string, charset: string): Uint8Array {
   return bytes;
 }
 
+// The pairs themselves, made once too: a response given no headers gets a list of shared pairs,
+// which nothing writes into (MutableHeaders replaces a pair it changes, as Python's tuples would
+// be replaced), so that a plain response allocates one small array for its headers.
+const LENGTH_PAIRS: RawHeader[] = [];
+const UTF8_TYPE_PAIRS = new Map<string, RawHeader>();
+
+function lengthPair(length: number): RawHeader {
+  if (length >= 512) return [CONTENT_LENGTH, contentLength(length)];
+  return (LENGTH_PAIRS[length] ??= [CONTENT_LENGTH, contentLength(length)]);
+}
+
+function typePair(mediaType: string, charset: string): RawHeader {
+  const known = charset === 'utf-8' ? UTF8_TYPE_PAIRS.get(mediaType) : undefined;
+  if (known !== undefined) return known;
+  const pair: RawHeader = [CONTENT_TYPE, contentType(mediaType, charset)];
+  if (charset === 'utf-8' && UTF8_TYPE_PAIRS.size < 256) UTF8_TYPE_PAIRS.set(mediaType, pair);
+  return pair;
+}
+
 function headerPairs(headers: ResponseHeadersInit): [string, string][] {
   if (headers instanceof Headers) return headers.items();
   if (Symbol.iterator in headers)
@@ -129,22 +148,26 @@ export class Response {
     headers: ResponseHeadersInit | null | undefined,
     body: Uint8Array | null = this.body,
   ): RawHeader[] {
+    const wantsLength = body !== null && !(this.status < 200 || this.status === 204 || this.status === 304);
+    const mediaType = this.mediaType;
+    if (!headers) {
+      // The common case, as one array of shared pairs (no growing, no pair made).
+      if (wantsLength && mediaType != null)
+        return [lengthPair(body.length), typePair(mediaType, this.charset)];
+      if (wantsLength) return [lengthPair(body.length)];
+      return mediaType != null ? [typePair(mediaType, this.charset)] : [];
+    }
     const raw: RawHeader[] = [];
     let hasLength = false;
     let hasType = false;
-    if (headers) {
-      for (const [k, v] of headerPairs(headers)) {
-        const name = k.toLowerCase();
-        if (name === 'content-length') hasLength = true;
-        else if (name === 'content-type') hasType = true;
-        raw.push([internLatin1(name), latin1Encode(String(v))]);
-      }
+    for (const [k, v] of headerPairs(headers)) {
+      const name = k.toLowerCase();
+      if (name === 'content-length') hasLength = true;
+      else if (name === 'content-type') hasType = true;
+      raw.push([internLatin1(name), latin1Encode(String(v))]);
     }
-    if (body !== null && !hasLength && !(this.status < 200 || this.status === 204 || this.status === 304)) {
-      raw.push([CONTENT_LENGTH, contentLength(body.length)]);
-    }
-    const mediaType = this.mediaType;
-    if (mediaType != null && !hasType) raw.push([CONTENT_TYPE, contentType(mediaType, this.charset)]);
+    if (wantsLength && !hasLength) raw.push(lengthPair(body.length));
+    if (mediaType != null && !hasType) raw.push(typePair(mediaType, this.charset));
     return raw;
   }
 
