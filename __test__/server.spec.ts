@@ -64,6 +64,50 @@ test('serves a request over a real socket with date and server headers', async (
   });
 });
 
+test("every kind of answer carries the server header once, the app's own in its place, or none when configured so", async (t) => {
+  const file = join(mkdtempSync(join(tmpdir(), 'starling-server-')), 'f.txt');
+  writeFileSync(file, 'file body');
+  const app: ASGIFunction = async (scope, _receive, send) => {
+    if (scope.type !== 'http') return;
+    const own = scope.path === '/own';
+    await send({
+      type: 'http.response.start',
+      status: 200,
+      headers: own ? [['server', 'mine']] : [['content-type', 'text/plain']],
+    });
+    if (scope.path === '/file') return void (await send({ type: 'http.response.pathsend', path: file }));
+    if (scope.path === '/stream') await send({ type: 'http.response.body', body: 'a', more_body: true });
+    await send({ type: 'http.response.body', body: 'b' });
+  };
+  const servers = async (server: Server) => {
+    const got: (string | null)[] = [];
+    // Twice each: the second answer of a header list comes from the core's kept blocks.
+    for (const path of ['/', '/', '/stream', '/file', '/own', '/own']) {
+      got.push((await fetch(server.url + path)).headers.get('server'));
+    }
+    const big = await fetch(server.url, { method: 'POST', body: 'x'.repeat(2048) });
+    got.push(`${big.status} ${big.headers.get('server')}`);
+    return got;
+  };
+  await withServer(app, { maxBodySize: 1024 }, async (server) => {
+    t.deepEqual(await servers(server), [
+      'starling',
+      'starling',
+      'starling',
+      'starling',
+      'mine',
+      'mine',
+      '413 starling',
+    ]);
+  });
+  await withServer(app, { serverHeader: 'other', maxBodySize: 1024 }, async (server) => {
+    t.deepEqual((await servers(server)).slice(0, 4), ['other', 'other', 'other', 'other']);
+  });
+  await withServer(app, { serverHeader: '', maxBodySize: 1024 }, async (server) => {
+    t.deepEqual(await servers(server), [null, null, null, null, 'mine', 'mine', '413 null']);
+  });
+});
+
 test('the scope carries ASGI keys: decoded path, raw path, query, lower-case headers, addresses', async (t) => {
   let seen: HTTPScope | undefined;
   const app: ASGIFunction = async (scope, receive, send) => {

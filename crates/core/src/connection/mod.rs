@@ -1,7 +1,7 @@
 //! One connection: the protocol it speaks, the request service, and each request's way to the app and back.
 use bytes::Bytes;
 use http::header::{
-    HeaderValue, ACCEPT_ENCODING, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, EXPECT, HOST, SERVER,
+    HeaderValue, ACCEPT_ENCODING, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, EXPECT, HOST,
     TRANSFER_ENCODING, UPGRADE,
 };
 use http::{Request, Response, StatusCode};
@@ -20,6 +20,7 @@ use crate::config::Config;
 use crate::cork::Corked;
 use crate::event::{ConnInfo, Event, RequestHead};
 use crate::exchange::{Exchanges, Reply};
+use crate::headers::add_server;
 use crate::log;
 use crate::server::Live;
 use crate::socket::Socket;
@@ -164,6 +165,7 @@ fn service(
         };
         match begun {
             Begun::Answered(response) => {
+                let response = with_server(response, &shared);
                 Box::pin(std::future::ready(Ok(closing.finish(response)))) as ResponseFuture
             }
             Begun::Announced(mut announced) => {
@@ -199,9 +201,9 @@ struct Closing {
 }
 
 impl Closing {
-    /// The last steps of every response: the request stops counting as in flight, the `server`
-    /// header, the access log line, a refusal noted for the lingering close, and the connection
-    /// kept in use until the body is written.
+    /// The last steps of every response: the request stops counting as in flight, the access log
+    /// line, a refusal noted for the lingering close, and the connection kept in use until the body
+    /// is written. (The `server` header is added where a response is made: see `with_server`.)
     fn finish(self, mut response: Response<ResponseBody>) -> Response<ResponseBody> {
         let Closing {
             guard,
@@ -210,12 +212,6 @@ impl Closing {
             conn,
         } = self;
         let shared = in_flight.end();
-        if let Some(server) = &shared.server_header {
-            response
-                .headers_mut()
-                .entry(SERVER)
-                .or_insert_with(|| server.clone());
-        }
         if let Some(started) = started {
             log_access(&conn, &response, started, shared.config.log_colors);
         }
@@ -466,7 +462,7 @@ impl Reading {
         let first =
             match read_first(&mut body, facts.declared(), facts.expects_continue, config).await {
                 Ok(first) => first,
-                Err(status) => return plain(status, true),
+                Err(status) => return with_server(plain(status, true), shared),
             };
         announce(parts, body, first, &facts, conn.clone(), shared, upgrade)
             .response(shared)
@@ -580,16 +576,18 @@ impl Announced {
             ) => {
                 let (response, upgraded) = handshake.accept(subprotocol.as_deref(), headers);
                 ends.start_session(id, shared, upgraded);
-                response
+                with_server(response, shared)
             }
-            (Some(Reply::Accept { .. }), ..) => plain(StatusCode::BAD_REQUEST, true),
+            (Some(Reply::Accept { .. }), ..) => {
+                with_server(plain(StatusCode::BAD_REQUEST, true), shared)
+            }
             (Some(reply), ..) => {
                 // A denied (or plain HTTP) answer to a handshake ends the exchange.
                 shared.exchanges.ws_forget(id);
                 build(reply, shared.server_header.as_ref())
             }
             // The application dropped the request without answering.
-            (None, ..) => plain(StatusCode::INTERNAL_SERVER_ERROR, false),
+            (None, ..) => with_server(plain(StatusCode::INTERNAL_SERVER_ERROR, false), shared),
         };
         // Kept through compression, which rebuilds the response from its parts.
         if let Some(head) = log_head {
@@ -630,25 +628,38 @@ fn build(reply: Reply, server: Option<&HeaderValue>) -> Response<ResponseBody> {
             rx,
             shared,
         } => (status, headers, ResponseBody::stream(rx, shared)),
-        Reply::Accept { .. } => return plain(StatusCode::INTERNAL_SERVER_ERROR, false),
+        Reply::Accept { .. } => {
+            let mut res = plain(StatusCode::INTERNAL_SERVER_ERROR, false);
+            add_server(res.headers_mut(), server);
+            return res;
+        }
         Reply::File {
             status,
             headers,
             path,
         } => match open_file(&path) {
             Ok((body, len)) => {
-                let mut res = response_with(status, headers.into_map(), body);
+                let mut res = response_with(status, headers.into_map_for(None, server), body);
                 res.headers_mut()
                     .insert(CONTENT_LENGTH, HeaderValue::from(len));
                 return res;
             }
             Err(err) => {
                 log::error(&format!("sending file {}", path.display()), &err);
-                return plain(StatusCode::INTERNAL_SERVER_ERROR, false);
+                let mut res = plain(StatusCode::INTERNAL_SERVER_ERROR, false);
+                add_server(res.headers_mut(), server);
+                return res;
             }
         },
     };
-    response_with(status, headers.into_map(), body)
+    response_with(status, headers.into_map_for(None, server), body)
+}
+
+/// `res` with the server's `server` header, unless it names one: for the responses the core makes
+/// (an app's get it as their headers are decoded, see `HeaderBlock::into_map_for`).
+fn with_server(mut res: Response<ResponseBody>, shared: &Shared) -> Response<ResponseBody> {
+    add_server(res.headers_mut(), shared.server_header.as_ref());
+    res
 }
 
 fn response_with(
