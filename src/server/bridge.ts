@@ -22,6 +22,7 @@ import {
   Kind,
   MemData,
   MemEnd,
+  PathSlots,
   Request,
   RequestFlag,
   WsClose,
@@ -59,14 +60,11 @@ export interface BridgeOptions {
   loop: LoopRef;
 }
 
-/** Path slots the core names (crates/node/src/paths.rs); a slot past them is still served. */
-const PATH_SLOTS = 256;
-
 /** Decodes event batches and runs the app for each request. */
 export class Bridge implements ExchangeHost {
   readonly #live = new LiveTable<HTTPExchange | WebSocketExchange>();
   /** By slot: the parts of the paths the core names (see `PathParts`). */
-  readonly #paths: (PathParts | undefined)[] = new Array<PathParts | undefined>(PATH_SLOTS + 1).fill(
+  readonly #paths: (PathParts | undefined)[] = new Array<PathParts | undefined>(PathSlots.count + 1).fill(
     undefined,
   );
   readonly #memory: MemoryConnections;

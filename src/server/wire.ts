@@ -110,6 +110,11 @@ export const enum WsForm {
   asciiText = 2,
 }
 
+/** Request path slots (crates/node/src/paths.rs): `Request.pathId` is a slot + 1, or 0. */
+export const enum PathSlots {
+  count = 256,
+}
+
 /** The answer queue's layout (words, bytes; see answers.ts). */
 export const enum AnswerQueue {
   open = 0,

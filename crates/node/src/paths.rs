@@ -7,7 +7,8 @@
 //! paths only keeps slots changing hands; what JS holds stays bounded by the slots.
 
 /// Slots (a power of two); ids are slot + 1, and 0 is "no slot".
-const SLOTS: usize = 256;
+const SLOTS: usize = crate::wire::PATH_SLOTS;
+const _: () = assert!(SLOTS.is_power_of_two());
 /// Longer paths get no slot (JS decodes them each time).
 const KEPT_MAX: usize = 256;
 

@@ -96,6 +96,9 @@ pub mod ws_form {
     pub const ASCII_TEXT: u32 = 2;
 }
 
+/// Request path slots (see `paths.rs`): `REQUEST::PATH_ID` is a slot + 1, or 0 for none.
+pub const PATH_SLOTS: usize = 256;
+
 /// The answer queue (see `answers.rs`): one buffer of 32-bit words, then an arena of body bytes.
 /// The first words say whether a delivery runs and what is queued; each answer takes `WORDS`
 /// words after them, and its body the next `len` bytes of the arena.
@@ -166,6 +169,11 @@ mod tests {
                 ("text", ws_form::TEXT as usize),
                 ("asciiText", ws_form::ASCII_TEXT as usize),
             ],
+        );
+        out += &const_enum(
+            "Request path slots (crates/node/src/paths.rs): `Request.pathId` is a slot + 1, or 0.",
+            "PathSlots",
+            &[("count", PATH_SLOTS)],
         );
         out += &const_enum(
             "The answer queue's layout (words, bytes; see answers.ts).",
