@@ -165,7 +165,6 @@ fn service(
         };
         match begun {
             Begun::Answered(response) => {
-                let response = with_server(response, &shared);
                 Box::pin(std::future::ready(Ok(closing.finish(response)))) as ResponseFuture
             }
             Begun::Announced(mut announced) => {
@@ -230,7 +229,9 @@ impl Closing {
     }
 }
 
-fn plain(status: StatusCode, close: bool) -> Response<ResponseBody> {
+/// An answer the core makes itself: the status's reason as plain text, with the server's `server`
+/// header.
+fn plain(status: StatusCode, close: bool, server: Option<&HeaderValue>) -> Response<ResponseBody> {
     let reason = status.canonical_reason().unwrap_or("Error");
     let mut res = Response::new(ResponseBody::full(Bytes::from_static(reason.as_bytes())));
     *res.status_mut() = status;
@@ -243,6 +244,7 @@ fn plain(status: StatusCode, close: bool) -> Response<ResponseBody> {
     if close {
         headers.insert(CONNECTION, HeaderValue::from_static("close"));
     }
+    add_server(headers, server);
     res
 }
 
@@ -352,30 +354,35 @@ fn begin(
     let in_flight = shared.in_flight.fetch_add(1, Ordering::AcqRel);
     let counted = InFlight(Some(shared.clone()));
     let config = &shared.config;
+    let server = shared.server_header.as_ref();
 
     let begun = if config
         .limit_concurrency
         .is_some_and(|limit| in_flight >= limit)
     {
-        Begun::Answered(plain(StatusCode::SERVICE_UNAVAILABLE, false))
+        Begun::Answered(plain(StatusCode::SERVICE_UNAVAILABLE, false, server))
     } else if facts.transfer_encoding && facts.content_length.is_some() {
         // Both framings at once is how requests get smuggled past proxies: refuse outright.
-        Begun::Answered(plain(StatusCode::BAD_REQUEST, true))
+        Begun::Answered(plain(StatusCode::BAD_REQUEST, true, server))
     } else if parts.version == http::Version::HTTP_11 && facts.hosts != 1 {
         // RFC 9112 §3.2: an HTTP/1.1 request carries exactly one Host.
-        Begun::Answered(plain(StatusCode::BAD_REQUEST, true))
+        Begun::Answered(plain(StatusCode::BAD_REQUEST, true, server))
     } else if facts
         .declared()
         .zip(config.max_body_size)
         .is_some_and(|(len, max)| len > max)
     {
-        Begun::Answered(plain(StatusCode::PAYLOAD_TOO_LARGE, true))
+        Begun::Answered(plain(StatusCode::PAYLOAD_TOO_LARGE, true, server))
     } else if let Some(res) = upgrade
         .is_none()
         .then(|| config.statics.serve(&parts))
         .flatten()
     {
-        Begun::Answered(with_log_head(res, &parts, config.access_log))
+        Begun::Answered(with_log_head(
+            with_server(res, shared),
+            &parts,
+            config.access_log,
+        ))
     } else if body.is_end_stream() {
         let first = FirstBody {
             body: Bytes::new(),
@@ -462,7 +469,7 @@ impl Reading {
         let first =
             match read_first(&mut body, facts.declared(), facts.expects_continue, config).await {
                 Ok(first) => first,
-                Err(status) => return with_server(plain(status, true), shared),
+                Err(status) => return plain(status, true, shared.server_header.as_ref()),
             };
         announce(parts, body, first, &facts, conn.clone(), shared, upgrade)
             .response(shared)
@@ -579,7 +586,7 @@ impl Announced {
                 with_server(response, shared)
             }
             (Some(Reply::Accept { .. }), ..) => {
-                with_server(plain(StatusCode::BAD_REQUEST, true), shared)
+                plain(StatusCode::BAD_REQUEST, true, shared.server_header.as_ref())
             }
             (Some(reply), ..) => {
                 // A denied (or plain HTTP) answer to a handshake ends the exchange.
@@ -587,7 +594,11 @@ impl Announced {
                 build(reply, shared.server_header.as_ref())
             }
             // The application dropped the request without answering.
-            (None, ..) => with_server(plain(StatusCode::INTERNAL_SERVER_ERROR, false), shared),
+            (None, ..) => plain(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                false,
+                shared.server_header.as_ref(),
+            ),
         };
         // Kept through compression, which rebuilds the response from its parts.
         if let Some(head) = log_head {
@@ -628,11 +639,7 @@ fn build(reply: Reply, server: Option<&HeaderValue>) -> Response<ResponseBody> {
             rx,
             shared,
         } => (status, headers, ResponseBody::stream(rx, shared)),
-        Reply::Accept { .. } => {
-            let mut res = plain(StatusCode::INTERNAL_SERVER_ERROR, false);
-            add_server(res.headers_mut(), server);
-            return res;
-        }
+        Reply::Accept { .. } => return plain(StatusCode::INTERNAL_SERVER_ERROR, false, server),
         Reply::File {
             status,
             headers,
@@ -646,17 +653,16 @@ fn build(reply: Reply, server: Option<&HeaderValue>) -> Response<ResponseBody> {
             }
             Err(err) => {
                 log::error(&format!("sending file {}", path.display()), &err);
-                let mut res = plain(StatusCode::INTERNAL_SERVER_ERROR, false);
-                add_server(res.headers_mut(), server);
-                return res;
+                return plain(StatusCode::INTERNAL_SERVER_ERROR, false, server);
             }
         },
     };
     response_with(status, headers.into_map_for(None, server), body)
 }
 
-/// `res` with the server's `server` header, unless it names one: for the responses the core makes
-/// (an app's get it as their headers are decoded, see `HeaderBlock::into_map_for`).
+/// `res` with the server's `server` header, unless it names one: for the responses made with
+/// headers of their own (an app's get it as their headers are decoded, see
+/// `HeaderBlock::into_map_for`; the core's plain answers in `plain`).
 fn with_server(mut res: Response<ResponseBody>, shared: &Shared) -> Response<ResponseBody> {
     add_server(res.headers_mut(), shared.server_header.as_ref());
     res
