@@ -1,8 +1,8 @@
 //! One connection: the protocol it speaks, the request service, and each request's way to the app and back.
 use bytes::Bytes;
 use http::header::{
-    HeaderValue, ACCEPT_ENCODING, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, EXPECT, HOST,
-    TRANSFER_ENCODING, UPGRADE,
+    HeaderValue, ACCEPT_ENCODING, CONNECTION, CONTENT_LENGTH, EXPECT, HOST, TRANSFER_ENCODING,
+    UPGRADE,
 };
 use http::{Request, Response, StatusCode};
 use hyper::body::{Body, Incoming};
@@ -20,14 +20,16 @@ use crate::config::Config;
 use crate::cork::Corked;
 use crate::event::{ConnInfo, Event, RequestHead};
 use crate::exchange::{Exchanges, Reply};
-use crate::headers::add_server;
-use crate::log;
 use crate::server::Live;
 use crate::socket::Socket;
 use crate::websocket::{self, Handshake, WsEnds, WsSettings};
+use access_log::{log_access, with_log_head, LogHead};
+use responses::{build, plain, with_server};
 
+mod access_log;
 mod lifecycle;
 mod request_body;
+mod responses;
 
 pub(crate) use lifecycle::Protocol;
 use lifecycle::{ActiveGuard, Activity, Lifecycle};
@@ -229,25 +231,6 @@ impl Closing {
     }
 }
 
-/// An answer the core makes itself: the status's reason as plain text, with the server's `server`
-/// header.
-fn plain(status: StatusCode, close: bool, server: Option<&HeaderValue>) -> Response<ResponseBody> {
-    let reason = status.canonical_reason().unwrap_or("Error");
-    let mut res = Response::new(ResponseBody::full(Bytes::from_static(reason.as_bytes())));
-    *res.status_mut() = status;
-    let headers = res.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    headers.insert(CONTENT_LENGTH, HeaderValue::from(reason.len()));
-    if close {
-        headers.insert(CONNECTION, HeaderValue::from_static("close"));
-    }
-    add_server(headers, server);
-    res
-}
-
 /// Tells the application the request is gone if its answer stops being awaited first: the client
 /// left, or the connection ended, before the app replied (also before the wait began: hyper may drop
 /// a request's future unpolled when the connection fails).
@@ -406,45 +389,6 @@ fn begin(
         }))
     };
     (begun, counted)
-}
-
-fn log_access(conn: &ConnInfo, response: &Response<ResponseBody>, started: Instant, colors: bool) {
-    let (method, target, version) = response
-        .extensions()
-        .get::<LogHead>()
-        .map(|h| (h.method.as_str(), h.target.as_str(), h.version))
-        .unwrap_or(("-", "-", http::Version::HTTP_11));
-    log::access(log::AccessLine {
-        conn,
-        method,
-        target,
-        version,
-        status: response.status().as_u16(),
-        bytes: response.body().size_hint().exact(),
-        elapsed: started.elapsed(),
-        colors,
-    });
-}
-
-#[derive(Clone)]
-struct LogHead {
-    method: String,
-    target: String,
-    version: http::Version,
-}
-
-impl LogHead {
-    /// What the access log needs of a request, kept on the response once the head is gone.
-    fn of(parts: &http::request::Parts) -> LogHead {
-        LogHead {
-            method: parts.method.to_string(),
-            target: parts
-                .uri
-                .path_and_query()
-                .map_or("/".into(), |p| p.to_string()),
-            version: parts.version,
-        }
-    }
 }
 
 /// A request whose body is read (in part) before the app hears of it.
@@ -606,81 +550,4 @@ impl Announced {
         }
         compress::apply(response, accept_encoding)
     }
-}
-
-fn with_log_head(
-    mut res: Response<ResponseBody>,
-    parts: &http::request::Parts,
-    enabled: bool,
-) -> Response<ResponseBody> {
-    if enabled {
-        res.extensions_mut().insert(LogHead::of(parts));
-    }
-    res
-}
-
-/// The response for the app's `reply`; `server` is the server's own `server` header (see
-/// [`HeaderBlock::into_map_for`](crate::headers::HeaderBlock::into_map_for)).
-fn build(reply: Reply, server: Option<&HeaderValue>) -> Response<ResponseBody> {
-    let (status, headers, body) = match reply {
-        Reply::Full {
-            status,
-            headers,
-            body,
-        } => {
-            // Statuses without a body keep what the app said (hyper writes no length for them).
-            let whole = (200..).contains(&status) && status != 204 && status != 304;
-            let headers = headers.into_map_for(whole.then_some(body.len()), server);
-            return response_with(status, headers, ResponseBody::full(body));
-        }
-        Reply::Stream {
-            status,
-            headers,
-            rx,
-            shared,
-        } => (status, headers, ResponseBody::stream(rx, shared)),
-        Reply::Accept { .. } => return plain(StatusCode::INTERNAL_SERVER_ERROR, false, server),
-        Reply::File {
-            status,
-            headers,
-            path,
-        } => match open_file(&path) {
-            Ok((body, len)) => {
-                let mut res = response_with(status, headers.into_map_for(None, server), body);
-                res.headers_mut()
-                    .insert(CONTENT_LENGTH, HeaderValue::from(len));
-                return res;
-            }
-            Err(err) => {
-                log::error(&format!("sending file {}", path.display()), &err);
-                return plain(StatusCode::INTERNAL_SERVER_ERROR, false, server);
-            }
-        },
-    };
-    response_with(status, headers.into_map_for(None, server), body)
-}
-
-/// `res` with the server's `server` header, unless it names one: for the responses made with
-/// headers of their own (an app's get it as their headers are decoded, see
-/// `HeaderBlock::into_map_for`; the core's plain answers in `plain`).
-fn with_server(mut res: Response<ResponseBody>, shared: &Shared) -> Response<ResponseBody> {
-    add_server(res.headers_mut(), shared.server_header.as_ref());
-    res
-}
-
-fn response_with(
-    status: u16,
-    headers: http::HeaderMap,
-    body: ResponseBody,
-) -> Response<ResponseBody> {
-    let mut res = Response::new(body);
-    *res.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    *res.headers_mut() = headers;
-    res
-}
-
-fn open_file(path: &std::path::Path) -> std::io::Result<(ResponseBody, u64)> {
-    let file = std::fs::File::open(path)?;
-    let len = file.metadata()?.len();
-    Ok((ResponseBody::file(file, len)?, len))
 }
